@@ -1,0 +1,176 @@
+/**
+ * The vocabulary of a rollout, shared by the planner, the state machine, the engine and the UI.
+ * Pure types: no I/O. Times are epoch milliseconds passed in by the caller, never read here.
+ */
+
+/** Where an instance stands with its load balancer, as every provider reports it. */
+export type LbState = "in-service" | "out-of-service" | "draining" | "registering" | "unknown";
+
+/** An instance as the planner sees it at the start of a rollout. */
+export interface FleetInstance {
+  id: string;
+  zone: string;
+  state: LbState;
+  /** The version it runs now; null when the provider cannot tell. */
+  version: string | null;
+  name?: string;
+}
+
+/** A size given either as a count of instances or as a percent of the fleet. */
+export type Quantity = { unit: "count"; value: number } | { unit: "percent"; value: number };
+
+export interface PlanOptions {
+  /** Target version; must match VERSION_PATTERN. */
+  version: string;
+  batchSize: Quantity;
+  /** Instances that must stay in service at every moment. Default: fleet size minus batch size. */
+  minHealthy?: Quantity;
+  /** Start with a batch of exactly one instance. */
+  canary?: boolean;
+  /** An explicit order chosen by the operator: every instance id of the fleet, once. Default: spread across zones. */
+  order?: readonly string[];
+  /** Allow instances that are not in service at the start (they are updated like the others). */
+  includeOutOfService?: boolean;
+}
+
+/** Allow-pattern for versions: letters, digits and `._-+`, 1 to 128 characters. */
+export const VERSION_PATTERN = /^[A-Za-z0-9._+-]{1,128}$/;
+
+export interface PlannedInstance {
+  id: string;
+  zone: string;
+  /** The version to return to on rollback (null when unknown). */
+  fromVersion: string | null;
+  inServiceAtStart: boolean;
+}
+
+export interface PlannedBatch {
+  /** 0-based position in the plan. Batch 0 is the canary when `canary` is set. */
+  index: number;
+  instanceIds: string[];
+  /** Zones of the batch's instances, in the same order as instanceIds. */
+  zones: string[];
+  canary: boolean;
+  /** How many instances stay in service while this batch is out of rotation. */
+  inServiceDuring: number;
+}
+
+export interface RolloutPlan {
+  targetVersion: string;
+  fleetSize: number;
+  batchSize: number;
+  minHealthy: number;
+  instances: PlannedInstance[];
+  batches: PlannedBatch[];
+}
+
+export type PlanErrorCode =
+  /** The load balancer has no instances. */
+  | "EMPTY_FLEET"
+  /** The version does not match VERSION_PATTERN. */
+  | "INVALID_VERSION"
+  | "BATCH_SIZE_ZERO"
+  | "BATCH_SIZE_NEGATIVE"
+  | "BATCH_SIZE_NOT_INTEGER"
+  | "BATCH_SIZE_TOO_LARGE"
+  /** A percent outside 1 to 100. */
+  | "PERCENT_OUT_OF_RANGE"
+  | "MIN_HEALTHY_INVALID"
+  /** Taking a batch out would leave fewer than minHealthy instances in service. */
+  | "MIN_HEALTHY_UNREACHABLE"
+  /** Some instances are not in service and includeOutOfService is not set. */
+  | "INSTANCES_NOT_IN_SERVICE"
+  | "ORDER_DUPLICATE_ID"
+  | "ORDER_UNKNOWN_ID"
+  /** The explicit order leaves out instances of the fleet. */
+  | "ORDER_INCOMPLETE";
+
+/** The form field a plan error belongs to, so the UI can show it next to that field. */
+export type PlanField = "version" | "batchSize" | "minHealthy" | "order" | "fleet";
+
+export interface PlanError {
+  code: PlanErrorCode;
+  field: PlanField;
+  message: string;
+}
+
+export type PlanResult = { ok: true; plan: RolloutPlan } | { ok: false; error: PlanError };
+
+/** The per-instance procedure, in order. */
+export const STEPS = ["deregister", "drain", "stop", "deploy", "start", "verify", "register", "wait-in-service"] as const;
+export type StepName = (typeof STEPS)[number];
+
+export type HookName = "stop" | "deploy" | "start" | "verify";
+
+export type RolloutPhase =
+  | "planned"
+  | "running"
+  | "awaiting-approval"
+  | "baking"
+  | "paused"
+  | "failed-awaiting-operator"
+  | "aborting"
+  | "aborted"
+  | "rolling-back"
+  | "rolled-back"
+  | "succeeded";
+
+export type ApprovalMode = { kind: "manual" } | { kind: "auto"; bakeMs: number };
+
+/**
+ * Effects are data: the state machine asks, the engine performs and reports back with events.
+ * `effectId` correlates the report with the request and is unique within a rollout.
+ */
+export type Effect =
+  | { type: "deregister"; effectId: string; batch: number; ids: string[] }
+  | { type: "waitDrain"; effectId: string; batch: number; ids: string[]; timeoutMs: number }
+  | { type: "runHook"; effectId: string; batch: number; ids: string[]; hook: HookName; params: { version: string } }
+  | { type: "register"; effectId: string; batch: number; ids: string[] }
+  | { type: "waitInService"; effectId: string; batch: number; ids: string[]; timeoutMs: number }
+  | { type: "awaitApproval"; effectId: string; batch: number }
+  | { type: "sleep"; effectId: string; batch: number; ms: number; until: number };
+
+export type EffectType = Effect["type"];
+
+/** What one instance's part of a step produced. */
+export interface InstanceStepResult {
+  id: string;
+  ok: boolean;
+  exitCode?: number | null;
+  durationMs?: number;
+  /** Last lines of the hook's output, or the provider's message. */
+  outputTail?: string;
+  message?: string;
+}
+
+export type OperatorEvent =
+  | { type: "start" }
+  | { type: "approve"; batch?: number }
+  | { type: "pause" }
+  | { type: "resume" }
+  | { type: "abort" }
+  | { type: "rollback" }
+  | { type: "retry-step" }
+  | { type: "skip-instance"; instanceId: string }
+  | { type: "continue-now" };
+
+export type EngineEvent =
+  | { type: "step-started"; effectId: string }
+  | { type: "step-succeeded"; effectId: string; results?: InstanceStepResult[] }
+  | { type: "step-failed"; effectId: string; results: InstanceStepResult[]; message: string }
+  | { type: "step-timed-out"; effectId: string; ids: string[]; message: string }
+  | { type: "drain-observed"; inFlight: Record<string, number> }
+  | { type: "health-observed"; states: Record<string, LbState> }
+  | { type: "tick" };
+
+export type OperatorEventType = OperatorEvent["type"];
+export type EngineEventType = EngineEvent["type"];
+
+/** Every event carries the time it happened and who caused it ("engine" or an operator's name). */
+export type RolloutEvent = (OperatorEvent | EngineEvent) & { at: number; actor: string };
+
+/** Why an event was refused; the UI shows `message` as it is. */
+export interface Rejection {
+  code: "NOT_ALLOWED_IN_PHASE" | "UNKNOWN_EFFECT" | "UNKNOWN_INSTANCE" | "STALE_BATCH" | "INVALID_EVENT";
+  message: string;
+}

@@ -1,0 +1,110 @@
+/**
+ * The provider port: the one interface between Rotor and a fleet (the local fleet, AWS, …).
+ * Adapters reshape their vendor's answers into these types; nothing above the port sees an SDK type.
+ */
+import type { HookName, LbState } from "@/lib/rollout/types";
+
+export type ProviderName = "local" | "aws";
+
+export interface LoadBalancerSummary {
+  /** Unique within the provider; used in URLs (`/lb/{name}`). */
+  name: string;
+  provider: ProviderName;
+  /** `local` fleet, AWS `classic` ELB, or an ALB/NLB `target-group`. */
+  kind: "local" | "classic" | "target-group";
+  /** Connection draining / deregistration delay, as the load balancer itself is configured. */
+  drainTimeoutMs: number;
+  description?: string;
+}
+
+export interface InstanceView {
+  id: string;
+  name?: string;
+  zone: string;
+  state: LbState;
+  /** The provider's own words, e.g. "Instance deregistration currently in progress.". */
+  description: string;
+  /** The provider's reason code (Classic: ELB | Instance | N/A; v2: Target.FailedHealthChecks …). */
+  reasonCode?: string;
+  /** Requests in flight now, where the provider can know it; null otherwise. */
+  inFlight: number | null;
+  /** The version the instance serves, where the provider can know it; null otherwise. */
+  version: string | null;
+  /** Last health-check result, where known. */
+  healthCheck?: { ok: boolean; detail: string };
+  address?: string;
+}
+
+export interface HookParams {
+  /** Already checked against VERSION_PATTERN; adapters still pass it as data, never through a shell string. */
+  version: string;
+}
+
+export interface HookResult {
+  id: string;
+  ok: boolean;
+  exitCode: number | null;
+  durationMs: number;
+  /** The last lines of the hook's output (a few KB at most). */
+  outputTail: string;
+  /** For `verify`: the version the instance answered with, when it could tell. */
+  observedVersion?: string;
+}
+
+export interface HookOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Traffic as the load balancer (or the local traffic generator) counts it. */
+export interface TrafficStats {
+  at: number;
+  requests: number;
+  ok: number;
+  failed: number;
+  /** Failures by kind: `status_5xx`, `status_502`, `reset`, `timeout`, … */
+  failuresByKind: Record<string, number>;
+  /** Requests per second over the last few seconds. */
+  ratePerSec?: number;
+}
+
+export interface LoadBalancerProvider {
+  readonly name: ProviderName;
+  listLoadBalancers(): Promise<LoadBalancerSummary[]>;
+  /** One refresh of a load balancer's instances: a bounded number of API calls whatever the fleet size. */
+  describeInstances(lb: string): Promise<InstanceView[]>;
+  drainTimeoutMs(lb: string): Promise<number>;
+  /** Idempotent: deregistering a deregistered instance succeeds. Returns at once; draining is observed via describeInstances. */
+  deregister(lb: string, ids: string[]): Promise<void>;
+  /** Idempotent: registering a registered instance succeeds. */
+  register(lb: string, ids: string[]): Promise<void>;
+  /** Run a lifecycle hook on instances; one result per id, in the order given. Never throws for a hook that fails: that is `ok: false`. */
+  runHook(lb: string, ids: string[], hook: HookName, params: HookParams, options: HookOptions): Promise<HookResult[]>;
+  /** Traffic counters where the provider has them (the local fleet does; AWS: null). */
+  trafficStats(lb: string): Promise<TrafficStats | null>;
+  close?(): Promise<void>;
+}
+
+export type ProviderErrorCode =
+  | "THROTTLED"
+  | "UNAVAILABLE"
+  | "TIMEOUT"
+  | "NOT_FOUND"
+  | "INVALID_INPUT"
+  | "AUTH"
+  | "CONFIG"
+  | "INTERNAL";
+
+const TRANSIENT: ReadonlySet<ProviderErrorCode> = new Set(["THROTTLED", "UNAVAILABLE", "TIMEOUT"]);
+
+/** A provider failure with a code the engine can act on: transient ones are retried with backoff. */
+export class ProviderError extends Error {
+  readonly code: ProviderErrorCode;
+  readonly transient: boolean;
+  constructor(code: ProviderErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ProviderError";
+    this.code = code;
+    this.transient = TRANSIENT.has(code);
+  }
+}
