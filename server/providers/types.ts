@@ -68,6 +68,14 @@ export interface TrafficStats {
   ratePerSec?: number;
 }
 
+/** A non-fatal problem the dashboard shows as a warning (e.g. AWS throttling that was backed off). */
+export interface ProviderWarning {
+  at: number;
+  code: ProviderErrorCode;
+  message: string;
+  lb?: string;
+}
+
 export interface LoadBalancerProvider {
   readonly name: ProviderName;
   listLoadBalancers(): Promise<LoadBalancerSummary[]>;
@@ -82,6 +90,8 @@ export interface LoadBalancerProvider {
   runHook(lb: string, ids: string[], hook: HookName, params: HookParams, options: HookOptions): Promise<HookResult[]>;
   /** Traffic counters where the provider has them (the local fleet does; AWS: null). */
   trafficStats(lb: string): Promise<TrafficStats | null>;
+  /** Recent warnings (oldest first), optionally only those at or after `since` (epoch ms). */
+  warnings?(since?: number): ProviderWarning[];
   close?(): Promise<void>;
 }
 

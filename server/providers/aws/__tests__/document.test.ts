@@ -1,0 +1,99 @@
+/**
+ * The Rotor-RunHook script, executed for real with `sh` the way the SSM agent runs it under
+ * `interpolationType: ENV_VAR` (parameters as SSM_<name> environment variables). moto runs no
+ * command, so this is where the script itself is shown to work, and to treat the version as data.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadAwsConfig } from "@/server/providers/aws/config";
+import { hookDocument } from "@/server/providers/aws/ssm";
+import { parseObservedVersion } from "@/server/providers/aws/reshape";
+import { freePort } from "@/server/testing/ports";
+
+let server: http.Server;
+let port: number;
+let served = "1.2.3";
+const dir = mkdtempSync(path.join(tmpdir(), "rotor-doc-"));
+
+beforeAll(async () => {
+  port = await freePort();
+  server = http.createServer((req, res) => {
+    if (req.url === "/health") return void res.end("ok");
+    if (req.url === "/version") return void res.end(`${served}\n`);
+    res.statusCode = 404;
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function script(env: Record<string, string>): string {
+  const doc = hookDocument(loadAwsConfig(env)) as { mainSteps: { inputs: { runCommand: string[] } }[] };
+  const lines = doc.mainSteps[0]?.inputs.runCommand;
+  if (!lines) throw new Error("document has no runCommand");
+  return lines.join("\n");
+}
+
+/** Async, so this process's HTTP server can answer the script's curl. */
+function run(env: Record<string, string>, ssm: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env };
+    for (const key of Object.keys(childEnv)) if (key.startsWith("SSM_")) delete childEnv[key];
+    Object.assign(childEnv, ssm);
+    const child = spawn("sh", ["-c", script(env)], { env: childEnv, timeout: 15_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const urls = () => ({ ROTOR_AWS_HEALTH_URL: `http://127.0.0.1:${port}/health`, ROTOR_AWS_VERSION_URL: `http://127.0.0.1:${port}/version` });
+
+describe("the Rotor-RunHook script", () => {
+  it("runs the configured command of the hook named by SSM_Hook, with the version from SSM_Version", async () => {
+    const env = { ROTOR_AWS_HOOK_DEPLOY: 'printf "deploying %s\\n" "$SSM_Version"', ROTOR_AWS_HOOK_STOP: "echo stopping" };
+    expect(await run(env, { SSM_Hook: "deploy", SSM_Version: "2.0.1" })).toMatchObject({ code: 0, stdout: "deploying 2.0.1\n" });
+    expect(await run(env, { SSM_Hook: "stop", SSM_Version: "none" })).toMatchObject({ code: 0, stdout: "stopping\n" });
+  });
+
+  it("passes a hostile value through as data, never as shell", async () => {
+    const marker = path.join(dir, "pwned");
+    const hostile = `1.2; touch ${marker} $(touch ${marker}) \`touch ${marker}\``;
+    const r = await run({ ROTOR_AWS_HOOK_DEPLOY: 'printf "%s" "$SSM_Version"' }, { SSM_Hook: "deploy", SSM_Version: hostile });
+    expect(r).toMatchObject({ code: 0, stdout: hostile });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("verifies health and the served version with curl, printing what it saw", async () => {
+    served = "1.2.3";
+    const ok = await run(urls(), { SSM_Hook: "verify", SSM_Version: "1.2.3" });
+    expect(ok.code).toBe(0);
+    expect(parseObservedVersion(ok.stdout)).toBe("1.2.3");
+    const wrong = await run(urls(), { SSM_Hook: "verify", SSM_Version: "1.2.4" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("expected version 1.2.4, instance serves 1.2.3");
+    const down = await run({ ...urls(), ROTOR_AWS_HEALTH_URL: `http://127.0.0.1:${port}/missing` }, { SSM_Hook: "verify", SSM_Version: "1.2.3" });
+    expect(down.code).not.toBe(0);
+  });
+
+  it("refuses to run when the agent did not pass the parameters as environment variables", async () => {
+    expect(await run({}, {})).toMatchObject({ code: 3 });
+    expect((await run({}, { SSM_Hook: "deploy" })).stderr).toContain("3.3.2746.0");
+  });
+
+  it("fails clearly for a hook with no command", async () => {
+    const r = await run({}, { SSM_Hook: "probe", SSM_Version: "none" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no probe command configured");
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The four SDK clients, built once per provider from configuration. Region and credentials come from
+ * the SDK's standard chain unless given; `endpoint` (AWS_ENDPOINT_URL) points every client at e.g. moto.
+ */
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import type { AwsConfig } from "@/server/providers/aws/config";
+
+export interface AwsClients {
+  elb: ElasticLoadBalancingClient;
+  elbv2: ElasticLoadBalancingV2Client;
+  ec2: EC2Client;
+  ssm: SSMClient;
+}
+
+export interface ClientOptions {
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Called once per HTTP attempt (retries included): how benchmarks count API calls. */
+  onRequest?: (service: string, operation: string) => void;
+}
+
+interface Stack {
+  middlewareStack: {
+    add(
+      mw: (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: unknown) => Promise<unknown>,
+      options: { step: "deserialize"; name: string },
+    ): void;
+  };
+}
+
+function count(client: Stack, service: string, onRequest: NonNullable<ClientOptions["onRequest"]>) {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      onRequest(service, (context.commandName ?? "unknown").replace(/Command$/, ""));
+      return next(args);
+    },
+    // deserialize runs inside the retry loop (finalizeRequest), so every attempt is counted.
+    { step: "deserialize", name: "rotorCountRequests" },
+  );
+}
+
+export function createClients(config: AwsConfig, options: ClientOptions = {}): AwsClients {
+  const common = {
+    ...(config.region ? { region: config.region } : {}),
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    retryMode: config.retryMode,
+    maxAttempts: config.maxAttempts,
+  };
+  const clients: AwsClients = {
+    elb: new ElasticLoadBalancingClient(common),
+    elbv2: new ElasticLoadBalancingV2Client(common),
+    ec2: new EC2Client(common),
+    ssm: new SSMClient(common),
+  };
+  const onRequest = options.onRequest;
+  if (onRequest) {
+    count(clients.elb as unknown as Stack, "elb", onRequest);
+    count(clients.elbv2 as unknown as Stack, "elbv2", onRequest);
+    count(clients.ec2 as unknown as Stack, "ec2", onRequest);
+    count(clients.ssm as unknown as Stack, "ssm", onRequest);
+  }
+  return clients;
+}
+
+export function destroyClients(clients: AwsClients): void {
+  clients.elb.destroy();
+  clients.elbv2.destroy();
+  clients.ec2.destroy();
+  clients.ssm.destroy();
+}

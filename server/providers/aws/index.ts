@@ -1,0 +1,253 @@
+/**
+ * The AWS provider: Classic ELBs (`my-elb`) and ALB/NLB instance target groups (`tg_my-tg`) behind
+ * the provider port, hooks through SSM Run Command, EC2 for names and zones. See README.md here.
+ */
+import { z } from "zod";
+import { VERSION_PATTERN, type HookName } from "@/lib/rollout/types";
+import { type LbBackend, TtlCache } from "@/server/providers/aws/backend";
+import { AwsCaller, type CallerDeps } from "@/server/providers/aws/calls";
+import { ClassicBalancers } from "@/server/providers/aws/classic";
+import { type AwsClients, type ClientOptions, createClients, destroyClients } from "@/server/providers/aws/clients";
+import { type AwsConfig, type AwsConfigInput, loadAwsConfig, parseAwsConfig } from "@/server/providers/aws/config";
+import { Ec2Directory } from "@/server/providers/aws/ec2";
+import { instanceView, parseInFlight, parseLbName, rotorLbName } from "@/server/providers/aws/reshape";
+import { SsmHooks } from "@/server/providers/aws/ssm";
+import { TargetGroups } from "@/server/providers/aws/target-groups";
+import {
+  ProviderError,
+  type HookOptions,
+  type HookParams,
+  type HookResult,
+  type InstanceView,
+  type LoadBalancerProvider,
+  type LoadBalancerSummary,
+  type ProviderWarning,
+  type TrafficStats,
+} from "@/server/providers/types";
+
+export { loadAwsConfig, parseAwsConfig, type AwsConfig, type AwsConfigInput } from "@/server/providers/aws/config";
+export { hookDocument } from "@/server/providers/aws/ssm";
+
+const instanceIds = z.array(z.string().regex(/^i-[0-9a-f]{8,17}$/, "an EC2 instance id such as i-0123456789abcdef0")).max(1_000);
+const PROBE_TIMEOUT_MS = 30_000;
+
+export interface AwsProviderDeps extends ClientOptions, CallerDeps {
+  /** Pre-built clients (tests); otherwise built from config. */
+  clients?: AwsClients;
+}
+
+export class AwsProvider implements LoadBalancerProvider {
+  readonly name = "aws" as const;
+  private readonly clients: AwsClients;
+  private readonly caller: AwsCaller;
+  private readonly classic: ClassicBalancers;
+  private readonly targetGroups: TargetGroups;
+  private readonly ec2: Ec2Directory;
+  private readonly ssm: SsmHooks;
+  private readonly now: () => number;
+  /**
+   * Instances Rotor took out of rotation, per load balancer: AWS stops listing them once drained,
+   * but the fleet table and the engine still need to see them, out of service, until registered again.
+   * The value is when the deregistration returned (Infinity while in flight): only a refresh begun
+   * after it may conclude the instance is back in rotation.
+   */
+  private readonly outOfRotation = new Map<string, Map<string, number>>();
+  private readonly refreshes = new Map<string, { at: number; value: Promise<InstanceView[]> }>();
+  private readonly inFlight = new Map<string, { value: number; at: number }>();
+  private probing = false;
+  private readonly summaries: TtlCache<LoadBalancerSummary[]>;
+
+  constructor(
+    readonly config: AwsConfig,
+    deps: AwsProviderDeps = {},
+  ) {
+    this.clients = deps.clients ?? createClients(config, deps);
+    this.now = deps.now ?? Date.now;
+    this.caller = new AwsCaller(config.throttle, deps);
+    this.classic = new ClassicBalancers(this.clients, this.caller, config.cache.attributesTtlMs);
+    this.targetGroups = new TargetGroups(this.clients, this.caller, config.cache.attributesTtlMs);
+    this.ec2 = new Ec2Directory(this.clients, this.caller, { ttlMs: config.cache.ec2TtlMs, versionTag: config.versionTag, now: this.now });
+    this.ssm = new SsmHooks(this.clients, this.caller, config, { sleep: deps.sleep, now: this.now });
+    this.summaries = new TtlCache(config.cache.attributesTtlMs, this.now);
+  }
+
+  /** Every Classic ELB and instance target group (or those configured); an unknown configured name is a CONFIG error. */
+  listLoadBalancers(): Promise<LoadBalancerSummary[]> {
+    return this.summaries.get("all", () => this.fetchSummaries());
+  }
+
+  private async fetchSummaries(): Promise<LoadBalancerSummary[]> {
+    const [classic, groups] = await Promise.all([this.classic.list(), this.targetGroups.list()]);
+    const all = [
+      ...classic.map((c) => ({ name: rotorLbName({ kind: "classic", awsName: c.awsName }), kind: "classic" as const, description: `Classic ELB ${c.dnsName ?? c.awsName}` })),
+      ...groups.map((g) => ({
+        name: rotorLbName({ kind: "target-group", awsName: g.awsName }),
+        kind: "target-group" as const,
+        description: `Target group ${g.awsName} (${g.protocol ?? "?"}:${g.port ?? "?"}${g.loadBalancerArns.length ? "" : ", not attached to a load balancer"})`,
+      })),
+    ];
+    const wanted = this.config.loadBalancers;
+    if (wanted) {
+      const unknown = wanted.filter((w) => !all.some((a) => a.name === w));
+      if (unknown.length > 0) {
+        const known = all.map((a) => a.name).join(", ") || "none";
+        throw new ProviderError("CONFIG", `ROTOR_AWS_LOAD_BALANCERS names unknown load balancer(s): ${unknown.join(", ")} (found: ${known}; target groups are named tg_<name>)`);
+      }
+    }
+    const shown = wanted ? all.filter((a) => wanted.includes(a.name)) : all;
+    return Promise.all(shown.map(async (s) => ({ ...s, provider: "aws" as const, drainTimeoutMs: await this.drainTimeoutMs(s.name) })));
+  }
+
+  private backend(lb: string): { backend: LbBackend; awsName: string } {
+    if (this.config.loadBalancers && !this.config.loadBalancers.includes(lb)) {
+      throw new ProviderError("NOT_FOUND", `load balancer ${lb} is not among ROTOR_AWS_LOAD_BALANCERS`);
+    }
+    const ref = parseLbName(lb);
+    return { backend: ref.kind === "classic" ? this.classic : this.targetGroups, awsName: ref.awsName };
+  }
+
+  private outOf(lb: string): Map<string, number> {
+    let set = this.outOfRotation.get(lb);
+    if (!set) this.outOfRotation.set(lb, (set = new Map()));
+    return set;
+  }
+
+  drainTimeoutMs(lb: string): Promise<number> {
+    const { backend, awsName } = this.backend(lb);
+    return backend.drainTimeoutMs(awsName);
+  }
+
+  /** Concurrent callers share one refresh; one younger than `minRefreshMs` is reused. */
+  describeInstances(lb: string): Promise<InstanceView[]> {
+    const hit = this.refreshes.get(lb);
+    if (hit && this.now() - hit.at <= this.config.cache.minRefreshMs) return hit.value;
+    const value = this.refresh(lb);
+    this.refreshes.set(lb, { at: this.now(), value });
+    value.catch(() => this.refreshes.delete(lb));
+    return value;
+  }
+
+  private async refresh(lb: string): Promise<InstanceView[]> {
+    const { backend, awsName } = this.backend(lb);
+    const out = this.outOf(lb);
+    const began = this.now();
+    const health = await backend.health(awsName, new Set(out.keys()));
+    const ec2 = await this.ec2.lookup(health.map((h) => h.id));
+    const views: InstanceView[] = [];
+    for (const h of health) {
+      const info = ec2.get(h.id);
+      // Taken out by Rotor and since terminated (or gone from EC2): no longer part of the fleet.
+      if (!h.registered && (!info || info.ec2State === "terminated")) {
+        out.delete(h.id);
+        continue;
+      }
+      // Back in rotation (by Rotor or anyone else): AWS lists it again.
+      if (h.registered && (h.state === "in-service" || h.state === "registering") && began > (out.get(h.id) ?? -Infinity)) out.delete(h.id);
+      views.push(instanceView(h.id, h, info, this.inFlightOf(h.id)));
+    }
+    if (this.config.inFlightCommand) {
+      // Probe while draining, and after the load balancer calls the drain done until the instance itself reads 0.
+      const probe = views.filter((v) => v.state === "draining" || (v.state === "out-of-service" && out.has(v.id) && v.inFlight !== 0));
+      this.probeInFlight(lb, probe.map((v) => v.id));
+    }
+    return views;
+  }
+
+  private inFlightOf(id: string): number | null {
+    const hit = this.inFlight.get(id);
+    return hit && this.now() - hit.at <= PROBE_TIMEOUT_MS ? hit.value : null;
+  }
+
+  /** Runs the in-flight probe on draining instances in the background; results feed later refreshes. */
+  private probeInFlight(lb: string, ids: string[]): void {
+    if (this.probing || ids.length === 0) return;
+    this.probing = true;
+    this.ssm
+      .run(ids, "probe", "none", { lb, timeoutMs: PROBE_TIMEOUT_MS })
+      .then((results) => {
+        for (const r of results) {
+          const value = r.ok ? parseInFlight(r.outputTail) : null;
+          if (value !== null) this.inFlight.set(r.id, { value, at: this.now() });
+        }
+      })
+      .catch((err: unknown) => this.caller.warn({ code: "INTERNAL", message: `in-flight probe failed: ${err instanceof Error ? err.message : String(err)}`, lb }))
+      .finally(() => {
+        this.probing = false;
+      });
+  }
+
+  private checkIds(ids: string[]): string[] {
+    const parsed = instanceIds.safeParse(ids);
+    if (!parsed.success) throw new ProviderError("INVALID_INPUT", `invalid instance ids: ${parsed.error.issues[0]?.message ?? "?"}`);
+    return [...new Set(parsed.data)];
+  }
+
+  async deregister(lb: string, ids: string[]): Promise<void> {
+    const checked = this.checkIds(ids);
+    if (checked.length === 0) return;
+    const { backend, awsName } = this.backend(lb);
+    const out = this.outOf(lb);
+    for (const id of checked) {
+      out.set(id, Infinity);
+      this.inFlight.delete(id);
+    }
+    this.refreshes.delete(lb);
+    try {
+      await backend.deregister(awsName, checked);
+    } finally {
+      for (const id of checked) if (out.has(id)) out.set(id, this.now());
+    }
+    this.refreshes.delete(lb);
+  }
+
+  async register(lb: string, ids: string[]): Promise<void> {
+    const checked = this.checkIds(ids);
+    if (checked.length === 0) return;
+    const { backend, awsName } = this.backend(lb);
+    this.refreshes.delete(lb);
+    await backend.register(awsName, checked);
+    for (const id of checked) {
+      this.outOf(lb).delete(id);
+      this.inFlight.delete(id);
+    }
+    this.refreshes.delete(lb);
+  }
+
+  async runHook(lb: string, ids: string[], hook: HookName, params: HookParams, options: HookOptions): Promise<HookResult[]> {
+    // Before anything touches AWS: a version is data matching VERSION_PATTERN, or nothing runs.
+    if (!VERSION_PATTERN.test(params.version)) {
+      throw new ProviderError("INVALID_INPUT", `version ${JSON.stringify(params.version)} is not allowed (letters, digits and ._+- only, 1 to 128)`);
+    }
+    const checked = this.checkIds(ids);
+    this.backend(lb);
+    const results = await this.ssm.run(checked, hook, params.version, { lb, timeoutMs: options.timeoutMs, signal: options.signal });
+    const byId = new Map(results.map((r) => [r.id, r]));
+    if (hook === "verify") {
+      const verified = results.filter((r) => r.ok).map((r) => r.id);
+      try {
+        await this.ec2.tagVersion(verified, params.version);
+      } catch (err) {
+        this.caller.warn({ code: "INTERNAL", message: `could not record version ${params.version} in tag ${this.config.versionTag}: ${err instanceof Error ? err.message : String(err)}`, lb });
+      }
+      this.refreshes.delete(lb);
+    }
+    return ids.map((id) => byId.get(id) ?? { id, ok: false, exitCode: null, durationMs: 0, outputTail: "rotor: no result" });
+  }
+
+  async trafficStats(): Promise<TrafficStats | null> {
+    return null;
+  }
+
+  warnings(since?: number): ProviderWarning[] {
+    return this.caller.warnings(since);
+  }
+
+  async close(): Promise<void> {
+    destroyClients(this.clients);
+  }
+}
+
+/** Builds the provider from configuration (default: the environment, see README.md). */
+export function createAwsProvider(config: AwsConfig | AwsConfigInput = loadAwsConfig(), deps: AwsProviderDeps = {}): AwsProvider {
+  return new AwsProvider(parseAwsConfig(config), deps);
+}
