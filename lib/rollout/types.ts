@@ -83,7 +83,9 @@ export type PlanErrorCode =
   | "ORDER_DUPLICATE_ID"
   | "ORDER_UNKNOWN_ID"
   /** The explicit order leaves out instances of the fleet. */
-  | "ORDER_INCOMPLETE";
+  | "ORDER_INCOMPLETE"
+  /** The fleet itself lists an instance id twice (a provider bug; refuse rather than guess). */
+  | "FLEET_DUPLICATE_ID";
 
 /** The form field a plan error belongs to, so the UI can show it next to that field. */
 export type PlanField = "version" | "batchSize" | "minHealthy" | "order" | "fleet";
@@ -124,10 +126,21 @@ export type ApprovalMode = { kind: "manual" } | { kind: "auto"; bakeMs: number }
 export type Effect =
   | { type: "deregister"; effectId: string; batch: number; ids: string[] }
   | { type: "waitDrain"; effectId: string; batch: number; ids: string[]; timeoutMs: number }
-  | { type: "runHook"; effectId: string; batch: number; ids: string[]; hook: HookName; params: { version: string } }
+  | {
+      type: "runHook";
+      effectId: string;
+      batch: number;
+      ids: string[];
+      hook: HookName;
+      params: { version: string };
+      /** How long the hook may run before the engine reports `step-timed-out`. */
+      timeoutMs?: number;
+    }
   | { type: "register"; effectId: string; batch: number; ids: string[] }
   | { type: "waitInService"; effectId: string; batch: number; ids: string[]; timeoutMs: number }
+  /** Manual mode: `batch` is the 0-based index of the batch waiting for approval to start. */
   | { type: "awaitApproval"; effectId: string; batch: number }
+  /** Auto mode: `batch` is the batch that just finished and bakes until `until`. */
   | { type: "sleep"; effectId: string; batch: number; ms: number; until: number };
 
 export type EffectType = Effect["type"];
@@ -145,6 +158,7 @@ export interface InstanceStepResult {
 
 export type OperatorEvent =
   | { type: "start" }
+  /** `batch`: the 0-based index of the batch to start (awaitApproval's `batch`); a different one is STALE_BATCH. */
   | { type: "approve"; batch?: number }
   | { type: "pause" }
   | { type: "resume" }
@@ -171,6 +185,13 @@ export type RolloutEvent = (OperatorEvent | EngineEvent) & { at: number; actor: 
 
 /** Why an event was refused; the UI shows `message` as it is. */
 export interface Rejection {
-  code: "NOT_ALLOWED_IN_PHASE" | "UNKNOWN_EFFECT" | "UNKNOWN_INSTANCE" | "STALE_BATCH" | "INVALID_EVENT";
+  code:
+    | "NOT_ALLOWED_IN_PHASE"
+    | "UNKNOWN_EFFECT"
+    | "UNKNOWN_INSTANCE"
+    | "STALE_BATCH"
+    | "INVALID_EVENT"
+    /** A rollback was asked for but some touched instance has no known previous version. */
+    | "ROLLBACK_UNAVAILABLE";
   message: string;
 }

@@ -1,0 +1,177 @@
+/**
+ * The shape of a rollout's state, as the state machine keeps it. Plain JSON (objects, arrays, numbers,
+ * strings, booleans, null): the engine can store it, the API can send it, and `replay` rebuilds it.
+ *
+ * Instances live in fixed-size chunks (`instances[chunk][slot]`, located through `locator`) so a
+ * transition copies one chunk and the chunk list instead of the whole fleet. Read them through
+ * `getInstance` and `listInstances`, never by indexing the chunks yourself.
+ */
+import type { ApprovalMode, Effect, LbState, RolloutPhase, RolloutPlan, StepName } from "./types";
+
+export type InstanceStatus = "pending" | "running" | "done" | "failed" | "skipped";
+export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
+
+export interface StepRecord {
+  status: StepStatus;
+  /** When the machine issued the effect for this step (last attempt). */
+  issuedAt: number | null;
+  /** When the engine reported `step-started` (last attempt). */
+  startedAt: number | null;
+  endedAt: number | null;
+  attempts: number;
+  outputTail?: string;
+  message?: string;
+  /** Hook exit status, when the step ran a hook. */
+  exitCode?: number | null;
+}
+
+export type StepRecords = Record<StepName, StepRecord>;
+
+/** One pass of the per-instance procedure (forward to the target, or back to the previous version). */
+export interface Procedure {
+  status: InstanceStatus;
+  /** The step in progress or last reached; null before the first. */
+  step: StepName | null;
+  steps: StepRecords;
+}
+
+export interface InstanceState extends Procedure {
+  id: string;
+  zone: string;
+  fromVersion: string | null;
+  targetVersion: string;
+  /** 0-based forward batch. */
+  batch: number;
+  /** 0-based rollback batch, once a rollback is planned. */
+  rollbackBatch: number | null;
+  inServiceAtStart: boolean;
+  /** The forward procedure, kept here when a rollback starts over with fresh steps. */
+  forward: Procedure | null;
+  /** The rollout issued at least one effect for this instance (rollback covers exactly these). */
+  touched: boolean;
+  /** Belief: registered with the load balancer (deregister only what is registered, register only what is not). */
+  registered: boolean;
+  /** Belief: serving traffic. Counts toward `inService` and the capacity guard. */
+  inRotation: boolean;
+  /**
+   * Belief: the server runs and can take traffic: never stopped by this rollout, or verified since its
+   * last stop. Abort returns exactly these to rotation.
+   */
+  healthy: boolean;
+  /** Belief: the version it runs; null when unknown (e.g. after a failed deploy). */
+  version: string | null;
+  /** Last state the load balancer reported (health-observed); null until one arrives. */
+  lbState: LbState | null;
+  /** Last in-flight count reported while draining (drain-observed). */
+  inFlight: number | null;
+}
+
+export interface BatchState {
+  index: number;
+  canary: boolean;
+  instanceIds: string[];
+  status: "pending" | "running" | "done";
+  startedAt: number | null;
+  endedAt: number | null;
+  approvedBy: string | null;
+  approvedAt: number | null;
+}
+
+export interface RollbackBatchState {
+  index: number;
+  /** Every instance of the batch goes back to this version. */
+  fromVersion: string;
+  instanceIds: string[];
+  status: "pending" | "running" | "done";
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** forward: a planned batch; rollback: a rollback batch; return: abort putting healthy instances back. */
+export type RunKind = "forward" | "rollback" | "return";
+export type Stage = StepName | "gate";
+
+/**
+ * Where the rollout stands. `todo`: the stage's effect is not issued yet (waiting for resume, or just
+ * reached); `active`: its effect is outstanding; `failed`: it failed and waits for the operator;
+ * `settled`: it finished for every active instance of the batch.
+ */
+export interface Cursor {
+  run: RunKind;
+  batch: number;
+  stage: Stage;
+  status: "todo" | "active" | "failed" | "settled";
+}
+
+export interface Failure {
+  kind: "step-failed" | "timeout" | "capacity";
+  run: RunKind;
+  batch: number;
+  step: StepName;
+  /** The instances the failure holds up (retry re-runs the step for exactly these). */
+  ids: string[];
+  message: string;
+  at: number;
+}
+
+export interface RolloutState {
+  id: string;
+  lb: string;
+  createdAt: number;
+  createdBy: string;
+  mode: ApprovalMode;
+  drainTimeoutMs: number;
+  inServiceTimeoutMs: number;
+  hookTimeoutMs: number;
+  plan: RolloutPlan;
+  phase: RolloutPhase;
+  direction: "forward" | "rollback";
+  startedAt: number | null;
+  endedAt: number | null;
+  /** Time of the last accepted event. */
+  updatedAt: number;
+  /** 0-based index of the batch in progress within `direction`'s batches; -1 before the start. */
+  currentBatch: number;
+  cursor: Cursor;
+  batches: BatchState[];
+  rollbackBatches: RollbackBatchState[];
+  instances: InstanceState[][];
+  /** Instance id → position (chunk × CHUNK + slot). Built once, never changes. */
+  locator: Record<string, number>;
+  /** How many instances the machine believes are in service now. */
+  inService: number;
+  /** Effects issued and not yet resolved; after a crash the engine performs these again. */
+  outstanding: Effect[];
+  /** How many effects were issued per key ("f2:deploy"), for unique effect ids. */
+  effectCounts: Record<string, number>;
+  pauseRequested: boolean;
+  abortRequested: boolean;
+  rollbackRequested: boolean;
+  /** Bake time left when a bake was paused. */
+  bakeRemainingMs: number | null;
+  /** When the current bake ends (auto mode). */
+  bakeUntil: number | null;
+  failure: Failure | null;
+  /** Abort: the instances being put back into rotation. */
+  returning: string[];
+  /** Touched instances left out of rotation when the rollout ended (abort, skip, failure). */
+  leftOut: string[];
+  /** Notable things the operator should know, newest last ("i-3 skipped: it stays out of rotation"). */
+  notes: string[];
+  /** Who asked for the ending (abort / rollback), for the message. */
+  endedBy: string | null;
+}
+
+/** Instances per chunk. */
+export const CHUNK = 64;
+
+export function getInstance(state: RolloutState, id: string): InstanceState | undefined {
+  const pos = state.locator[id];
+  if (pos === undefined) return undefined;
+  return state.instances[Math.floor(pos / CHUNK)]?.[pos % CHUNK];
+}
+
+/** Every instance in plan order. O(fleet): for views and tests, not for hot paths. */
+export function listInstances(state: RolloutState): InstanceState[] {
+  return state.instances.flat();
+}

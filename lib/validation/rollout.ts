@@ -1,0 +1,106 @@
+/**
+ * Schemas for what operators send: starting a rollout and operator events. Server actions and API
+ * handlers parse with these before anything else. Shapes only, plus the version allow-pattern; the
+ * planner (lib/rollout/plan.ts) judges the numbers against the fleet and names them in its refusals.
+ *
+ *   startRolloutSchema.parse({ lb: "local", version: "v2", batchSize: { unit: "count", value: 2 },
+ *     approval: { mode: "auto", bakeSec: 30 } })   → canary false, includeOutOfService false filled in
+ *   startRolloutSchema.parse({ …, version: "v2; rm -rf /" })  → fails at "version" with VERSION_MESSAGE
+ */
+import { z } from "zod";
+import { VERSION_PATTERN, type ApprovalMode, type OperatorEvent, type PlanOptions } from "../rollout/types";
+
+export const VERSION_MESSAGE = "Version may contain only letters, digits and . _ - + (1–128 characters)";
+
+/** Form posts send strings: "" is "not given", "on"/"true" is true. */
+const emptyToUndefined = (v: unknown) => (v === "" || v === null ? undefined : v);
+const checkbox = z.preprocess(
+  (v) => (v === "on" || v === "true" ? true : v === "false" || v === "" || v === undefined || v === null ? false : v),
+  z.boolean(),
+);
+const number = (what: string) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+    z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be a number`),
+  );
+
+export const versionSchema = z.string({ error: VERSION_MESSAGE }).trim().regex(VERSION_PATTERN, { error: VERSION_MESSAGE });
+
+export const quantitySchema = (what: string) =>
+  z.object({
+    unit: z.enum(["count", "percent"], { error: `${what}: choose count or percent` }),
+    value: number(what),
+  });
+
+export const approvalSchema = z.discriminatedUnion("mode", [
+  z.object({ mode: z.literal("manual") }),
+  z.object({
+    mode: z.literal("auto"),
+    bakeSec: number("Bake time").pipe(z.number().int("Bake time is a whole number of seconds").min(0).max(86_400, "Bake time is at most 86400 seconds (a day)")),
+  }),
+]);
+
+export const startRolloutSchema = z.object({
+  lb: z.string({ error: "Choose a load balancer" }).trim().min(1, "Choose a load balancer").max(255),
+  version: versionSchema,
+  batchSize: quantitySchema("Batch size"),
+  minHealthy: z.preprocess(
+    (v) => (typeof v === "object" && v !== null && "value" in v && emptyToUndefined((v as { value: unknown }).value) === undefined ? undefined : v),
+    quantitySchema("Minimum healthy").optional(),
+  ),
+  canary: checkbox.default(false),
+  drainTimeoutSec: z.preprocess(
+    emptyToUndefined,
+    number("Drain timeout")
+      .pipe(z.number().int("Drain timeout is a whole number of seconds").min(0, "Drain timeout is 0–3600 seconds").max(3600, "Drain timeout is 0–3600 seconds"))
+      .optional(),
+  ),
+  approval: approvalSchema.default({ mode: "manual" }),
+  order: z.array(z.string().trim().min(1, "Instance ids in the order cannot be empty")).optional(),
+  includeOutOfService: checkbox.default(false),
+});
+
+export type StartRolloutInput = z.infer<typeof startRolloutSchema>;
+
+/** Parsed input → what planRollout and createRollout take. */
+export function toRolloutRequest(input: StartRolloutInput): {
+  lb: string;
+  options: PlanOptions;
+  approval: ApprovalMode;
+  drainTimeoutMs?: number;
+} {
+  const options: PlanOptions = { version: input.version, batchSize: input.batchSize };
+  if (input.minHealthy) options.minHealthy = input.minHealthy;
+  if (input.canary) options.canary = true;
+  if (input.includeOutOfService) options.includeOutOfService = true;
+  if (input.order && input.order.length > 0) options.order = input.order;
+  const approval: ApprovalMode = input.approval.mode === "auto" ? { kind: "auto", bakeMs: input.approval.bakeSec * 1000 } : { kind: "manual" };
+  return input.drainTimeoutSec === undefined
+    ? { lb: input.lb, options, approval }
+    : { lb: input.lb, options, approval, drainTimeoutMs: input.drainTimeoutSec * 1000 };
+}
+
+const rolloutId = z.string({ error: "Missing rollout id" }).trim().min(1, "Missing rollout id").max(200);
+const batchIndex = z.preprocess(emptyToUndefined, number("Batch").pipe(z.number().int().min(0)).optional());
+
+/** An operator event addressed to a rollout. `approve.batch` is the 0-based index of the batch to start. */
+export const operatorEventSchema = z.discriminatedUnion("type", [
+  z.object({ rolloutId, type: z.literal("start") }),
+  z.object({ rolloutId, type: z.literal("approve"), batch: batchIndex }),
+  z.object({ rolloutId, type: z.literal("pause") }),
+  z.object({ rolloutId, type: z.literal("resume") }),
+  z.object({ rolloutId, type: z.literal("abort") }),
+  z.object({ rolloutId, type: z.literal("rollback") }),
+  z.object({ rolloutId, type: z.literal("retry-step") }),
+  z.object({ rolloutId, type: z.literal("skip-instance"), instanceId: z.string().trim().min(1, "Choose the instance to skip").max(255) }),
+  z.object({ rolloutId, type: z.literal("continue-now") }),
+]);
+
+export type OperatorEventInput = z.infer<typeof operatorEventSchema>;
+
+/** The event for the state machine, without the rollout id. */
+export function toOperatorEvent(input: OperatorEventInput): OperatorEvent {
+  const { rolloutId: _rolloutId, ...event } = input;
+  if (event.type === "approve" && event.batch === undefined) return { type: "approve" };
+  return event;
+}
