@@ -1,0 +1,15 @@
+/**
+ * Next's instrumentation hook: runs once when the server starts. The rollout engine lives in the
+ * dashboard's Node process (never in the edge runtime), resuming unfinished rollouts at start-up.
+ */
+export async function register() {
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { startEngine } = await import("./server/engine");
+    try {
+      startEngine();
+    } catch (err) {
+      // A misconfigured provider must not take the dashboard down: it shows the configuration error.
+      console.error("rotor: the rollout engine did not start:", err instanceof Error ? err.message : err);
+    }
+  }
+}

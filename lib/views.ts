@@ -1,0 +1,161 @@
+/**
+ * What the dashboard reads: the shapes `server/engine/queries.ts` returns and `/api/*` serves.
+ * Types only. Times are epoch milliseconds.
+ */
+import type { DerivedView } from "./rollout/derive";
+import type { InstanceStatus, RolloutState } from "./rollout/state";
+import type { OperatorEventType, RolloutPhase, StepName } from "./rollout/types";
+
+/**
+ * applied: fed to the state machine, in `seq` order; the rollout's state is the replay of these.
+ * rejected: refused by the state machine (`reason` says why); kept as an audit fact, never replayed.
+ * info: an engine fact that is not a state-machine event (a retry, a crash found, a resume).
+ */
+export type EventOutcome = "applied" | "rejected" | "info";
+
+/** Engine facts recorded with outcome `info`. */
+export type InfoEventType =
+  /** An engine process took charge of the rollout. */
+  | "engine-started"
+  /** The engine stopped cleanly (dashboard shut down). */
+  | "engine-stopped"
+  /** At start-up: the previous engine ended without stopping cleanly (crash, SIGKILL). */
+  | "engine-crash-detected"
+  /** At start-up: what was in progress, what the provider reported, and what the engine does next. */
+  | "engine-resumed"
+  /** A transient provider error (throttled, unavailable, timeout) and the retry that follows. */
+  | "step-retry"
+  /** The traffic error count rose during a batch in auto mode; the engine paused the rollout. */
+  | "auto-paused"
+  /** Progress of a wait (drain, in-service) worth showing: the provider's words, in-flight counts. */
+  | "wait-progress"
+  /** The engine saw the rollout end; details carry the traffic counters at that moment. */
+  | "rollout-finished";
+
+export interface StoredEvent {
+  /** Global, increasing: the order events happened in. */
+  seq: number;
+  rolloutId: string;
+  at: number;
+  /** "engine" or the operator's name. */
+  actor: string;
+  /** An OperatorEvent/EngineEvent type, or an InfoEventType. */
+  type: string;
+  /** The event itself (without at/actor). */
+  payload: Record<string, unknown>;
+  outcome: EventOutcome;
+  /** Why a rejected event was refused. */
+  reason: string | null;
+  /** Output tails, durations, the effect a step-started refers to, … */
+  details: Record<string, unknown> | null;
+}
+
+/** One row of the history table. */
+export interface RolloutSummary {
+  id: string;
+  lb: string;
+  provider: string;
+  createdBy: string;
+  createdAt: number;
+  targetVersion: string;
+  /** Versions the fleet ran when the rollout started, with counts: {"v1": 4, "unknown": 1}. */
+  fromVersions: Record<string, number>;
+  phase: RolloutPhase;
+  /** Not yet in a final phase (succeeded, aborted, rolled-back). */
+  active: boolean;
+  finishedAt: number | null;
+  /** finishedAt (or now, while active) minus createdAt. */
+  durationMs: number;
+  /** The last abort or rollback an operator asked for, if any: who decided the outcome. */
+  decidedBy: { type: OperatorEventType; actor: string; at: number } | null;
+}
+
+export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "timed-out" | "skipped";
+
+export interface StepView {
+  name: StepName;
+  status: StepStatus;
+  /** When the engine started the step (or the machine issued it, before the engine reported). */
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  exitCode?: number | null;
+  outputTail?: string;
+  message?: string;
+  /** How many times the step was issued (retries after a failure). */
+  attempts: number;
+}
+
+export interface InstanceProgress {
+  id: string;
+  zone: string;
+  fromVersion: string | null;
+  /** The eight steps of the procedure, in order. */
+  steps: StepView[];
+  /** The operator skipped this instance. */
+  skipped: boolean;
+  /** Where the instance stands in this batch's run (lib's InstanceStatus). */
+  status: InstanceStatus;
+}
+
+export interface BatchView {
+  index: number;
+  canary: boolean;
+  /** In service while this batch is out of rotation, as planned (rollback batches: the plan's minimum). */
+  inServiceDuring: number;
+  /** forward: the rollout to the target version; rollback: back to `version`. */
+  direction: "forward" | "rollback";
+  /** The version this batch deploys. */
+  version: string;
+  status: "pending" | "running" | "done";
+  instances: InstanceProgress[];
+  startedAt: number | null;
+  finishedAt: number | null;
+  approvedBy: string | null;
+}
+
+/** Measured step durations, for the time-left estimate. */
+export interface StepTiming {
+  name: StepName;
+  /** Mean duration of finished runs of this step, per batch. */
+  meanMs: number;
+  samples: number;
+}
+
+export interface CapacityView {
+  /** Instances in service now, as the monitor last saw them (null when unknown). */
+  inService: number | null;
+  /** In service now as the state machine believes it (what its capacity guard counts). */
+  believedInService?: number;
+  minHealthy: number;
+  fleetSize: number;
+}
+
+export interface TrafficView {
+  /** Counters since the rollout started (now, or at its end, minus the counters at its start), when the provider counts traffic. */
+  requests: number;
+  ok: number;
+  failed: number;
+  failuresByKind: Record<string, number>;
+  at: number;
+}
+
+export interface RolloutDetail {
+  summary: RolloutSummary;
+  state: RolloutState;
+  /** Phase, message, progress, next actions and capacity, from lib's derivePhase. */
+  view: DerivedView;
+  /** Estimated time left in ms (null when it cannot be estimated). */
+  remainingMs: number | null;
+  /** The forward batches, then (once a rollback was planned) the rollback batches. */
+  batches: BatchView[];
+  capacity: CapacityView;
+  /** Null when the provider does not count traffic. */
+  traffic: TrafficView | null;
+  /** The timeline, oldest first. */
+  events: StoredEvent[];
+  /** The monitor's last failed refresh of this load balancer, if the last one failed. */
+  monitorError: { message: string; code: string; at: number } | null;
+  /** Server time of this answer (for elapsed times and the bake countdown). */
+  now: number;
+}

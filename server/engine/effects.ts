@@ -1,0 +1,205 @@
+/**
+ * Performing one effect through the provider port and saying how it ended, as the engine event
+ * that reports it. Every effect here is safe to perform again after a crash, and the engine does
+ * exactly that for an effect the log shows started but not reported (recording first, in
+ * `engine-resumed`, what the provider reports for its instances):
+ * - deregister / register: idempotent at the port (deregistering a deregistered instance succeeds).
+ * - waitDrain / waitInService: observations on the shared monitor; a resumed wait keeps its original
+ *   deadline (with at least 5 s to decide on a fresh look).
+ * - hooks are idempotent by contract, so a hook found started-not-finished is run again:
+ *   stop: stopping a stopped server succeeds ("already stopped");
+ *   deploy: deploying the release the instance already points to selects it again;
+ *   start: starting a running server succeeds ("already running");
+ *   verify: reads only (health and version), and decides the step on what it reads now.
+ *   The local fleet runs one hook at a time per instance, so a re-run waits for an abandoned run
+ *   still in progress; SSM hook documents must keep the same contract.
+ * Transient provider errors are retried with backoff (each retry noted); the rest become failures.
+ */
+import type { Logger } from "pino";
+import type { Effect, InstanceStepResult } from "@/lib/rollout/types";
+import type { InfoEventType } from "@/lib/views";
+import type { InstanceView, LoadBalancerProvider } from "@/server/providers/types";
+import { ProviderError } from "@/server/providers/types";
+import { WaitTimeoutError, type FleetMonitor, type FleetSnapshot } from "@/server/monitor";
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry";
+
+export type PerformableEffect = Extract<Effect, { type: "deregister" | "waitDrain" | "runHook" | "register" | "waitInService" }>;
+
+export interface EffectContext {
+  lb: string;
+  provider: LoadBalancerProvider;
+  monitor: FleetMonitor;
+  signal: AbortSignal;
+  log: Logger;
+  /** When the effect was first started: a resumed wait keeps its original deadline. */
+  startedAt: number;
+  /** Started by an earlier engine (this one resumes it after a restart). */
+  resumed: boolean;
+  /** Records an engine fact (a retry, progress of a wait) in the rollout's log. */
+  note(type: InfoEventType, payload: Record<string, unknown>): void;
+  retry?: RetryPolicy;
+}
+
+export type EffectOutcome =
+  | { type: "step-succeeded"; results?: InstanceStepResult[]; details?: Record<string, unknown> }
+  | { type: "step-failed"; results: InstanceStepResult[]; message: string; details?: Record<string, unknown> }
+  | { type: "step-timed-out"; ids: string[]; message: string; details?: Record<string, unknown> };
+
+export const DEFAULT_HOOK_TIMEOUT_MS: Record<string, number> = { stop: 120_000, deploy: 300_000, start: 120_000, verify: 60_000 };
+/** A resumed wait gets at least this long, so it decides on a fresh look at the fleet. */
+const MIN_RESUMED_WAIT_MS = 5_000;
+/** The balancer ends a drain at its own timeout; allow it this long past that to report it. */
+const DRAIN_REPORT_GRACE_MS = 3_000;
+
+function describe(i: InstanceView | undefined, id: string): string {
+  if (!i) return `${id} not listed by the load balancer`;
+  const inFlight = i.inFlight === null ? "" : `, ${i.inFlight} in flight`;
+  return `${id} ${i.state} (${i.description})${inFlight}`;
+}
+
+function byId(s: FleetSnapshot): Map<string, InstanceView> {
+  return new Map(s.instances.map((i) => [i.id, i]));
+}
+
+/** Drained: no longer registered nor draining (absent counts: deregistered targets may not be listed), nothing in flight where known. */
+export function isDrained(i: InstanceView | undefined): boolean {
+  if (!i) return true;
+  return i.state === "out-of-service" && (i.inFlight === null || i.inFlight === 0);
+}
+
+function failure(ids: string[], message: string): EffectOutcome {
+  return { type: "step-failed", results: ids.map((id) => ({ id, ok: false, message })), message };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs `fn` with retries of transient errors; a final transient failure says how many attempts were made. */
+async function retrying<T>(what: string, ctx: EffectContext, fn: () => Promise<T>): Promise<T> {
+  let attempts = 0;
+  try {
+    return await withRetry(
+      () => {
+        attempts++;
+        return fn();
+      },
+      {
+        policy: ctx.retry ?? DEFAULT_RETRY,
+        signal: ctx.signal,
+        onRetry: (n) => {
+          ctx.log.warn({ retry: n }, `${what}: transient provider error, retrying`);
+          ctx.note("step-retry", { what, attempt: n.attempt, of: n.of, delayMs: n.delayMs, code: n.code, message: n.message });
+        },
+      },
+    );
+  } catch (err) {
+    if (err instanceof ProviderError && err.transient && attempts > 1) {
+      throw new ProviderError(err.code, `gave up after ${attempts} attempts: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Waits on the shared monitor until `done` holds for every id, noting state changes as progress. */
+async function waitFleet(
+  effect: Extract<Effect, { type: "waitDrain" | "waitInService" }>,
+  ctx: EffectContext,
+  done: (i: InstanceView | undefined) => boolean,
+  timeoutMs: number,
+  graceMs = 0,
+): Promise<EffectOutcome> {
+  const what = effect.type === "waitDrain" ? "drain" : "in-service";
+  const deadline = ctx.startedAt + timeoutMs + graceMs;
+  const remaining = ctx.resumed ? Math.max(MIN_RESUMED_WAIT_MS, deadline - Date.now()) : Math.max(0, deadline - Date.now());
+  const seen = new Map<string, string>();
+  const firstInFlight = new Map<string, number | null>();
+  const onSnapshot = (s: FleetSnapshot) => {
+    if (s.at === null) return;
+    const map = byId(s);
+    for (const id of effect.ids) {
+      const i = map.get(id);
+      if (!firstInFlight.has(id)) firstInFlight.set(id, i?.inFlight ?? null);
+      const line = i ? `${i.state}: ${i.description}` : "not listed";
+      if (seen.get(id) !== line) {
+        if (seen.has(id)) ctx.note("wait-progress", { wait: what, instance: id, state: i?.state ?? null, description: i?.description ?? null, inFlight: i?.inFlight ?? null });
+        seen.set(id, line);
+      }
+    }
+  };
+  try {
+    const s = await ctx.monitor.waitFor(ctx.lb, (snap) => effect.ids.every((id) => done(byId(snap).get(id))), {
+      timeoutMs: remaining,
+      signal: ctx.signal,
+      onSnapshot,
+    });
+    const map = byId(s);
+    return {
+      type: "step-succeeded",
+      results: effect.ids.map((id) => ({ id, ok: true, durationMs: Date.now() - ctx.startedAt, message: describe(map.get(id), id) })),
+      details: { inFlightAtStart: Object.fromEntries(firstInFlight) },
+    };
+  } catch (err) {
+    if (!(err instanceof WaitTimeoutError)) throw err;
+    const map = byId(err.last);
+    const pending = effect.ids.filter((id) => !done(map.get(id)));
+    const why = pending.map((id) => describe(map.get(id), id)).join("; ");
+    const monitorError = err.last.lastError ? ` (last refresh failed: ${err.last.lastError.message})` : "";
+    const grace = graceMs > 0 ? ` (+${graceMs} ms for the load balancer to report)` : "";
+    return { type: "step-timed-out", ids: pending, message: `${what} not finished within ${timeoutMs} ms${grace}: ${why}${monitorError}` };
+  }
+}
+
+export async function performEffect(effect: PerformableEffect, ctx: EffectContext): Promise<EffectOutcome> {
+  const { lb, provider } = ctx;
+  switch (effect.type) {
+    case "deregister":
+    case "register": {
+      const what = `${effect.type} ${effect.ids.join(", ")}`;
+      try {
+        await retrying(what, ctx, () => (effect.type === "deregister" ? provider.deregister(lb, effect.ids) : provider.register(lb, effect.ids)));
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        return failure(effect.ids, `${what} failed: ${errorMessage(err)}`);
+      }
+      // The next wait decides on a fresh read anyway; refreshing now also updates every viewer.
+      void ctx.monitor.freshSnapshot(lb).catch(() => undefined);
+      return { type: "step-succeeded", results: effect.ids.map((id) => ({ id, ok: true })) };
+    }
+    case "waitDrain":
+      return waitFleet(effect, ctx, isDrained, effect.timeoutMs, DRAIN_REPORT_GRACE_MS);
+    case "waitInService":
+      return waitFleet(effect, ctx, (i) => i?.state === "in-service", effect.timeoutMs);
+    case "runHook": {
+      const timeoutMs = effect.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS[effect.hook] ?? 120_000;
+      const what = `${effect.hook} hook on ${effect.ids.join(", ")}`;
+      let results;
+      try {
+        results = await retrying(what, ctx, () => provider.runHook(lb, effect.ids, effect.hook, effect.params, { timeoutMs, signal: ctx.signal }));
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        if (err instanceof ProviderError && err.code === "TIMEOUT") {
+          return { type: "step-timed-out", ids: effect.ids, message: `${what} did not finish within ${timeoutMs} ms: ${err.message}` };
+        }
+        return failure(effect.ids, `${what} failed: ${errorMessage(err)}`);
+      }
+      const stepResults: InstanceStepResult[] = results.map((r) => {
+        let ok = r.ok;
+        let message: string | undefined;
+        if (ok && effect.hook === "verify" && r.observedVersion !== undefined && r.observedVersion !== effect.params.version) {
+          ok = false;
+          message = `answers version ${r.observedVersion}, expected ${effect.params.version}`;
+        } else if (!ok) {
+          message = `${effect.hook} exited with ${r.exitCode ?? "no exit status"}`;
+        }
+        const out: InstanceStepResult = { id: r.id, ok, exitCode: r.exitCode, durationMs: r.durationMs, outputTail: r.outputTail };
+        if (message) out.message = message;
+        return out;
+      });
+      const failed = stepResults.filter((r) => !r.ok);
+      if (failed.length === 0) return { type: "step-succeeded", results: stepResults };
+      const message = `${effect.hook} failed on ${failed.map((r) => `${r.id} (${r.message})`).join(", ")}`;
+      return { type: "step-failed", results: stepResults, message };
+    }
+  }
+}

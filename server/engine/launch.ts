@@ -1,0 +1,124 @@
+/**
+ * Creating a rollout: plan against the fleet as the monitor sees it now, refuse an impossible plan,
+ * and create the rollout with its `start` event in one transaction that also enforces one active
+ * rollout per load balancer. The engine picks it up from the log within one poll.
+ */
+import { randomBytes } from "node:crypto";
+import { planRollout } from "@/lib/rollout/plan";
+import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, RolloutEvent } from "@/lib/rollout/types";
+import type { FleetMonitor } from "@/server/monitor";
+import type { TrafficStats } from "@/server/providers/types";
+import { ActiveRolloutExistsError, type RotorStore } from "@/server/store";
+import { getJournal } from "@/server/store/journal";
+import { emitChange } from "./bus";
+import { applyEvent, initialState, type CreateInput } from "./machine";
+
+export interface LaunchInput {
+  lb: string;
+  plan: PlanOptions;
+  mode: ApprovalMode;
+  /** Default: the load balancer's own drain timeout. */
+  drainTimeoutMs?: number;
+  inServiceTimeoutMs?: number;
+  hookTimeoutMs?: number;
+}
+
+export type LaunchResult =
+  | { ok: true; data: { id: string } }
+  | { ok: false; code: string; message: string; fieldErrors?: Partial<Record<PlanField | "lb", string>> };
+
+export function newRolloutId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  return `r-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+export function versionCounts(fleet: readonly FleetInstance[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const i of fleet) {
+    const v = i.version ?? "unknown";
+    counts[v] = (counts[v] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export async function launchRollout(
+  deps: { store: RotorStore; monitor: FleetMonitor },
+  input: LaunchInput,
+  actor: string,
+  raw: unknown = input,
+): Promise<LaunchResult> {
+  const { store, monitor } = deps;
+  const running = store.activeRolloutFor(input.lb);
+  if (running) {
+    return { ok: false, code: "ROLLOUT_ACTIVE", message: new ActiveRolloutExistsError({ ...running, targetVersion: running.targetVersion }).message };
+  }
+  let drainTimeoutMs = input.drainTimeoutMs;
+  let fleet: FleetInstance[];
+  let traffic: TrafficStats | null = null;
+  try {
+    const snap = await monitor.freshSnapshot(input.lb, 0);
+    if (snap.consecutiveErrors > 0 && snap.lastError) throw new Error(snap.lastError.message);
+    traffic = snap.traffic;
+    fleet = snap.instances.map((i) => ({ id: i.id, zone: i.zone, state: i.state, version: i.version, ...(i.name ? { name: i.name } : {}) }));
+    if (drainTimeoutMs === undefined) {
+      const lbs = await monitor.listLoadBalancers();
+      drainTimeoutMs = lbs.find((l) => l.name === input.lb)?.drainTimeoutMs ?? (await monitor.provider.drainTimeoutMs(input.lb));
+    }
+  } catch (err) {
+    return { ok: false, code: "PROVIDER_ERROR", message: `Cannot read load balancer ${input.lb}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  const planned = planRollout(fleet, input.plan);
+  if (!planned.ok) {
+    return { ok: false, code: planned.error.code, message: planned.error.message, fieldErrors: { [planned.error.field]: planned.error.message } };
+  }
+  const now = Date.now();
+  const id = newRolloutId(new Date(now));
+  const createInput: CreateInput = {
+    id,
+    lb: input.lb,
+    plan: planned.plan,
+    mode: input.mode,
+    drainTimeoutMs,
+    createdAt: now,
+    createdBy: actor,
+    ...(input.inServiceTimeoutMs !== undefined ? { inServiceTimeoutMs: input.inServiceTimeoutMs } : {}),
+    ...(input.hookTimeoutMs !== undefined ? { hookTimeoutMs: input.hookTimeoutMs } : {}),
+  };
+  const started = applyEvent(initialState(createInput), { type: "start", at: now, actor });
+  if (!started.ok) return { ok: false, code: started.code, message: started.message };
+  try {
+    store.insertRollout(
+      {
+        id,
+        lb: input.lb,
+        provider: monitor.provider.name,
+        createdBy: actor,
+        createdAt: now,
+        input: raw,
+        createInput,
+        targetVersion: planned.plan.targetVersion,
+        fromVersions: versionCounts(fleet),
+        phase: started.state.phase,
+      },
+      [{ at: now, actor, type: "start", payload: { type: "start" }, outcome: "applied", details: { traffic, fleet } }],
+    );
+  } catch (err) {
+    if (err instanceof ActiveRolloutExistsError) return { ok: false, code: "ROLLOUT_ACTIVE", message: err.message, fieldErrors: { lb: err.message } };
+    throw new Error(`could not create rollout ${id} on ${input.lb}`, { cause: err });
+  }
+  emitChange({ rolloutId: id, lb: input.lb, kind: "event" });
+  return { ok: true, data: { id } };
+}
+
+export type OperateResult = { ok: true; data: { seq: number } } | { ok: false; code: string; message: string };
+
+/**
+ * Appends an operator event if the machine accepts it against the rollout's current state (checked
+ * and appended in one transaction); a refused event is recorded as rejected and its reason returned.
+ */
+export function operate(store: RotorStore, rolloutId: string, event: OperatorEvent, actor: string): OperateResult {
+  const journal = getJournal(store, rolloutId);
+  if (!journal) return { ok: false, code: "NOT_FOUND", message: `No rollout ${rolloutId}` };
+  const r = journal.append({ ...event, at: Date.now(), actor } as RolloutEvent);
+  return r.ok ? { ok: true, data: { seq: r.seq } } : { ok: false, code: r.code, message: r.message };
+}

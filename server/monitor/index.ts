@@ -1,0 +1,321 @@
+/**
+ * The shared fleet monitor: one poll loop per load balancer (describeInstances + trafficStats),
+ * whatever the number of waiters and viewers. The engine's waits, the route handlers and the SSE
+ * stream all read from here; nothing else polls the provider.
+ *
+ * Cadence adapts to who needs it:
+ * - `fast` (a wait is in progress: drain, in-service): ROTOR_MONITOR_FAST_MS, 100 ms locally, 2 s for AWS;
+ * - `active` (a rollout is running on the load balancer, or a viewer is subscribed): 500 ms locally, 5 s for AWS;
+ * - idle (someone read a snapshot recently): 5 s locally, 30 s for AWS; after 60 s unread the loop stops.
+ * Errors back off exponentially with jitter (up to 15 s) and are kept as `lastError` for the UI.
+ */
+import type { InstanceView, LoadBalancerProvider, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
+import { ProviderError } from "@/server/providers/types";
+import { emitChange } from "@/server/engine/bus";
+import { getProvider } from "@/server/providers";
+import { componentLog } from "@/server/log";
+
+export interface MonitorError {
+  message: string;
+  code: string;
+  at: number;
+}
+
+export interface FleetSnapshot {
+  lb: string;
+  /** When the instances were last read successfully (null before the first success). */
+  at: number | null;
+  instances: InstanceView[];
+  traffic: TrafficStats | null;
+  /** The last failed refresh, kept until a refresh succeeds. */
+  lastError: MonitorError | null;
+  consecutiveErrors: number;
+  /** The delay before the next refresh. */
+  intervalMs: number;
+  refreshes: number;
+}
+
+export interface MonitorIntervals {
+  fastMs: number;
+  activeMs: number;
+  idleMs: number;
+  maxBackoffMs: number;
+  /** Stop polling a load balancer nobody read for this long. */
+  idleStopMs: number;
+}
+
+export type SnapshotListener = (s: FleetSnapshot) => void;
+
+function defaultIntervals(provider: LoadBalancerProvider): MonitorIntervals {
+  const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined);
+  const aws = provider.name === "aws";
+  return {
+    fastMs: env("ROTOR_MONITOR_FAST_MS") ?? (aws ? 2_000 : 100),
+    activeMs: env("ROTOR_MONITOR_ACTIVE_MS") ?? (aws ? 5_000 : 500),
+    idleMs: env("ROTOR_MONITOR_IDLE_MS") ?? (aws ? 30_000 : 5_000),
+    maxBackoffMs: 15_000,
+    idleStopMs: 60_000,
+  };
+}
+
+function toMonitorError(err: unknown, at: number): MonitorError {
+  if (err instanceof ProviderError) return { message: err.message, code: err.code, at };
+  return { message: err instanceof Error ? err.message : String(err), code: "INTERNAL", at };
+}
+
+/** What a viewer would notice: states, descriptions, versions, in-flight, traffic counters, errors. */
+function fingerprint(s: FleetSnapshot): string {
+  const inst = s.instances.map((i) => `${i.id}|${i.state}|${i.description}|${i.version}|${i.inFlight}|${i.healthCheck?.ok}`).join(";");
+  const t = s.traffic ? `${s.traffic.requests}|${s.traffic.failed}` : "";
+  return `${inst}#${t}#${s.lastError?.message ?? ""}`;
+}
+
+class LbLoop {
+  snap: FleetSnapshot;
+  private timer: NodeJS.Timeout | null = null;
+  private inflight: Promise<FleetSnapshot> | null = null;
+  private stopped = false;
+  private lastFingerprint = "";
+  lastReadAt = Date.now();
+  readonly listeners = new Map<SnapshotListener, { fast: boolean }>();
+  active = false;
+
+  constructor(
+    readonly lb: string,
+    private readonly provider: LoadBalancerProvider,
+    private readonly intervals: MonitorIntervals,
+    private readonly onIdleStop: () => void,
+  ) {
+    this.snap = { lb, at: null, instances: [], traffic: null, lastError: null, consecutiveErrors: 0, intervalMs: intervals.fastMs, refreshes: 0 };
+  }
+
+  private nextDelay(): number {
+    const i = this.intervals;
+    if (this.snap.consecutiveErrors > 0) {
+      const base = Math.min(i.maxBackoffMs, i.activeMs * 2 ** Math.min(this.snap.consecutiveErrors - 1, 8));
+      return Math.round(base / 2 + Math.random() * (base / 2));
+    }
+    if ([...this.listeners.values()].some((l) => l.fast)) return i.fastMs;
+    if (this.active || this.listeners.size > 0) return i.activeMs;
+    return i.idleMs;
+  }
+
+  private schedule(delay = this.nextDelay()) {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.snap.intervalMs = delay;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.active && this.listeners.size === 0 && Date.now() - this.lastReadAt > this.intervals.idleStopMs) {
+        this.stop();
+        this.onIdleStop();
+        return;
+      }
+      void this.refresh();
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  /** Refreshes now, or joins the refresh in progress. */
+  refresh(): Promise<FleetSnapshot> {
+    if (this.inflight) return this.inflight;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.inflight = this.poll().finally(() => {
+      this.inflight = null;
+      this.schedule();
+    });
+    return this.inflight;
+  }
+
+  private async poll(): Promise<FleetSnapshot> {
+    const [inst, traffic] = await Promise.allSettled([this.provider.describeInstances(this.lb), this.provider.trafficStats(this.lb)]);
+    const now = Date.now();
+    const prev = this.snap;
+    const failure = inst.status === "rejected" ? inst.reason : traffic.status === "rejected" ? traffic.reason : null;
+    const next: FleetSnapshot = {
+      ...prev,
+      at: inst.status === "fulfilled" ? now : prev.at,
+      instances: inst.status === "fulfilled" ? inst.value : prev.instances,
+      traffic: traffic.status === "fulfilled" ? traffic.value : prev.traffic,
+      lastError: failure === null ? null : toMonitorError(failure, now),
+      consecutiveErrors: inst.status === "rejected" ? prev.consecutiveErrors + 1 : 0,
+      refreshes: prev.refreshes + 1,
+    };
+    if (failure !== null && prev.lastError?.message !== next.lastError?.message) {
+      componentLog("monitor", { lb: this.lb }).warn({ err: next.lastError }, "fleet refresh failed");
+    }
+    this.snap = next;
+    for (const [l] of [...this.listeners]) {
+      try {
+        l(next);
+      } catch (err) {
+        componentLog("monitor", { lb: this.lb }).error({ err }, "snapshot listener threw");
+      }
+    }
+    const fp = fingerprint(next);
+    if (fp !== this.lastFingerprint) {
+      this.lastFingerprint = fp;
+      emitChange({ lb: this.lb, kind: "fleet" });
+    }
+    return next;
+  }
+
+  start() {
+    if (!this.inflight && !this.timer && !this.stopped) void this.refresh();
+  }
+
+  /** A new fast listener should not wait out an idle delay. */
+  hurry() {
+    if (this.inflight || this.stopped) return;
+    if (this.timer && this.snap.intervalMs > this.nextDelay()) void this.refresh();
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+export class FleetMonitor {
+  private readonly loops = new Map<string, LbLoop>();
+  private lbCache: { at: number; value: Promise<LoadBalancerSummary[]> } | null = null;
+  readonly intervals: MonitorIntervals;
+
+  constructor(
+    readonly provider: LoadBalancerProvider,
+    intervals: Partial<MonitorIntervals> = {},
+  ) {
+    this.intervals = { ...defaultIntervals(provider), ...intervals };
+  }
+
+  private loop(lb: string): LbLoop {
+    let l = this.loops.get(lb);
+    if (!l) {
+      const created: LbLoop = new LbLoop(lb, this.provider, this.intervals, () => {
+        if (this.loops.get(lb) === created) this.loops.delete(lb);
+      });
+      l = created;
+      this.loops.set(lb, l);
+      l.start();
+    }
+    return l;
+  }
+
+  /** The latest snapshot (starting the loop if needed: the first read may have no instances yet, `at: null`). */
+  snapshot(lb: string): FleetSnapshot {
+    const l = this.loop(lb);
+    l.lastReadAt = Date.now();
+    return l.snap;
+  }
+
+  /** A snapshot at least as fresh as `maxAgeMs` (refreshing if needed). */
+  async freshSnapshot(lb: string, maxAgeMs = 0): Promise<FleetSnapshot> {
+    const l = this.loop(lb);
+    l.lastReadAt = Date.now();
+    if (l.snap.at !== null && Date.now() - l.snap.at <= maxAgeMs) return l.snap;
+    return l.refresh();
+  }
+
+  /** Every refresh of `lb` is passed to `listener`. `fast`: a wait is in progress, poll at the fast cadence. */
+  subscribe(lb: string, listener: SnapshotListener, options: { fast?: boolean } = {}): () => void {
+    const l = this.loop(lb);
+    l.listeners.set(listener, { fast: !!options.fast });
+    l.lastReadAt = Date.now();
+    l.hurry();
+    return () => {
+      l.listeners.delete(listener);
+      l.lastReadAt = Date.now();
+    };
+  }
+
+  /** Marks a load balancer as having an active rollout (polled at the active cadence even with no viewer). */
+  setActive(lb: string, active: boolean): void {
+    const l = this.loop(lb);
+    l.active = active;
+    l.lastReadAt = Date.now();
+    if (active) l.hurry();
+  }
+
+  /**
+   * Resolves with the first snapshot for which `predicate` holds (checked on every refresh, at the
+   * fast cadence), or rejects with a WaitTimeoutError after `timeoutMs` / an AbortError on `signal`.
+   */
+  waitFor(lb: string, predicate: (s: FleetSnapshot) => boolean, options: { timeoutMs: number; signal?: AbortSignal; onSnapshot?: SnapshotListener }): Promise<FleetSnapshot> {
+    return new Promise((resolve, reject) => {
+      let unsubscribe = () => {};
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        unsubscribe();
+        options.signal?.removeEventListener("abort", onAbort);
+        fn();
+      };
+      const onAbort = () => done(() => reject(options.signal?.reason ?? new Error("wait aborted")));
+      const timer = setTimeout(() => done(() => reject(new WaitTimeoutError(lb, options.timeoutMs, this.loop(lb).snap))), options.timeoutMs);
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const check = (s: FleetSnapshot) => {
+        options.onSnapshot?.(s);
+        if (s.at !== null && s.consecutiveErrors === 0 && predicate(s)) done(() => resolve(s));
+      };
+      unsubscribe = this.subscribe(lb, check, { fast: true });
+      // Decide on a fresh read, never on a snapshot taken before the wait began.
+      void this.loop(lb).refresh();
+    });
+  }
+
+  /** The provider's load balancers, cached for 10 s (a failed read is not cached). */
+  listLoadBalancers(maxAgeMs = 10_000): Promise<LoadBalancerSummary[]> {
+    const now = Date.now();
+    if (this.lbCache && now - this.lbCache.at <= maxAgeMs) return this.lbCache.value;
+    const value = this.provider.listLoadBalancers();
+    this.lbCache = { at: now, value };
+    value.catch(() => {
+      if (this.lbCache?.value === value) this.lbCache = null;
+    });
+    return value;
+  }
+
+  /** Load balancers being polled now, for diagnostics. */
+  polling(): string[] {
+    return [...this.loops.keys()];
+  }
+
+  stop(): void {
+    for (const l of this.loops.values()) l.stop();
+    this.loops.clear();
+  }
+}
+
+export class WaitTimeoutError extends Error {
+  constructor(
+    readonly lb: string,
+    readonly timeoutMs: number,
+    readonly last: FleetSnapshot,
+  ) {
+    super(`still waiting after ${timeoutMs} ms on load balancer ${lb}`);
+    this.name = "WaitTimeoutError";
+  }
+}
+
+const g = globalThis as unknown as { __rotorMonitor?: FleetMonitor };
+
+/**
+ * The process-wide monitor. The first call fixes the provider (the engine passes its own; otherwise
+ * the configured one from `getProvider()`); passing a different provider replaces the monitor.
+ */
+export function getFleetMonitor(provider?: LoadBalancerProvider): FleetMonitor {
+  if (g.__rotorMonitor && (!provider || g.__rotorMonitor.provider === provider)) return g.__rotorMonitor;
+  g.__rotorMonitor?.stop();
+  g.__rotorMonitor = new FleetMonitor(provider ?? getProvider());
+  return g.__rotorMonitor;
+}
+
+/** Stops and forgets the process-wide monitor (tests, shutdown). */
+export function resetFleetMonitor(): void {
+  g.__rotorMonitor?.stop();
+  g.__rotorMonitor = undefined;
+}

@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { InstanceView, LoadBalancerProvider } from "@/server/providers/types";
+import { ProviderError } from "@/server/providers/types";
+import { onChange } from "@/server/engine/bus";
+import { FleetMonitor, WaitTimeoutError, type FleetSnapshot } from "./index";
+
+/** A provider that counts calls and answers from a mutable fleet (or fails on demand). */
+function fakeProvider() {
+  const calls = { describe: 0, traffic: 0, listLbs: 0 };
+  const state = {
+    instances: [{ id: "i-1", zone: "a", state: "in-service", description: "ok", inFlight: 0, version: "1" }] as InstanceView[],
+    fail: null as ProviderError | null,
+    failed: 0,
+  };
+  const provider: LoadBalancerProvider = {
+    name: "local",
+    async listLoadBalancers() {
+      calls.listLbs++;
+      return [{ name: "lb", provider: "local", kind: "local", drainTimeoutMs: 1000 }];
+    },
+    async describeInstances() {
+      calls.describe++;
+      if (state.fail) throw state.fail;
+      return state.instances.map((i) => ({ ...i }));
+    },
+    async drainTimeoutMs() {
+      return 1000;
+    },
+    async deregister() {},
+    async register() {},
+    async runHook() {
+      return [];
+    },
+    async trafficStats() {
+      calls.traffic++;
+      return { at: Date.now(), requests: 10, ok: 10 - state.failed, failed: state.failed, failuresByKind: {} };
+    },
+  };
+  return { provider, calls, state };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let monitor: FleetMonitor | null = null;
+afterEach(() => monitor?.stop());
+
+describe("fleet monitor", () => {
+  it("serves every viewer and waiter from one poll loop per load balancer", async () => {
+    const { provider, calls } = fakeProvider();
+    monitor = new FleetMonitor(provider, { fastMs: 50, activeMs: 200, idleMs: 1000 });
+    const seen: FleetSnapshot[][] = Array.from({ length: 20 }, () => []);
+    const unsubs = seen.map((list) => monitor!.subscribe("lb", (s) => list.push(s)));
+    await sleep(1_000);
+    // 20 viewers at the active cadence (200 ms): about 5 refreshes in a second, not 100.
+    expect(calls.describe).toBeGreaterThanOrEqual(2);
+    expect(calls.describe).toBeLessThanOrEqual(8);
+    expect(calls.traffic).toBe(calls.describe);
+    for (const list of seen) expect(list.length).toBeGreaterThanOrEqual(calls.describe - 2);
+    unsubs.forEach((u) => u());
+  });
+
+  it("polls at the fast cadence only while a wait is in progress, then slows down", async () => {
+    const { provider, calls, state } = fakeProvider();
+    monitor = new FleetMonitor(provider, { fastMs: 40, activeMs: 400, idleMs: 2000 });
+    monitor.setActive("lb", true);
+    await sleep(50);
+    const before = calls.describe;
+    const wait = monitor.waitFor("lb", (s) => s.instances[0]?.state === "out-of-service", { timeoutMs: 5_000 });
+    await sleep(400);
+    const during = calls.describe - before;
+    expect(during).toBeGreaterThanOrEqual(4);
+    state.instances[0]!.state = "out-of-service";
+    const s = await wait;
+    expect(s.instances[0]?.state).toBe("out-of-service");
+    const after = calls.describe;
+    await sleep(400);
+    expect(calls.describe - after).toBeLessThanOrEqual(2);
+    expect(monitor.snapshot("lb").intervalMs).toBe(400);
+  });
+
+  it("keeps the last error for the UI, backs off with jitter, and recovers", async () => {
+    const { provider, calls, state } = fakeProvider();
+    monitor = new FleetMonitor(provider, { fastMs: 20, activeMs: 20, idleMs: 20, maxBackoffMs: 400 });
+    await monitor.freshSnapshot("lb");
+    state.fail = new ProviderError("THROTTLED", "Rate exceeded");
+    const start = calls.describe;
+    await sleep(700);
+    const snap = monitor.snapshot("lb");
+    expect(snap.lastError).toMatchObject({ code: "THROTTLED", message: "Rate exceeded" });
+    expect(snap.consecutiveErrors).toBeGreaterThanOrEqual(2);
+    expect(snap.instances).toHaveLength(1);
+    // Without backoff, 20 ms polling would make ~35 calls in 700 ms.
+    expect(calls.describe - start).toBeLessThan(12);
+    state.fail = null;
+    await monitor.freshSnapshot("lb");
+    expect(monitor.snapshot("lb")).toMatchObject({ lastError: null, consecutiveErrors: 0 });
+  });
+
+  it("a wait times out with the last snapshot, and can be aborted", async () => {
+    const { provider } = fakeProvider();
+    monitor = new FleetMonitor(provider, { fastMs: 20 });
+    const err = await monitor.waitFor("lb", () => false, { timeoutMs: 150 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WaitTimeoutError);
+    expect((err as WaitTimeoutError).last.instances[0]?.id).toBe("i-1");
+    const ac = new AbortController();
+    const p = monitor.waitFor("lb", () => false, { timeoutMs: 5_000, signal: ac.signal });
+    ac.abort(new Error("stop"));
+    await expect(p).rejects.toThrow("stop");
+  });
+
+  it("caches the load balancer list, and notifies the bus only when the fleet changed", async () => {
+    const { provider, calls, state } = fakeProvider();
+    monitor = new FleetMonitor(provider, { fastMs: 20, activeMs: 20, idleMs: 20 });
+    await Promise.all([monitor.listLoadBalancers(), monitor.listLoadBalancers(), monitor.listLoadBalancers()]);
+    expect(calls.listLbs).toBe(1);
+    const changes: unknown[] = [];
+    const off = onChange((c) => c.kind === "fleet" && changes.push(c));
+    await monitor.freshSnapshot("lb");
+    await sleep(150);
+    const quiet = changes.length;
+    expect(quiet).toBeLessThanOrEqual(1);
+    state.failed = 3;
+    await sleep(100);
+    expect(changes.length).toBe(quiet + 1);
+    off();
+  });
+});

@@ -1,0 +1,169 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { appliedMigrations, migrate } from "../db";
+import { MIGRATIONS } from "../migrations";
+import { ActiveRolloutExistsError, RotorStore, type NewRollout } from "../index";
+import { acquireLease, heartbeatLease, readLease, releaseLease } from "../lease";
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, "../../..");
+
+let dir: string;
+let store: RotorStore;
+
+function rollout(id: string, lb = "local"): NewRollout {
+  return { id, lb, provider: "local", createdBy: "alice", createdAt: Date.now(), input: { version: "v2" }, createInput: { plan: {} }, targetVersion: "v2", fromVersions: { v1: 5 }, phase: "planned" };
+}
+const start = { at: 1, actor: "alice", type: "start", payload: { type: "start" }, outcome: "applied" as const };
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), "rotor-store-"));
+  store = new RotorStore(path.join(dir, "rotor.db"));
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("migrations", () => {
+  it("applies every migration once, in WAL mode, and a second open applies nothing", () => {
+    expect(appliedMigrations(store.db)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(migrate(store.db)).toEqual([]);
+    const again = new RotorStore(store.file);
+    expect(appliedMigrations(again.db)).toEqual(MIGRATIONS.map((m) => m.version));
+    again.close();
+  });
+
+  it("applies a new migration on top of an existing database, keeping the data", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    const extra = [...MIGRATIONS, { version: 999, name: "test column", sql: "ALTER TABLE rollouts ADD COLUMN note TEXT" }];
+    expect(migrate(store.db, extra)).toEqual([999]);
+    expect(store.rollout("r1")?.targetVersion).toBe("v2");
+    expect(appliedMigrations(store.db)).toContain(999);
+  });
+
+  it("rolls a failing migration back and names it", () => {
+    const bad = [...MIGRATIONS, { version: 1000, name: "broken", sql: "CREATE TABLE t1 (a INT); THIS IS NOT SQL" }];
+    expect(() => migrate(store.db, bad)).toThrow(/migration 1000 \(broken\)/);
+    expect(appliedMigrations(store.db)).not.toContain(1000);
+    expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 't1'").get()).toBeUndefined();
+  });
+});
+
+describe("the event log is append-only", () => {
+  it("refuses UPDATE and DELETE of events, from any connection", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    const seq = store.appendEvent({ rolloutId: "r1", at: 2, actor: "engine", type: "tick", payload: { type: "tick" }, outcome: "applied" });
+    expect(() => store.db.prepare("UPDATE events SET actor = 'mallory' WHERE seq = ?").run(seq)).toThrow(/append-only: UPDATE refused/);
+    expect(() => store.db.prepare("DELETE FROM events WHERE seq = ?").run(seq)).toThrow(/append-only: DELETE refused/);
+    expect(() => store.db.prepare("DELETE FROM events").run()).toThrow(/append-only/);
+
+    const other = new Database(store.file);
+    expect(() => other.prepare("UPDATE events SET type = 'x'").run()).toThrow(/append-only/);
+    expect(() => other.prepare("DELETE FROM events").run()).toThrow(/append-only/);
+    other.close();
+
+    expect(store.events("r1").map((e) => [e.type, e.actor])).toEqual([
+      ["start", "alice"],
+      ["tick", "engine"],
+    ]);
+  });
+
+  it("keeps events in seq order with payload, outcome, reason and details", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    store.appendEvent({ rolloutId: "r1", at: 3, actor: "bob", type: "approve", payload: { type: "approve", batch: 9 }, outcome: "rejected", reason: "stale batch" });
+    store.appendEvent({ rolloutId: "r1", at: 4, actor: "engine", type: "step-retry", payload: { type: "step-retry" }, outcome: "info", details: { attempt: 2 } });
+    const events = store.events("r1");
+    expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => a - b));
+    expect(events[1]).toMatchObject({ outcome: "rejected", reason: "stale batch", payload: { batch: 9 } });
+    expect(events[2]).toMatchObject({ outcome: "info", details: { attempt: 2 } });
+    expect(store.events("r1", events[1]!.seq).map((e) => e.type)).toEqual(["step-retry"]);
+    expect(store.lastSeq("r1")).toBe(events[2]!.seq);
+  });
+
+  it("refuses an outcome outside applied/rejected/info", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    expect(() => store.appendEvent({ ...start, rolloutId: "r1", outcome: "maybe" as never })).toThrow(/CHECK/);
+  });
+});
+
+describe("one active rollout per load balancer", () => {
+  it("refuses a second start naming the running rollout and its version, and allows one on another load balancer", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    let err: unknown;
+    try {
+      store.insertRollout({ ...rollout("r2"), targetVersion: "v3" }, [start]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ActiveRolloutExistsError);
+    expect((err as Error).message).toMatch(/r1 to version v2/);
+    expect(store.rollout("r2")).toBeNull();
+    expect(store.events("r2")).toEqual([]);
+    store.insertRollout(rollout("r3", "other"), [start]);
+    expect(store.activeRollouts().map((r) => r.id)).toEqual(["r1", "r3"]);
+  });
+
+  it("allows a new start once the running rollout is finished", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    store.setPhase("r1", "succeeded", false, 10);
+    store.insertRollout(rollout("r2"), [start]);
+    expect(store.activeRolloutFor("local")?.id).toBe("r2");
+    expect(store.rollout("r1")).toMatchObject({ active: false, phase: "succeeded", finishedAt: 10 });
+  });
+
+  it("the partial unique index holds even for a writer that skips the check", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    expect(() =>
+      store.db
+        .prepare("INSERT INTO rollouts (id, lb, provider, created_by, created_at, input, create_input, target_version, from_versions, phase, active, updated_at) VALUES ('x', 'local', 'local', 'm', 1, '{}', '{}', 'v9', '{}', 'planned', 1, 1)")
+        .run(),
+    ).toThrow(/UNIQUE/);
+  });
+
+  it("two processes starting at the same moment: exactly one wins", async () => {
+    const tsx = path.join(root, "node_modules", ".bin", "tsx");
+    const script = path.join(__dirname, "fixtures", "start-race.ts");
+    for (let round = 0; round < 3; round++) {
+      const lb = `lb-${round}`;
+      const at = String(Date.now() + 1500);
+      const results = await Promise.all(
+        ["a", "b"].map(async (who) => {
+          const { stdout } = await run(tsx, [script, store.file, `${who}${round}`, lb, at], { cwd: root, timeout: 30_000 });
+          return JSON.parse(stdout.trim().split("\n").pop()!) as { ok: boolean; id?: string; message?: string };
+        }),
+      );
+      const winners = results.filter((r) => r.ok);
+      const losers = results.filter((r) => !r.ok);
+      expect(winners).toHaveLength(1);
+      expect(losers).toHaveLength(1);
+      expect(losers[0]!.message).toContain(`${winners[0]!.id} to version v-${winners[0]!.id}`);
+      expect(store.listRollouts({ lb }).map((r) => r.id)).toEqual([winners[0]!.id]);
+    }
+  }, 60_000);
+});
+
+describe("engine lease", () => {
+  it("is held by one owner, renewed by heartbeat, and taken over when stale or released", () => {
+    expect(acquireLease(store, "e1", 1000)).toMatchObject({ ok: true, previous: null, takenOver: false });
+    expect(acquireLease(store, "e2", 1500)).toMatchObject({ ok: false, holder: { owner: "e1" } });
+    expect(heartbeatLease(store, "e1", 2000)).toBe(true);
+    expect(readLease(store)?.heartbeatAt).toBe(2000);
+    const stale = acquireLease(store, "e2", 2000 + 10_000);
+    expect(stale).toMatchObject({ ok: true, takenOver: true, previous: { owner: "e1" } });
+    expect(heartbeatLease(store, "e1", 13_000)).toBe(false);
+    releaseLease(store, "e2");
+    expect(readLease(store)).toBeNull();
+  });
+
+  it("is taken over at once from an owner whose process is gone", () => {
+    store.db.prepare("INSERT INTO engine_lease (id, owner, pid, acquired_at, heartbeat_at) VALUES (1, 'dead', 2147483646, ?, ?)").run(Date.now(), Date.now());
+    expect(acquireLease(store, "e2")).toMatchObject({ ok: true, takenOver: true, previous: { owner: "dead" } });
+  });
+});

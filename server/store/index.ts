@@ -1,0 +1,251 @@
+/**
+ * The store: rollouts and their append-only event log in SQLite.
+ *
+ * The log is the truth; the `phase`/`active` columns of `rollouts` are a cache for listing, written
+ * in the same transaction as the event that changed them. Nothing in this module (or the schema's
+ * triggers) lets an event be updated or deleted.
+ */
+import type { EventOutcome, StoredEvent } from "@/lib/views";
+import type { RolloutPhase } from "@/lib/rollout/types";
+import { databasePath, openDatabase, type Db } from "./db";
+
+export { resolveDataDir } from "./db";
+
+export interface RolloutRow {
+  id: string;
+  lb: string;
+  provider: string;
+  createdBy: string;
+  createdAt: number;
+  input: unknown;
+  createInput: unknown;
+  targetVersion: string;
+  fromVersions: Record<string, number>;
+  phase: RolloutPhase;
+  active: boolean;
+  finishedAt: number | null;
+  updatedAt: number;
+}
+
+export interface NewEvent {
+  rolloutId: string;
+  at: number;
+  actor: string;
+  type: string;
+  payload: Record<string, unknown>;
+  outcome: EventOutcome;
+  reason?: string | null;
+  details?: Record<string, unknown> | null;
+}
+
+export type NewRollout = Omit<RolloutRow, "active" | "finishedAt" | "updatedAt">;
+
+/** Thrown by `insertRollout` when the load balancer already has an active rollout. */
+export class ActiveRolloutExistsError extends Error {
+  constructor(readonly running: { id: string; lb: string; targetVersion: string; phase: string }) {
+    super(`load balancer ${running.lb} already has an active rollout: ${running.id} to version ${running.targetVersion} (${running.phase})`);
+    this.name = "ActiveRolloutExistsError";
+  }
+}
+
+interface RolloutDbRow {
+  id: string;
+  lb: string;
+  provider: string;
+  created_by: string;
+  created_at: number;
+  input: string;
+  create_input: string;
+  target_version: string;
+  from_versions: string;
+  phase: string;
+  active: number;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+interface EventDbRow {
+  seq: number;
+  rollout_id: string;
+  at: number;
+  actor: string;
+  type: string;
+  payload: string;
+  outcome: EventOutcome;
+  reason: string | null;
+  details: string | null;
+}
+
+function toRollout(r: RolloutDbRow): RolloutRow {
+  return {
+    id: r.id,
+    lb: r.lb,
+    provider: r.provider,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    input: JSON.parse(r.input) as unknown,
+    createInput: JSON.parse(r.create_input) as unknown,
+    targetVersion: r.target_version,
+    fromVersions: JSON.parse(r.from_versions) as Record<string, number>,
+    phase: r.phase as RolloutPhase,
+    active: r.active === 1,
+    finishedAt: r.finished_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toEvent(r: EventDbRow): StoredEvent {
+  return {
+    seq: r.seq,
+    rolloutId: r.rollout_id,
+    at: r.at,
+    actor: r.actor,
+    type: r.type,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+    outcome: r.outcome,
+    reason: r.reason,
+    details: r.details === null ? null : (JSON.parse(r.details) as Record<string, unknown>),
+  };
+}
+
+export class RotorStore {
+  readonly db: Db;
+  readonly file: string;
+  private readonly stmts;
+
+  constructor(file: string) {
+    this.file = file;
+    this.db = openDatabase(file);
+    const db = this.db;
+    this.stmts = {
+      insertRollout: db.prepare(`INSERT INTO rollouts
+        (id, lb, provider, created_by, created_at, input, create_input, target_version, from_versions, phase, active, finished_at, updated_at)
+        VALUES (@id, @lb, @provider, @createdBy, @createdAt, @input, @createInput, @targetVersion, @fromVersions, @phase, 1, NULL, @createdAt)`),
+      activeFor: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE lb = ? AND active = 1"),
+      active: db.prepare<[], RolloutDbRow>("SELECT * FROM rollouts WHERE active = 1 ORDER BY created_at"),
+      rollout: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE id = ?"),
+      list: db.prepare<[string | null, string | null, number], RolloutDbRow>(
+        "SELECT * FROM rollouts WHERE (? IS NULL OR lb = ?) ORDER BY created_at DESC, rowid DESC LIMIT ?",
+      ),
+      setPhase: db.prepare("UPDATE rollouts SET phase = @phase, active = @active, finished_at = @finishedAt, updated_at = @updatedAt WHERE id = @id"),
+      append: db.prepare(`INSERT INTO events (rollout_id, at, actor, type, payload, outcome, reason, details)
+        VALUES (@rolloutId, @at, @actor, @type, @payload, @outcome, @reason, @details)`),
+      events: db.prepare<[string, number], EventDbRow>("SELECT * FROM events WHERE rollout_id = ? AND seq > ? ORDER BY seq"),
+      eventsAll: db.prepare<[number, number], EventDbRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
+      lastSeq: db.prepare<[], { seq: number | null }>("SELECT max(seq) AS seq FROM events"),
+      lastSeqOf: db.prepare<[string], { seq: number | null }>("SELECT max(seq) AS seq FROM events WHERE rollout_id = ?"),
+      lastDecision: db.prepare<[string], EventDbRow>(
+        "SELECT * FROM events WHERE rollout_id = ? AND outcome = 'applied' AND type IN ('abort', 'rollback') ORDER BY seq DESC LIMIT 1",
+      ),
+    };
+  }
+
+  /** Runs `fn` in a write transaction taken at once (BEGIN IMMEDIATE): writers from every process queue here. */
+  write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /**
+   * Creates a rollout and appends its first events, refusing (ActiveRolloutExistsError) when the load
+   * balancer already has an active one. Check and insert happen in one write transaction, and the
+   * partial unique index backs it up, so two concurrent starts from any processes: exactly one wins.
+   */
+  insertRollout(r: NewRollout, firstEvents: Omit<NewEvent, "rolloutId">[]): number[] {
+    return this.write(() => {
+      const running = this.stmts.activeFor.get(r.lb);
+      if (running) {
+        throw new ActiveRolloutExistsError({ id: running.id, lb: running.lb, targetVersion: running.target_version, phase: running.phase });
+      }
+      this.stmts.insertRollout.run({
+        ...r,
+        input: JSON.stringify(r.input),
+        createInput: JSON.stringify(r.createInput),
+        fromVersions: JSON.stringify(r.fromVersions),
+      });
+      return firstEvents.map((e) => this.appendEvent({ ...e, rolloutId: r.id }));
+    });
+  }
+
+  /** Appends one event and returns its seq. The only way an event enters the log. */
+  appendEvent(e: NewEvent): number {
+    const info = this.stmts.append.run({
+      rolloutId: e.rolloutId,
+      at: e.at,
+      actor: e.actor,
+      type: e.type,
+      payload: JSON.stringify(e.payload),
+      outcome: e.outcome,
+      reason: e.reason ?? null,
+      details: e.details == null ? null : JSON.stringify(e.details),
+    });
+    return Number(info.lastInsertRowid);
+  }
+
+  setPhase(id: string, phase: RolloutPhase, active: boolean, at: number): void {
+    this.stmts.setPhase.run({ id, phase, active: active ? 1 : 0, finishedAt: active ? null : at, updatedAt: at });
+  }
+
+  rollout(id: string): RolloutRow | null {
+    const r = this.stmts.rollout.get(id);
+    return r ? toRollout(r) : null;
+  }
+
+  activeRolloutFor(lb: string): RolloutRow | null {
+    const r = this.stmts.activeFor.get(lb);
+    return r ? toRollout(r) : null;
+  }
+
+  activeRollouts(): RolloutRow[] {
+    return this.stmts.active.all().map(toRollout);
+  }
+
+  listRollouts(filter: { lb?: string; limit?: number } = {}): RolloutRow[] {
+    const lb = filter.lb ?? null;
+    return this.stmts.list.all(lb, lb, Math.max(1, Math.min(filter.limit ?? 200, 10_000))).map(toRollout);
+  }
+
+  /** A rollout's events after `afterSeq` (all of them by default), in order. */
+  events(rolloutId: string, afterSeq = 0): StoredEvent[] {
+    return this.stmts.events.all(rolloutId, afterSeq).map(toEvent);
+  }
+
+  /** Events of every rollout after `afterSeq`, in order (at most `limit`). */
+  eventsSince(afterSeq: number, limit = 1000): StoredEvent[] {
+    return this.stmts.eventsAll.all(afterSeq, limit).map(toEvent);
+  }
+
+  lastSeq(rolloutId?: string): number {
+    const r = rolloutId === undefined ? this.stmts.lastSeq.get() : this.stmts.lastSeqOf.get(rolloutId);
+    return r?.seq ?? 0;
+  }
+
+  lastDecision(rolloutId: string): StoredEvent | null {
+    const r = this.stmts.lastDecision.get(rolloutId);
+    return r ? toEvent(r) : null;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+const g = globalThis as unknown as { __rotorStores?: Map<string, RotorStore> };
+
+/** The store of a data dir, one connection per process and file (survives Next dev reloads). */
+export function getStore(dataDir?: string): RotorStore {
+  const file = databasePath(dataDir);
+  const stores = (g.__rotorStores ??= new Map());
+  let store = stores.get(file);
+  if (!store || !store.db.open) {
+    store = new RotorStore(file);
+    stores.set(file, store);
+  }
+  return store;
+}
+
+/** Closes and forgets the store of a data dir (tests, shutdown). */
+export function closeStore(dataDir?: string): void {
+  const file = databasePath(dataDir);
+  g.__rotorStores?.get(file)?.close();
+  g.__rotorStores?.delete(file);
+}

@@ -1,0 +1,71 @@
+/**
+ * Schema migrations, applied in order, each once, inside one write transaction with its
+ * `schema_migrations` row. Never edit a migration that has shipped: add a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "rollouts and the append-only event log",
+    sql: `
+      CREATE TABLE rollouts (
+        id            TEXT PRIMARY KEY,
+        lb            TEXT NOT NULL,
+        provider      TEXT NOT NULL,
+        created_by    TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        -- what the operator asked for (the validated start input), as JSON
+        input         TEXT NOT NULL,
+        -- what lib's createRollout was given (plan and options), as JSON: replay starts here
+        create_input  TEXT NOT NULL,
+        target_version TEXT NOT NULL,
+        -- versions the fleet ran at the start: {"v1": 4, "unknown": 1}
+        from_versions TEXT NOT NULL,
+        -- cache for listing; the event log is the truth
+        phase         TEXT NOT NULL,
+        active        INTEGER NOT NULL CHECK (active IN (0, 1)),
+        finished_at   INTEGER,
+        updated_at    INTEGER NOT NULL
+      );
+      -- At most one active rollout per load balancer, whoever writes.
+      CREATE UNIQUE INDEX rollouts_one_active_per_lb ON rollouts (lb) WHERE active = 1;
+      CREATE INDEX rollouts_by_created ON rollouts (created_at DESC);
+
+      CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        rollout_id TEXT NOT NULL REFERENCES rollouts (id),
+        at         INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        -- the event itself (without at/actor), as JSON
+        payload    TEXT NOT NULL,
+        -- applied: fed to the state machine; rejected: refused (reason says why), kept for audit;
+        -- info: an engine fact that is not a state-machine event (retry, crash found, resumed)
+        outcome    TEXT NOT NULL CHECK (outcome IN ('applied', 'rejected', 'info')),
+        reason     TEXT,
+        -- output tails, durations, the effect a step-started refers to, …, as JSON
+        details    TEXT
+      );
+      CREATE INDEX events_by_rollout ON events (rollout_id, seq);
+
+      CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+      BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END;
+      CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+      BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END;
+
+      -- Which engine process runs the rollouts of this data dir (one at a time).
+      CREATE TABLE engine_lease (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        owner        TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        acquired_at  INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL
+      );
+    `,
+  },
+];
