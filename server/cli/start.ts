@@ -1,6 +1,16 @@
 /**
- * `npm start`: build the dashboard if its sources changed, then run it on loopback.
- * Later parts add the local fleet; everything started here is stopped on Ctrl-C.
+ * `npm start`: start the local fleet, build the dashboard if its sources changed, then run it on loopback.
+ *
+ * Process tree, and why: the fleet supervisor (server/fleet/main.ts) and the dashboard (next start) are
+ * siblings, both children of this process. The supervisor runs in its own process group (`detached`),
+ * so a crash of the dashboard, or a signal meant for the terminal's foreground group, never reaches the
+ * fleet: it keeps serving, as a real fleet would. Ctrl-C (SIGINT) or SIGTERM here is forwarded as
+ * SIGTERM to both; the supervisor stops its balancer and instances, then exits. If this process dies
+ * without that (SIGKILL), the supervisor sees its IPC channel close and stops its children all the same,
+ * and every instance and the balancer do the same when the supervisor disappears: no orphans.
+ *
+ * With `ROTOR_PROVIDER=aws` no fleet is started. When a fleet already answers on the control port
+ * (e.g. one started by hand with `npx tsx server/fleet/main.ts`), it is used and left running.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -10,6 +20,9 @@ const root = path.resolve(__dirname, "..", "..");
 const port = Number(process.env.ROTOR_PORT ?? 3000);
 const host = process.env.ROTOR_HOST ?? "127.0.0.1";
 const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
+const lbPort = Number(process.env.ROTOR_LB_PORT ?? 8080);
+const controlPort = Number(process.env.ROTOR_CONTROL_PORT ?? lbPort + 1);
+const controlUrl = `http://127.0.0.1:${controlPort}`;
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -31,25 +44,63 @@ function needsBuild(): boolean {
   return Math.max(...sources, ...configs) > built;
 }
 
+const children: ChildProcess[] = [];
+let stopping = false;
+
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: root, stdio: "inherit" });
+    children.push(child);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? cmd)} ${args.slice(1).join(" ")} exited with ${code}`))));
   });
 }
 
-const children: ChildProcess[] = [];
-let stopping = false;
-
 function stopAll(code: number) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
-  setTimeout(() => process.exit(code), 5_000).unref();
-  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once("exit", r))))).then(() => process.exit(code));
+  const live = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const child of live) child.kill("SIGTERM");
+  // The fleet needs a moment to stop its instances; never wait forever.
+  setTimeout(() => {
+    for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    process.exit(code);
+  }, 10_000).unref();
+  Promise.all(live.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once("exit", r))))).then(() => process.exit(code));
+}
+
+async function fleetAnswers(): Promise<boolean> {
+  try {
+    const res = await fetch(`${controlUrl}/v1/health`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function startFleet(): Promise<void> {
+  if ((process.env.ROTOR_PROVIDER ?? "local").trim().toLowerCase() === "aws") return;
+  if (await fleetAnswers()) {
+    console.log(`rotor: using the local fleet already running at ${controlUrl} (it is not stopped on exit)`);
+    return;
+  }
+  const fleet = spawn(process.execPath, ["--import", "tsx", path.join(root, "server", "fleet", "main.ts")], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, ROTOR_LB_PORT: String(lbPort), ROTOR_CONTROL_PORT: String(controlPort) },
+  });
+  children.push(fleet);
+  await new Promise<void>((resolve, reject) => {
+    fleet.on("message", (m: { type?: string }) => m.type === "ready" && resolve());
+    fleet.once("exit", (code) => reject(new Error(`the local fleet exited during start-up (${code}); is 127.0.0.1:${lbPort} or :${controlPort} in use?`)));
+  });
+  fleet.on("exit", (code, signal) => {
+    if (!stopping) console.error(`rotor: the local fleet exited (${signal ?? code}); the dashboard keeps running and will show it as unreachable`);
+  });
 }
 
 async function main() {
+  await startFleet();
   if (needsBuild()) {
     console.log("rotor: building the dashboard (first run or sources changed)…");
     await run(process.execPath, [nextBin, "build"]);
@@ -57,14 +108,12 @@ async function main() {
   const dashboard = spawn(process.execPath, [nextBin, "start", "-H", host, "-p", String(port)], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, ROTOR_PORT: String(port) },
+    env: { ...process.env, ROTOR_PORT: String(port), ROTOR_LB_PORT: String(lbPort), ROTOR_CONTROL_PORT: String(controlPort) },
   });
   children.push(dashboard);
-  dashboard.on("exit", (code) => {
-    if (!stopping) {
-      console.error(`rotor: dashboard exited (${code}); stopping`);
-      stopAll(code ?? 1);
-    }
+  dashboard.on("exit", (code, signal) => {
+    // The fleet outlives a dashboard crash on purpose; Ctrl-C still stops it.
+    if (!stopping) console.error(`rotor: dashboard exited (${signal ?? code}); the local fleet keeps serving on http://127.0.0.1:${lbPort}. Ctrl-C stops it.`);
   });
   console.log(`rotor: dashboard on http://${host}:${port}`);
 }

@@ -1,0 +1,162 @@
+/**
+ * The control API on the real fleet: bad input (unknown instance, malformed JSON, invalid version, …)
+ * answers 4xx with a clear JSON message and changes nothing; faults and hooks behave as documented.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startLocalFleet, type LocalFleetHandle } from "../testing";
+import { ProviderError } from "@/server/providers/types";
+import { waitFor } from "./procedure";
+
+let fleet: LocalFleetHandle;
+let dataDir: string;
+
+async function raw(method: string, urlPath: string, body?: string, type = "application/json") {
+  const res = await fetch(`${fleet.controlUrl}${urlPath}`, { method, body, headers: body === undefined ? {} : { "content-type": type } });
+  return { status: res.status, json: (await res.json()) as { error?: { code: string; message: string } } };
+}
+
+/** What must not change when input is refused. */
+async function snapshot() {
+  const instances = await fleet.control.instances("local");
+  return {
+    instances: instances.map((i) => ({ id: i.id, state: i.state, registered: i.registered, version: i.version, deployedVersion: i.deployedVersion, running: i.running })),
+    faults: await fleet.control.faults(),
+    drainTimeoutMs: (await fleet.control.loadBalancer("local")).drainTimeoutMs,
+  };
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), "rotor-control-"));
+  fleet = await startLocalFleet({ instances: 3, dataDir });
+});
+
+afterAll(async () => {
+  await fleet?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("control API bad input", () => {
+  const cases: [string, string, string, string | undefined, number, string][] = [
+    ["unknown instance (deregister)", "POST", "/v1/load-balancers/local/deregister", JSON.stringify({ ids: ["i-local-1", "i-local-9"] }), 404, "UNKNOWN_INSTANCE"],
+    ["unknown instance (hook)", "POST", "/v1/hooks/stop", JSON.stringify({ ids: ["i-nope"], params: { version: "1.0.0" } }), 404, "UNKNOWN_INSTANCE"],
+    ["unknown instance (fault)", "POST", "/v1/faults", JSON.stringify({ kind: "deploy-fails", instanceId: "i-local-42" }), 404, "UNKNOWN_INSTANCE"],
+    ["malformed JSON", "POST", "/v1/load-balancers/local/register", '{"ids": ["i-local-1"', 400, "MALFORMED_JSON"],
+    ["invalid version (shell)", "POST", "/v1/hooks/deploy", JSON.stringify({ ids: ["i-local-1"], params: { version: "1.0; rm -rf /" } }), 400, "INVALID_INPUT"],
+    ["invalid version (dots)", "POST", "/v1/hooks/deploy", JSON.stringify({ ids: ["i-local-1"], params: { version: ".." } }), 400, "INVALID_INPUT"],
+    ["missing ids", "POST", "/v1/load-balancers/local/deregister", JSON.stringify({}), 400, "INVALID_INPUT"],
+    ["unknown field", "POST", "/v1/load-balancers/local/settings", JSON.stringify({ drainTimeoutMs: 5, evil: true }), 400, "INVALID_INPUT"],
+    ["negative drain timeout", "POST", "/v1/load-balancers/local/settings", JSON.stringify({ drainTimeoutMs: -1 }), 400, "INVALID_INPUT"],
+    ["unknown fault kind", "POST", "/v1/faults", JSON.stringify({ kind: "meteor", instanceId: "i-local-1" }), 400, "INVALID_INPUT"],
+    ["unknown hook", "POST", "/v1/hooks/reboot", JSON.stringify({ ids: ["i-local-1"], params: { version: "1.0.0" } }), 404, "UNKNOWN_HOOK"],
+    ["unknown load balancer", "GET", "/v1/load-balancers/prod/instances", undefined, 404, "UNKNOWN_LOAD_BALANCER"],
+    ["wrong method", "DELETE", "/v1/load-balancers/local/instances", undefined, 405, "METHOD_NOT_ALLOWED"],
+    ["not JSON", "POST", "/v1/load-balancers/local/register", "ids=i-local-1", 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["unknown path", "GET", "/v1/nothing", undefined, 404, "NOT_FOUND"],
+  ];
+
+  it.each(cases)("%s (%s %s) → 4xx, nothing changes", async (_name, method, urlPath, body, status, code) => {
+    const before = await snapshot();
+    const res = await raw(method, urlPath, body, code === "UNSUPPORTED_MEDIA_TYPE" ? "application/x-www-form-urlencoded" : "application/json");
+    expect(res.status).toBe(status);
+    expect(res.json.error?.code).toBe(code);
+    expect(res.json.error?.message.length).toBeGreaterThan(10);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("is not reachable through the proxied port", async () => {
+    const res = await fetch(`${fleet.lbUrl}/v1/fleet`);
+    expect(res.status).toBe(404); // the demo app's 404, not the control API
+    expect(res.headers.get("x-rotor-instance")).toMatch(/^i-local-\d$/);
+    const del = await fetch(`${fleet.lbUrl}/v1/faults`, { method: "DELETE" });
+    expect(del.headers.get("x-rotor-instance")).toMatch(/^i-local-\d$/);
+  });
+
+  it("names the unknown instance in its message, and the client maps the status to a ProviderError", async () => {
+    const err = await fleet.control.deregister("local", ["i-local-9"]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).code).toBe("NOT_FOUND");
+    expect((err as ProviderError).message).toContain("i-local-9");
+    const bad = await fleet.control.runHook("deploy", { ids: ["i-local-1"], params: { version: "bad version" } }).catch((e: unknown) => e);
+    expect((bad as ProviderError).code).toBe("INVALID_INPUT");
+    expect(existsSync(path.join(dataDir, "fleet", "releases", "bad version"))).toBe(false);
+  });
+});
+
+describe("hooks and faults", () => {
+  it("deploy of a broken version fails cleanly and keeps the current release", async () => {
+    const [r] = await fleet.provider.runHook("local", ["i-local-3"], "deploy", { version: "2.0.0-broken" }, { timeoutMs: 10_000 });
+    expect(r).toMatchObject({ id: "i-local-3", ok: false, exitCode: 1 });
+    expect(r!.outputTail).toContain("marked broken");
+    expect((await fleet.control.instances("local")).find((i) => i.id === "i-local-3")?.deployedVersion).toBe("1.0.0");
+  });
+
+  it("next deploy fails, next start fails, each once; verify reports the version it saw", async () => {
+    const p = fleet.provider;
+    await fleet.control.deregister("local", ["i-local-3"]);
+    await waitFor("drained", async () => (await p.describeInstances("local")).find((i) => i.id === "i-local-3")?.state === "out-of-service");
+    await fleet.control.injectFault({ kind: "deploy-fails", instanceId: "i-local-3" });
+    await fleet.control.injectFault({ kind: "start-fails", instanceId: "i-local-3" });
+    const opts = { timeoutMs: 15_000 };
+    expect((await p.runHook("local", ["i-local-3"], "stop", { version: "3.0.0" }, opts))[0]?.ok).toBe(true);
+    const d1 = (await p.runHook("local", ["i-local-3"], "deploy", { version: "3.0.0" }, opts))[0]!;
+    expect(d1.ok).toBe(false);
+    expect(d1.outputTail).toContain("injected fault: deploy-fails");
+    expect((await p.runHook("local", ["i-local-3"], "deploy", { version: "3.0.0" }, opts))[0]?.ok).toBe(true);
+    const s1 = (await p.runHook("local", ["i-local-3"], "start", { version: "3.0.0" }, opts))[0]!;
+    expect(s1.ok).toBe(false);
+    expect(s1.outputTail).toContain("injected fault: start-fails");
+    expect((await p.runHook("local", ["i-local-3"], "start", { version: "3.0.0" }, opts))[0]?.ok).toBe(true);
+    const wrong = (await p.runHook("local", ["i-local-3"], "verify", { version: "9.9.9" }, opts))[0]!;
+    expect(wrong).toMatchObject({ ok: false, observedVersion: "3.0.0" });
+    const right = (await p.runHook("local", ["i-local-3"], "verify", { version: "3.0.0" }, opts))[0]!;
+    expect(right).toMatchObject({ ok: true, exitCode: 0, observedVersion: "3.0.0" });
+    expect(await fleet.control.faults()).toEqual([]);
+  });
+
+  it("health check fails after start keeps the instance out of service until the fault is cleared", async () => {
+    const p = fleet.provider;
+    await fleet.control.injectFault({ kind: "health-fails-after-start", instanceId: "i-local-3" });
+    expect((await p.runHook("local", ["i-local-3"], "stop", { version: "3.0.0" }, { timeoutMs: 10_000 }))[0]?.ok).toBe(true);
+    expect((await p.runHook("local", ["i-local-3"], "start", { version: "3.0.0" }, { timeoutMs: 10_000 }))[0]?.ok).toBe(true);
+    await p.register("local", ["i-local-3"]);
+    const failing = await waitFor("i-local-3 failing its checks", async () => {
+      const i = (await p.describeInstances("local")).find((x) => x.id === "i-local-3");
+      return i?.state === "out-of-service" ? i : undefined;
+    });
+    expect(failing.description).toBe("Instance has failed at least the UnhealthyThreshold number of health checks consecutively.");
+    expect(failing.reasonCode).toBe("Instance");
+    expect(failing.healthCheck?.ok).toBe(false);
+    await fleet.control.clearFaults();
+    await waitFor("i-local-3 in service", async () => (await p.describeInstances("local")).find((x) => x.id === "i-local-3")?.state === "in-service");
+  });
+
+  it("stop forces the instance down after its graceful period, and says so", async () => {
+    const p = fleet.provider;
+    const pending = fetch(`${fleet.lbUrl}/slow?ms=8000`).then((r) => r.status, () => 0);
+    const holder = await waitFor("a request in flight", async () => (await p.describeInstances("local")).find((i) => (i.inFlight ?? 0) > 0));
+    const [r] = await p.runHook("local", [holder.id], "stop", { version: "1.0.0" }, { timeoutMs: 1_000 });
+    expect(r).toMatchObject({ ok: true, exitCode: 0 });
+    expect(r!.outputTail).toContain("SIGKILL");
+    expect(r!.durationMs).toBeLessThan(3_000);
+    expect(await pending).toBe(502); // the balancer's answer for a backend that died before answering
+    const version = (await fleet.control.instances("local")).find((i) => i.id === holder.id)!.deployedVersion;
+    expect((await p.runHook("local", [holder.id], "start", { version }, { timeoutMs: 15_000 }))[0]?.ok).toBe(true);
+    await waitFor(`${holder.id} in service`, async () => (await p.describeInstances("local")).find((x) => x.id === holder.id)?.state === "in-service");
+  });
+
+  it("backend-500 makes the app answer 500 (counted as the backend's), and clears", async () => {
+    await fleet.control.injectFault({ kind: "backend-500", instanceId: "i-local-2" });
+    const before = (await fleet.control.loadBalancer("local")).totals;
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await fetch(`${fleet.lbUrl}/`)).status);
+    const after = (await fleet.control.loadBalancer("local")).totals;
+    expect(statuses.filter((s) => s === 500).length).toBe(2); // round-robin over 3: one in three
+    expect(after.backend5xx - before.backend5xx).toBe(2);
+    expect(after.lb5xx - before.lb5xx).toBe(0);
+    await fleet.control.reset();
+    for (let i = 0; i < 3; i++) expect((await fetch(`${fleet.lbUrl}/`)).status).toBe(200);
+  });
+});

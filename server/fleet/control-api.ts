@@ -1,0 +1,180 @@
+/**
+ * The control API of the local fleet: JSON over HTTP on 127.0.0.1 (its own port, never the proxied one).
+ * Every input is checked with zod; bad input answers 4xx `{ error: { code, message } }` and changes nothing.
+ *
+ *   GET    /v1/fleet                               supervisor info (pids, URLs)
+ *   GET    /v1/load-balancers                      [the `local` load balancer]
+ *   GET    /v1/load-balancers/local                summary, drain timeout, health check, totals
+ *   GET    /v1/load-balancers/local/instances      every instance, one call per refresh
+ *   POST   /v1/load-balancers/local/register       { ids }
+ *   POST   /v1/load-balancers/local/deregister     { ids }   (returns at once; draining shows in instances)
+ *   POST   /v1/load-balancers/local/settings       { drainTimeoutMs?, healthCheck? }
+ *   POST   /v1/hooks/{stop|deploy|start|verify}    { ids, params: { version }, timeoutMs? } → results
+ *   GET    /v1/traffic · POST /v1/traffic { enabled?, rps?, slowFraction? } · POST /v1/traffic/reset
+ *   GET    /v1/faults · POST /v1/faults { kind, instanceId, holdMs? } · DELETE /v1/faults
+ *   POST   /v1/reset                               clear faults, reset traffic and balancer counters
+ */
+import http from "node:http";
+import { z } from "zod";
+import { type Fleet, FleetUnavailableError, UnknownInstanceError } from "./fleet";
+import { API_PREFIX, HOOK_NAMES, LOCAL_LB_NAME, faultBodySchema, hookBodySchema, idsBodySchema, settingsBodySchema, trafficBodySchema } from "./protocol";
+
+const MAX_BODY = 64 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function reply(res: http.ServerResponse, status: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const type = req.headers["content-type"] ?? "";
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new HttpError(413, "BODY_TOO_LARGE", `request body over ${MAX_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send JSON with content-type: application/json");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpError(400, "MALFORMED_JSON", `the request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpError(400, "INVALID_INPUT", z.prettifyError(r.error).replace(/\n/g, "; "));
+  return r.data;
+}
+
+type Route = { method: string; pattern: RegExp; handle: (m: RegExpMatchArray, req: http.IncomingMessage) => Promise<[number, unknown]> };
+
+export function createControlServer(fleet: Fleet): http.Server {
+  const lb = (name: string | undefined) => {
+    if (name !== LOCAL_LB_NAME) throw new HttpError(404, "UNKNOWN_LOAD_BALANCER", `unknown load balancer ${JSON.stringify(name)}; the local fleet has one: "${LOCAL_LB_NAME}"`);
+  };
+  const P = API_PREFIX.replace("/", "\\/");
+  const routes: Route[] = [
+    { method: "GET", pattern: new RegExp(`^${P}/health$`), handle: async () => [200, { ok: true }] },
+    {
+      method: "GET",
+      pattern: new RegExp(`^${P}/fleet$`),
+      handle: async () => [
+        200,
+        { pid: process.pid, lbUrl: `http://127.0.0.1:${fleet.cfg.lbPort}`, controlUrl: `http://127.0.0.1:${fleet.cfg.controlPort}`, dataDir: fleet.cfg.dataDir, initialVersion: fleet.cfg.initialVersion, childPids: fleet.childPids() },
+      ],
+    },
+    { method: "GET", pattern: new RegExp(`^${P}/load-balancers$`), handle: async () => [200, [await fleet.loadBalancer()]] },
+    {
+      method: "GET",
+      pattern: new RegExp(`^${P}/load-balancers/([^/]+)$`),
+      handle: async (m) => {
+        lb(m[1]);
+        return [200, await fleet.loadBalancer()];
+      },
+    },
+    {
+      method: "GET",
+      pattern: new RegExp(`^${P}/load-balancers/([^/]+)/instances$`),
+      handle: async (m) => {
+        lb(m[1]);
+        return [200, await fleet.describeInstances()];
+      },
+    },
+    {
+      method: "POST",
+      pattern: new RegExp(`^${P}/load-balancers/([^/]+)/(register|deregister)$`),
+      handle: async (m, req) => {
+        lb(m[1]);
+        const { ids } = parse(idsBodySchema, await readJson(req));
+        await (m[2] === "register" ? fleet.register(ids) : fleet.deregister(ids));
+        return [200, { ok: true }];
+      },
+    },
+    {
+      method: "POST",
+      pattern: new RegExp(`^${P}/load-balancers/([^/]+)/settings$`),
+      handle: async (m, req) => {
+        lb(m[1]);
+        const body = parse(settingsBodySchema, await readJson(req));
+        if (body.healthCheck?.timeoutMs !== undefined && body.healthCheck.intervalMs !== undefined && body.healthCheck.timeoutMs >= body.healthCheck.intervalMs)
+          throw new HttpError(400, "INVALID_INPUT", "healthCheck.timeoutMs must be less than healthCheck.intervalMs");
+        await fleet.settings(body);
+        return [200, await fleet.loadBalancer()];
+      },
+    },
+    {
+      method: "POST",
+      pattern: new RegExp(`^${P}/hooks/([^/]+)$`),
+      handle: async (m, req) => {
+        const hook = HOOK_NAMES.find((h) => h === m[1]);
+        if (!hook) throw new HttpError(404, "UNKNOWN_HOOK", `unknown hook ${JSON.stringify(m[1])}; hooks: ${HOOK_NAMES.join(", ")}`);
+        const body = parse(hookBodySchema, await readJson(req));
+        return [200, await fleet.runHook(hook, body.ids, body.params.version, body.timeoutMs)];
+      },
+    },
+    { method: "GET", pattern: new RegExp(`^${P}/traffic$`), handle: async () => [200, fleet.traffic.snapshot()] },
+    {
+      method: "POST",
+      pattern: new RegExp(`^${P}/traffic$`),
+      handle: async (_m, req) => {
+        fleet.traffic.configure(parse(trafficBodySchema, await readJson(req)));
+        return [200, fleet.traffic.snapshot()];
+      },
+    },
+    {
+      method: "POST",
+      pattern: new RegExp(`^${P}/traffic/reset$`),
+      handle: async () => {
+        fleet.traffic.reset();
+        return [200, fleet.traffic.snapshot()];
+      },
+    },
+    { method: "GET", pattern: new RegExp(`^${P}/faults$`), handle: async () => [200, fleet.faults.list()] },
+    { method: "POST", pattern: new RegExp(`^${P}/faults$`), handle: async (_m, req) => [200, await fleet.injectFault(parse(faultBodySchema, await readJson(req)))] },
+    { method: "DELETE", pattern: new RegExp(`^${P}/faults$`), handle: async () => [200, await fleet.clearFaults()] },
+    {
+      method: "POST",
+      pattern: new RegExp(`^${P}/reset$`),
+      handle: async () => {
+        await fleet.reset();
+        return [200, { ok: true }];
+      },
+    },
+  ];
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const pathname = new URL(req.url ?? "/", "http://control").pathname;
+      const matching = routes.filter((r) => pathname.match(r.pattern));
+      if (matching.length === 0) throw new HttpError(404, "NOT_FOUND", `no such endpoint: ${pathname}`);
+      const route = matching.find((r) => r.method === req.method);
+      if (!route) throw new HttpError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${pathname}; use ${matching.map((r) => r.method).join(" or ")}`);
+      const [status, body] = await route.handle(pathname.match(route.pattern)!, req);
+      reply(res, status, body);
+    } catch (err) {
+      if (err instanceof HttpError) return reply(res, err.status, { error: { code: err.code, message: err.message } });
+      if (err instanceof UnknownInstanceError) return reply(res, 404, { error: { code: "UNKNOWN_INSTANCE", message: err.message } });
+      if (err instanceof FleetUnavailableError) return reply(res, 503, { error: { code: "UNAVAILABLE", message: err.message } });
+      reply(res, 500, { error: { code: "INTERNAL", message: err instanceof Error ? err.message : String(err) } });
+    }
+  });
+  // Longer than undici's 4 s idle keep-alive, so fetch clients never reuse a socket we are closing.
+  server.keepAliveTimeout = 10_000;
+  return server;
+}

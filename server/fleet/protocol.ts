@@ -1,0 +1,179 @@
+/**
+ * The local fleet's control API: wire types and input schemas, shared by the fleet supervisor
+ * (server/fleet/control-api.ts) and its clients (server/providers/local/control-client.ts).
+ *
+ * JSON over HTTP on loopback (`127.0.0.1:${ROTOR_CONTROL_PORT:-LB port + 1}`), never on the proxied port.
+ * Every error answers `{ error: { code, message } }` with a 4xx/5xx status and changes nothing.
+ */
+import { z } from "zod";
+import { VERSION_PATTERN, type HookName } from "@/lib/rollout/types";
+import type { InstanceView, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
+
+/** The one load balancer of the local fleet (`/lb/local` in the dashboard). */
+export const LOCAL_LB_NAME = "local";
+
+export const API_PREFIX = "/v1";
+
+/** VERSION_PATTERN, minus "." and ".." (a version names a release folder). */
+export const versionSchema = z
+  .string()
+  .regex(VERSION_PATTERN, "version must be 1–128 of A–Z a–z 0–9 . _ - +")
+  .refine((v) => !/^\.+$/.test(v), "version must not be only dots");
+export const instanceIdSchema = z.string().min(1).max(64);
+
+export const idsBodySchema = z.object({ ids: z.array(instanceIdSchema).min(1).max(1000) }).strict();
+
+export const HOOK_NAMES = ["stop", "deploy", "start", "verify"] as const satisfies readonly HookName[];
+
+export const hookBodySchema = z
+  .object({
+    ids: z.array(instanceIdSchema).min(1).max(1000),
+    params: z.object({ version: versionSchema }).strict(),
+    /** Whole-hook deadline; `stop` uses it as the graceful period before a forced stop. */
+    timeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+  })
+  .strict();
+
+export const settingsBodySchema = z
+  .object({
+    drainTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
+    healthCheck: z
+      .object({
+        intervalMs: z.number().int().min(50).max(300_000).optional(),
+        timeoutMs: z.number().int().min(20).max(60_000).optional(),
+        healthyThreshold: z.number().int().min(1).max(10).optional(),
+        unhealthyThreshold: z.number().int().min(1).max(10).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const trafficBodySchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    rps: z.number().min(0).max(5_000).optional(),
+    /** Share of requests that go to `/slow` (0.5–3 s). */
+    slowFraction: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const FAULT_KINDS = ["deploy-fails", "start-fails", "health-fails-after-start", "slow-drain", "backend-500"] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export const faultBodySchema = z
+  .object({
+    kind: z.enum(FAULT_KINDS),
+    instanceId: instanceIdSchema,
+    /** `slow-drain`: how long the held request lasts (default 8 s, at most the instance's /slow bound). */
+    holdMs: z.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
+
+export type HookBody = z.infer<typeof hookBodySchema>;
+export type SettingsBody = z.infer<typeof settingsBodySchema>;
+export type TrafficBody = z.infer<typeof trafficBodySchema>;
+export type FaultBody = z.infer<typeof faultBodySchema>;
+
+/** A fault as it stands: one-shot kinds (deploy, start, slow-drain) disappear once they fire. */
+export interface Fault {
+  kind: FaultKind;
+  instanceId: string;
+  holdMs?: number;
+  since: number;
+  /** For `health-fails-after-start`: true once the instance has started and the balancer fails its checks. */
+  active?: boolean;
+}
+
+export interface BackendCounters {
+  inFlight: number;
+  requests: number;
+  /** Responses that came from the backend with a 5xx status. */
+  backend5xx: number;
+  /** 5xx the balancer itself produced for requests sent to this backend (502 connection failure, 504 timeout/drain cut). */
+  lb5xx: number;
+  /** Failures talking to the backend (refused, reset, timeout), whether or not a retry rescued them. */
+  errors: number;
+  retries: number;
+  /** Requests cut because the drain timeout expired while they were in flight. */
+  drainCut: number;
+  clientAborts: number;
+}
+
+export interface DrainRecord {
+  startedAt: number;
+  endedAt: number | null;
+  /** `idle`: nothing in flight at deregistration; `in-flight-zero`: the last request finished; `timeout`: the drain timeout cut the rest; `registered`: re-registered while draining. */
+  reason: "idle" | "in-flight-zero" | "timeout" | "registered" | null;
+  inFlightAtStart: number;
+  /** When the last in-flight request to the backend completed (null if it was cut). */
+  lastRequestDoneAt: number | null;
+  /** What happened to requests still in flight at the timeout. */
+  cut: { count: number; fate: string[] };
+}
+
+/** One instance as the control API describes it: the port's InstanceView plus the fleet's own detail. */
+export interface ControlInstance extends InstanceView {
+  port: number;
+  registered: boolean;
+  /** Whether the instance's web server process is running now. */
+  running: boolean;
+  pid: number | null;
+  /** The release the instance will serve on its next start (differs from `version` between deploy and start). */
+  deployedVersion: string;
+  counters: BackendCounters;
+  lastDrain: DrainRecord | null;
+}
+
+export interface LbTotals {
+  requests: number;
+  inFlight: number;
+  backend5xx: number;
+  /** 5xx produced by the balancer itself: 502/504 to a backend plus 503 when no backend is in service. */
+  lb5xx: number;
+  noBackend503: number;
+  errors: number;
+  retries: number;
+  clientAborts: number;
+}
+
+export interface ControlLoadBalancer extends LoadBalancerSummary {
+  address: string;
+  healthCheck: { path: string; intervalMs: number; timeoutMs: number; healthyThreshold: number; unhealthyThreshold: number };
+  totals: LbTotals;
+}
+
+export interface LocalTrafficStats extends TrafficStats {
+  enabled: boolean;
+  targetRps: number;
+  slowFraction: number;
+  inFlight: number;
+  /** Versions seen in successful responses since the last reset. */
+  versions: Record<string, number>;
+  /** The last few failures, newest last. */
+  recentFailures: { at: number; kind: string; detail: string }[];
+  since: number;
+}
+
+export interface HookResultWire {
+  id: string;
+  ok: boolean;
+  exitCode: number | null;
+  durationMs: number;
+  outputTail: string;
+  observedVersion?: string;
+}
+
+export interface FleetInfo {
+  pid: number;
+  lbUrl: string;
+  controlUrl: string;
+  dataDir: string;
+  initialVersion: string;
+  /** Pids of every process the supervisor started (balancer, instances), for leak checks. */
+  childPids: number[];
+}
+
+export interface ApiError {
+  error: { code: string; message: string };
+}

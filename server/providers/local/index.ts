@@ -1,0 +1,106 @@
+/**
+ * The local provider: the embedded fleet (server/fleet) seen through its control API only,
+ * as the AWS provider sees ELB and SSM through theirs. One HTTP call per refresh.
+ */
+import type { HookName } from "@/lib/rollout/types";
+import {
+  ProviderError,
+  type HookOptions,
+  type HookParams,
+  type HookResult,
+  type InstanceView,
+  type LoadBalancerProvider,
+  type LoadBalancerSummary,
+  type TrafficStats,
+} from "@/server/providers/types";
+import { LOCAL_LB_NAME, type ControlInstance } from "@/server/fleet/protocol";
+import { ControlClient, defaultControlUrl } from "./control-client";
+
+export { ControlClient, createControlClient, defaultControlUrl } from "./control-client";
+export { LOCAL_LB_NAME } from "@/server/fleet/protocol";
+
+export interface LocalProviderOptions {
+  /** Default: `ROTOR_CONTROL_URL`, else `http://127.0.0.1:${ROTOR_CONTROL_PORT:-ROTOR_LB_PORT+1}`. */
+  controlUrl?: string;
+  /** Default `local`. */
+  lbName?: string;
+  /** Per-call timeout for everything but hooks (hooks use their own timeout plus a margin). Default 5 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Hooks answer when done; allow the fleet this much beyond the hook's own timeout to report. */
+const HOOK_MARGIN_MS = 5_000;
+
+function toView(i: ControlInstance): InstanceView {
+  const view: InstanceView = {
+    id: i.id,
+    zone: i.zone,
+    state: i.state,
+    description: i.description,
+    inFlight: i.inFlight,
+    version: i.version,
+  };
+  if (i.name !== undefined) view.name = i.name;
+  if (i.reasonCode !== undefined) view.reasonCode = i.reasonCode;
+  if (i.healthCheck !== undefined) view.healthCheck = i.healthCheck;
+  if (i.address !== undefined) view.address = i.address;
+  return view;
+}
+
+export function createLocalProvider(options: LocalProviderOptions = {}): LoadBalancerProvider {
+  const client = new ControlClient(options.controlUrl ?? defaultControlUrl());
+  const lbName = options.lbName ?? LOCAL_LB_NAME;
+  const timeoutMs = options.requestTimeoutMs;
+
+  function check(lb: string) {
+    if (lb !== lbName) throw new ProviderError("NOT_FOUND", `the local provider has one load balancer, "${lbName}", not "${lb}"`);
+  }
+
+  return {
+    name: "local",
+    async listLoadBalancers(): Promise<LoadBalancerSummary[]> {
+      const lbs = await client.loadBalancers({ timeoutMs });
+      return lbs
+        .filter((lb) => lb.name === lbName)
+        .map((lb) => ({ name: lb.name, provider: "local", kind: "local", drainTimeoutMs: lb.drainTimeoutMs, description: lb.description }));
+    },
+    async describeInstances(lb: string): Promise<InstanceView[]> {
+      check(lb);
+      return (await client.instances(lb, { timeoutMs })).map(toView);
+    },
+    async drainTimeoutMs(lb: string): Promise<number> {
+      check(lb);
+      return (await client.loadBalancer(lb, { timeoutMs })).drainTimeoutMs;
+    },
+    async deregister(lb: string, ids: string[]): Promise<void> {
+      check(lb);
+      if (ids.length === 0) return;
+      await client.deregister(lb, ids, { timeoutMs });
+    },
+    async register(lb: string, ids: string[]): Promise<void> {
+      check(lb);
+      if (ids.length === 0) return;
+      await client.register(lb, ids, { timeoutMs });
+    },
+    async runHook(lb: string, ids: string[], hook: HookName, params: HookParams, hookOptions: HookOptions): Promise<HookResult[]> {
+      check(lb);
+      if (ids.length === 0) return [];
+      const results = await client.runHook(
+        hook,
+        { ids, params: { version: params.version }, timeoutMs: hookOptions.timeoutMs },
+        { timeoutMs: hookOptions.timeoutMs + HOOK_MARGIN_MS, signal: hookOptions.signal },
+      );
+      return results.map((r) => {
+        const result: HookResult = { id: r.id, ok: r.ok, exitCode: r.exitCode, durationMs: r.durationMs, outputTail: r.outputTail };
+        if (r.observedVersion !== undefined) result.observedVersion = r.observedVersion;
+        return result;
+      });
+    },
+    async trafficStats(lb: string): Promise<TrafficStats | null> {
+      check(lb);
+      const t = await client.traffic({ timeoutMs });
+      return { at: t.at, requests: t.requests, ok: t.ok, failed: t.failed, failuresByKind: t.failuresByKind, ratePerSec: t.ratePerSec };
+    },
+    async close() {},
+  };
+}
