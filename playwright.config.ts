@@ -2,6 +2,9 @@ import { defineConfig, devices } from "@playwright/test";
 
 const port = Number(process.env.ROTOR_E2E_PORT ?? 3100);
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const dataDir = process.env.ROTOR_E2E_DATA_DIR ?? ".rotor/e2e";
+// Every run starts from an empty data dir (database and the fleet's releases): no state from an earlier run.
+const wipe = `node -e "require('fs').rmSync(process.argv[1], { recursive: true, force: true })" ${JSON.stringify(dataDir)}`;
 
 export default defineConfig({
   testDir: "e2e",
@@ -29,7 +32,7 @@ export default defineConfig({
   },
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"] } }],
   webServer: {
-    command: `npx tsx server/cli/start.ts`,
+    command: `${wipe} && npx tsx server/cli/start.ts`,
     url: `http://127.0.0.1:${port}/api/health`,
     timeout: 240_000,
     reuseExistingServer: false,
@@ -37,8 +40,12 @@ export default defineConfig({
     env: {
       ROTOR_PORT: String(port),
       ROTOR_LB_PORT: process.env.ROTOR_E2E_LB_PORT ?? "18080",
-      ROTOR_DATA_DIR: process.env.ROTOR_E2E_DATA_DIR ?? ".rotor/e2e",
+      ROTOR_DATA_DIR: dataDir,
       ROTOR_E2E: "1",
+      // The fleet page's traffic counter is checked against the fleet's own counters: traffic must run.
+      ROTOR_TRAFFIC: "on",
+      ROTOR_TRAFFIC_RPS: "20",
+      ROTOR_LOG_LEVEL: process.env.ROTOR_LOG_LEVEL ?? "warn",
     },
   },
 });

@@ -1,8 +1,24 @@
-export default function HomePage() {
+import { HydrationBoundary } from "@tanstack/react-query";
+import { LoadBalancerList } from "@/components/lb/lb-list";
+import { queryKeys } from "@/components/queries";
+import { loadBalancerRows } from "@/server/api/fleet";
+import { prefetch } from "@/server/api/prefetch";
+
+export const dynamic = "force-dynamic";
+
+export default async function HomePage() {
+  const state = await prefetch([[queryKeys.loadBalancers, loadBalancerRows]]);
   return (
-    <section aria-labelledby="lb-heading">
-      <h1 id="lb-heading" className="text-2xl font-semibold">Load balancers</h1>
-      <p className="mt-2 text-zinc-600 dark:text-zinc-400">Supervised, batch-by-batch rollouts for the fleet behind your load balancer.</p>
+    <section aria-labelledby="lb-heading" className="space-y-4">
+      <div>
+        <h1 id="lb-heading" className="text-xl font-semibold">
+          Load balancers
+        </h1>
+        <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">Supervised, batch-by-batch rollouts for the fleet behind each load balancer.</p>
+      </div>
+      <HydrationBoundary state={state}>
+        <LoadBalancerList />
+      </HydrationBoundary>
     </section>
   );
 }

@@ -1,0 +1,45 @@
+"use server";
+
+import { z } from "zod";
+import { canOperate, currentOperator } from "@/server/auth/operator";
+import { FAULT_KINDS, faultBodySchema } from "@/server/fleet/protocol";
+import { getProvider } from "@/server/providers";
+import { createControlClient } from "@/server/providers/local";
+import type { FormResult } from "@/components/ui/action-state";
+import type { FaultView } from "@/components/view-types";
+
+const faultForm = z.object({ kind: z.enum(FAULT_KINDS), instanceId: z.string().min(1, "Choose an instance") });
+
+async function guard(): Promise<FormResult<FaultView[]> | null> {
+  const operator = await currentOperator();
+  if (!canOperate(operator)) return { ok: false, code: "FORBIDDEN", message: `${operator.name} may not inject faults` };
+  if (getProvider().name !== "local") return { ok: false, code: "NOT_LOCAL", message: "Fault injection exists only for the local fleet" };
+  return null;
+}
+
+/** Arms a fault on one instance of the local fleet (for demos and tests). */
+export async function injectFaultAction(_prev: FormResult<FaultView[]> | null, form: FormData): Promise<FormResult<FaultView[]>> {
+  const refused = await guard();
+  if (refused) return refused;
+  const parsed = faultForm.safeParse({ kind: form.get("kind"), instanceId: form.get("instanceId") });
+  if (!parsed.success) return { ok: false, code: "INVALID_INPUT", message: parsed.error.issues.map((i) => i.message).join("; ") };
+  const body = faultBodySchema.parse(parsed.data);
+  try {
+    const faults = await createControlClient().injectFault(body);
+    return { ok: true, data: faults, message: `Armed ${body.kind} on ${body.instanceId}` };
+  } catch (err) {
+    return { ok: false, code: "FLEET_ERROR", message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Clears every fault of the local fleet. */
+export async function clearFaultsAction(_prev: FormResult<FaultView[]> | null, _form: FormData): Promise<FormResult<FaultView[]>> {
+  const refused = await guard();
+  if (refused) return refused;
+  try {
+    const faults = await createControlClient().clearFaults();
+    return { ok: true, data: faults, message: "Cleared all faults" };
+  } catch (err) {
+    return { ok: false, code: "FLEET_ERROR", message: err instanceof Error ? err.message : String(err) };
+  }
+}

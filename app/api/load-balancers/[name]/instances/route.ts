@@ -1,0 +1,10 @@
+import { respond } from "@/server/api/http";
+import { fleetView } from "@/server/api/fleet";
+
+export const dynamic = "force-dynamic";
+
+/** GET /api/load-balancers/{name}/instances: the fleet table, with each instance's rollout step. */
+export async function GET(_req: Request, ctx: { params: Promise<{ name: string }> }) {
+  const { name } = await ctx.params;
+  return respond(`list instances of ${name}`, () => fleetView(name));
+}

@@ -1,0 +1,10 @@
+import { respond } from "@/server/api/http";
+import { rolloutDetail } from "@/server/api/rollouts";
+
+export const dynamic = "force-dynamic";
+
+/** GET /api/rollouts/{id}: the rollout with its batches, per-instance steps, events, phase and next actions. */
+export async function GET(_req: Request, ctx: { params: Promise<{ id: string }> }) {
+  const { id } = await ctx.params;
+  return respond(`read rollout ${id}`, () => rolloutDetail(id));
+}

@@ -1,0 +1,49 @@
+import { HydrationBoundary } from "@tanstack/react-query";
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { clearFaultsAction, injectFaultAction } from "@/app/actions/faults";
+import { FaultPanel } from "@/components/fleet/fault-panel";
+import { FleetHeader } from "@/components/fleet/fleet-header";
+import { FleetTable } from "@/components/fleet/fleet-table";
+import { FleetSummary } from "@/components/fleet/fleet-summary";
+import { queryKeys } from "@/components/queries";
+import { fleetView, lbTraffic } from "@/server/api/fleet";
+import { NotFound } from "@/server/api/http";
+import { prefetch } from "@/server/api/prefetch";
+import { FAULT_KINDS } from "@/server/fleet/protocol";
+import { createControlClient } from "@/server/providers/local";
+
+export const dynamic = "force-dynamic";
+
+type Props = { params: Promise<{ name: string }> };
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  return { title: (await params).name };
+}
+
+export default async function FleetPage({ params }: Props) {
+  const { name } = await params;
+  let view;
+  try {
+    view = await fleetView(name);
+  } catch (err) {
+    if (err instanceof NotFound) notFound();
+    throw err;
+  }
+  const local = view.lb.provider === "local";
+  const state = await prefetch([
+    [queryKeys.instances(name), async () => view],
+    [queryKeys.traffic(name), () => lbTraffic(name)],
+    ...(local ? ([[queryKeys.faults, () => createControlClient().faults()]] as const) : []),
+  ]);
+  return (
+    <HydrationBoundary state={state}>
+      <div className="space-y-4">
+        <FleetHeader lb={name} />
+        <FleetSummary lb={name} />
+        <FleetTable lb={name} />
+        {local && <FaultPanel lb={name} kinds={FAULT_KINDS} inject={injectFaultAction} clear={clearFaultsAction} />}
+      </div>
+    </HydrationBoundary>
+  );
+}

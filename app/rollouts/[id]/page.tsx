@@ -1,0 +1,34 @@
+import { HydrationBoundary } from "@tanstack/react-query";
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { operatorEventAction } from "@/app/actions/rollout";
+import { queryKeys } from "@/components/queries";
+import { RolloutView } from "@/components/rollout/rollout-view";
+import { NotFound } from "@/server/api/http";
+import { prefetch } from "@/server/api/prefetch";
+import { rolloutDetail } from "@/server/api/rollouts";
+
+export const dynamic = "force-dynamic";
+
+type Props = { params: Promise<{ id: string }> };
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  return { title: `Rollout ${(await params).id}` };
+}
+
+export default async function RolloutPage({ params }: Props) {
+  const { id } = await params;
+  let detail;
+  try {
+    detail = await rolloutDetail(id);
+  } catch (err) {
+    if (err instanceof NotFound) notFound();
+    throw err;
+  }
+  const state = await prefetch([[queryKeys.rollout(id), async () => detail]]);
+  return (
+    <HydrationBoundary state={state}>
+      <RolloutView id={id} act={operatorEventAction} />
+    </HydrationBoundary>
+  );
+}

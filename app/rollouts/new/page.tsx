@@ -1,0 +1,80 @@
+import { HydrationBoundary } from "@tanstack/react-query";
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { startRolloutAction } from "@/app/actions/rollout";
+import { queryKeys } from "@/components/queries";
+import { NewRolloutForm } from "@/components/rollout/new-rollout-form";
+import { PhaseBadge } from "@/components/ui/badges";
+import { fleetView } from "@/server/api/fleet";
+import { NotFound } from "@/server/api/http";
+import { prefetch } from "@/server/api/prefetch";
+import { getFleetMonitor } from "@/server/monitor";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "New rollout" };
+
+type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
+
+export default async function NewRolloutPage({ searchParams }: Props) {
+  const raw = (await searchParams).lb;
+  const lb = Array.isArray(raw) ? raw[0] : raw;
+  if (!lb) {
+    const lbs = await getFleetMonitor().listLoadBalancers();
+    return (
+      <section aria-labelledby="new-heading" className="space-y-3">
+        <h1 id="new-heading" className="text-xl font-semibold">
+          New rollout
+        </h1>
+        <p className="text-sm">Choose the load balancer to roll out to:</p>
+        <ul className="list-inside list-disc text-sm">
+          {lbs.map((l) => (
+            <li key={l.name}>
+              <Link href={`/rollouts/new?lb=${encodeURIComponent(l.name)}`} className="font-mono text-sky-700 hover:underline dark:text-sky-400">
+                {l.name}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </section>
+    );
+  }
+  let view;
+  try {
+    view = await fleetView(lb);
+  } catch (err) {
+    if (err instanceof NotFound) notFound();
+    throw err;
+  }
+  const state = await prefetch([[queryKeys.instances(lb), async () => view]]);
+  const active = view.activeRollout;
+  return (
+    <section aria-labelledby="new-heading" className="space-y-4">
+      <div>
+        <p className="text-xs text-zinc-500">
+          <Link href={`/lb/${encodeURIComponent(lb)}`} className="font-mono hover:underline">
+            {lb}
+          </Link>
+        </p>
+        <h1 id="new-heading" className="text-xl font-semibold">
+          New rollout on <span className="font-mono">{lb}</span>
+        </h1>
+      </div>
+      {active && (
+        <p role="note" className="flex items-center gap-2 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-500/40 dark:bg-amber-500/10 dark:text-amber-200">
+          <PhaseBadge phase={active.phase} />
+          <span>
+            Rollout{" "}
+            <Link href={`/rollouts/${encodeURIComponent(active.id)}`} className="font-mono underline">
+              {active.id}
+            </Link>{" "}
+            to <span className="font-mono">{active.targetVersion}</span> is still active: a new one is refused until it ends.
+          </span>
+        </p>
+      )}
+      <HydrationBoundary state={state}>
+        <NewRolloutForm lb={lb} start={startRolloutAction} />
+      </HydrationBoundary>
+    </section>
+  );
+}

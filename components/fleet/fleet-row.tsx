@@ -1,0 +1,48 @@
+import { memo } from "react";
+import { LbStateBadge } from "@/components/ui/badges";
+import { td } from "@/components/ui/table";
+import type { FleetRow } from "@/components/view-types";
+
+const stepTone = { pending: "text-zinc-500", running: "text-sky-700 dark:text-sky-300", succeeded: "text-emerald-700 dark:text-emerald-400", failed: "text-red-700 dark:text-red-400 font-medium", "timed-out": "text-red-700 dark:text-red-400 font-medium", skipped: "text-zinc-500 line-through" } as const;
+
+export const FleetRowView = memo(function FleetRowView({ r }: { r: FleetRow }) {
+  return (
+    <tr className="hover:bg-zinc-50 dark:hover:bg-zinc-800/40" data-instance={r.id}>
+      <th scope="row" className={`${td} text-left font-normal`}>
+        <span className="font-mono text-xs">{r.id}</span>
+        {r.name && r.name !== r.id && <span className="ml-2 text-xs text-zinc-500">{r.name}</span>}
+      </th>
+      <td className={`${td} font-mono text-xs`}>{r.zone}</td>
+      <td className={td}>
+        <div className="flex flex-col items-start gap-0.5">
+          <LbStateBadge state={r.state} title={r.reasonCode ? `reason: ${r.reasonCode}` : undefined} />
+          <span className="text-xs text-zinc-500 dark:text-zinc-400">{r.description}</span>
+        </div>
+      </td>
+      <td className={`${td} text-right font-mono text-xs tabular-nums`}>{r.inFlight ?? "—"}</td>
+      <td className={`${td} font-mono text-xs`}>{r.version ?? <span className="text-zinc-400">unknown</span>}</td>
+      <td className={`${td} text-xs`}>
+        {r.healthCheck ? (
+          <span className={r.healthCheck.ok ? "text-emerald-700 dark:text-emerald-400" : "text-red-700 dark:text-red-400"}>
+            {r.healthCheck.ok ? "✓ " : "✗ "}
+            {r.healthCheck.detail}
+          </span>
+        ) : (
+          <span className="text-zinc-400">—</span>
+        )}
+      </td>
+      <td className={`${td} text-xs`}>
+        {r.rollout ? (
+          <span className={stepTone[r.rollout.status]}>
+            batch {r.rollout.batch + 1} · {r.rollout.step}
+            {r.rollout.direction === "rollback" ? " (rollback)" : ""}
+            {r.rollout.status === "failed" || r.rollout.status === "timed-out" ? ` (${r.rollout.status})` : ""}
+          </span>
+        ) : (
+          <span className="text-zinc-400">—</span>
+        )}
+      </td>
+    </tr>
+  );
+});
+

@@ -1,0 +1,42 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { LiveIndicator } from "@/components/live-updates";
+
+const links = [
+  { href: "/", label: "Load balancers", match: (p: string) => p === "/" || p.startsWith("/lb/") },
+  { href: "/rollouts", label: "Rollouts", match: (p: string) => p.startsWith("/rollouts") },
+];
+
+export function Nav({ operator }: { operator: string }) {
+  const pathname = usePathname() ?? "/";
+  return (
+    <nav aria-label="Main" className="mx-auto flex max-w-7xl items-center gap-5 px-4 py-2.5 text-sm">
+      <Link href="/" className="flex items-center gap-2 font-semibold tracking-tight">
+        <svg aria-hidden viewBox="0 0 16 16" className="size-4 text-sky-600 dark:text-sky-400">
+          <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" strokeWidth="1.6" />
+          <path d="M8 1.5 A6.5 6.5 0 0 1 14.5 8 L8 8 Z" fill="currentColor" />
+        </svg>
+        Rotor
+      </Link>
+      {links.map((l) => {
+        const current = l.match(pathname);
+        return (
+          <Link
+            key={l.href}
+            href={l.href}
+            aria-current={current ? "page" : undefined}
+            className={current ? "font-medium text-zinc-900 dark:text-zinc-50" : "text-zinc-500 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"}
+          >
+            {l.label}
+          </Link>
+        );
+      })}
+      <LiveIndicator />
+      <span className="text-xs text-zinc-500 dark:text-zinc-400" title="Signed-in operator">
+        <span className="font-mono">{operator}</span>
+      </span>
+    </nav>
+  );
+}

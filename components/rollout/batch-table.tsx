@@ -1,0 +1,100 @@
+import { StepCell, stepLabel } from "@/components/rollout/step-cell";
+import { Badge } from "@/components/ui/badges";
+import { formatDuration } from "@/components/ui/format";
+import { Panel } from "@/components/ui/table";
+import type { BatchView, InstanceProgress } from "@/components/view-types";
+import { STEPS } from "@/lib/rollout/types";
+
+function batchStatus(b: BatchView): { label: string; t: "ok" | "busy" | "bad" | "idle" | "warn" } {
+  if (b.instances.some((i) => !i.skipped && i.steps.some((s) => s.status === "failed" || s.status === "timed-out"))) return { label: "failed", t: "bad" };
+  if (b.status === "done") return { label: "done", t: "ok" };
+  if (b.status === "running") return { label: "in progress", t: "busy" };
+  return { label: "pending", t: "idle" };
+}
+
+/** Batches as rows of instances, each with its eight steps. */
+export function BatchTable({ batches, targetVersion, now, fleetSize }: { batches: BatchView[]; targetVersion: string; now: number; fleetSize: number }) {
+  return (
+    <Panel id="batches-heading" title="Batches">
+      <div className="overflow-x-auto">
+        <table className="w-full text-sm">
+          <caption className="sr-only">Batches and the steps of each instance</caption>
+          <thead className="border-b border-zinc-200 text-xs text-zinc-500 dark:border-zinc-800 dark:text-zinc-400">
+            <tr>
+              <th scope="col" className="px-2 py-1.5 text-left font-medium">Instance</th>
+              <th scope="col" className="px-2 py-1.5 text-left font-medium">Version</th>
+              {STEPS.map((s) => (
+                <th key={s} scope="col" className="px-1.5 py-1.5 text-left font-medium whitespace-nowrap">
+                  {stepLabel(s)}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          {batches.map((b) => {
+            const st = batchStatus(b);
+            const label = `${b.direction === "rollback" ? "Rollback batch" : "Batch"} ${b.index + 1}`;
+            return (
+              <tbody key={`${b.direction}-${b.index}`} aria-label={label} className="border-b border-zinc-200 last:border-0 dark:border-zinc-800">
+                <tr className="bg-zinc-50 dark:bg-zinc-800/40">
+                  <th scope="rowgroup" colSpan={2 + STEPS.length} className="px-2 py-1 text-left text-xs font-medium">
+                    <span className="flex flex-wrap items-center gap-2">
+                      <span>{label}</span>
+                      {b.canary && <Badge t="wait">canary</Badge>}
+                      <Badge t={st.t}>{st.label}</Badge>
+                      <span className="font-normal text-zinc-500">
+                        {b.instances.length} out · {b.inServiceDuring}/{fleetSize} in service while out
+                        {b.approvedBy && ` · approved by ${b.approvedBy}`}
+                        {b.startedAt != null && (b.finishedAt != null || now > 0) && ` · ${formatDuration((b.finishedAt ?? now) - b.startedAt)}`}
+                      </span>
+                    </span>
+                  </th>
+                </tr>
+                {b.instances.map((inst) => (
+                  <InstanceRows key={inst.id} inst={inst} to={b.version} from={b.direction === "rollback" ? targetVersion : (inst.fromVersion ?? "unknown")} now={now} />
+                ))}
+              </tbody>
+            );
+          })}
+        </table>
+      </div>
+    </Panel>
+  );
+}
+
+function InstanceRows({ inst, from, to, now }: { inst: InstanceProgress; from: string; to: string; now: number }) {
+  const failed = inst.steps.filter((s) => (s.status === "failed" || s.status === "timed-out") && (s.outputTail || s.message));
+  return (
+    <>
+      <tr className={inst.skipped ? "opacity-60" : ""}>
+        <th scope="row" className="px-2 py-1 text-left font-normal whitespace-nowrap">
+          <span className="font-mono text-xs">{inst.id}</span> <span className="text-xs text-zinc-500">{inst.zone}</span>
+          {inst.skipped && <span className="ml-1 text-xs text-amber-700 dark:text-amber-300">skipped</span>}
+        </th>
+        <td className="px-2 py-1 font-mono text-xs whitespace-nowrap">
+          {from} <span className="text-zinc-400">→</span> {to}
+        </td>
+        {inst.steps.map((s) => (
+          <StepCell key={s.name} step={s} now={now} />
+        ))}
+      </tr>
+      {failed.map((s) => (
+        <tr key={`${s.name}-out`}>
+          <td colSpan={2 + STEPS.length} className="px-2 pb-2">
+            <div className="rounded border border-red-200 bg-red-50 p-2 dark:border-red-500/30 dark:bg-red-500/10">
+              <p className="text-xs font-medium text-red-800 dark:text-red-300">
+                {stepLabel(s.name)} {s.status} on {inst.id}
+                {s.exitCode != null && ` (exit ${s.exitCode})`}
+                {s.message && `: ${s.message}`}
+              </p>
+              {s.outputTail && (
+                <pre aria-label={`Output of ${stepLabel(s.name)} on ${inst.id}`} className="mt-1 max-h-48 overflow-auto font-mono text-xs whitespace-pre-wrap text-red-900 dark:text-red-200">
+                  {s.outputTail}
+                </pre>
+              )}
+            </div>
+          </td>
+        </tr>
+      ))}
+    </>
+  );
+}

@@ -1,0 +1,104 @@
+/**
+ * The new-rollout form's values, and their reading through lib's startRolloutSchema: pure, shared
+ * by the browser's plan preview and the server action, so both say the same thing about one input.
+ */
+import { fieldErrorRecord, startRolloutSchema, toRolloutRequest } from "@/lib/validation";
+
+export type FormField = "version" | "batchSize" | "minHealthy" | "drainTimeout" | "bake" | "order" | "fleet" | "form";
+
+export interface RolloutFormValues {
+  lb: string;
+  version: string;
+  batchSize: string;
+  batchUnit: "count" | "percent";
+  minHealthy: string;
+  minHealthyUnit: "count" | "percent";
+  canary: boolean;
+  includeOutOfService: boolean;
+  /** Seconds; empty: the load balancer's own drain timeout. */
+  drainTimeout: string;
+  approval: "manual" | "auto";
+  /** Seconds of bake time in auto mode. */
+  bake: string;
+  /** Instance ids, separated by spaces, commas or new lines; empty: spread across zones. */
+  order: string;
+}
+
+export const defaultFormValues = (lb: string): RolloutFormValues => ({
+  lb,
+  version: "",
+  batchSize: "1",
+  batchUnit: "count",
+  minHealthy: "",
+  minHealthyUnit: "count",
+  canary: false,
+  includeOutOfService: false,
+  drainTimeout: "",
+  approval: "manual",
+  bake: "60",
+  order: "",
+});
+
+export function valuesFromFormData(fd: FormData): RolloutFormValues {
+  const s = (k: string) => {
+    const v = fd.get(k);
+    return typeof v === "string" ? v : "";
+  };
+  return {
+    lb: s("lb"),
+    version: s("version"),
+    batchSize: s("batchSize"),
+    batchUnit: s("batchUnit") === "percent" ? "percent" : "count",
+    minHealthy: s("minHealthy"),
+    minHealthyUnit: s("minHealthyUnit") === "percent" ? "percent" : "count",
+    canary: fd.get("canary") === "on",
+    includeOutOfService: fd.get("includeOutOfService") === "on",
+    drainTimeout: s("drainTimeout"),
+    approval: s("approval") === "auto" ? "auto" : "manual",
+    bake: s("bake"),
+    order: s("order"),
+  };
+}
+
+/** The schema's input shape, from the form's strings. */
+export function schemaInput(v: RolloutFormValues): Record<string, unknown> {
+  const order = v.order
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    lb: v.lb,
+    version: v.version,
+    batchSize: { unit: v.batchUnit, value: v.batchSize.trim() === "" ? undefined : v.batchSize },
+    minHealthy: { unit: v.minHealthyUnit, value: v.minHealthy },
+    canary: v.canary,
+    includeOutOfService: v.includeOutOfService,
+    drainTimeoutSec: v.drainTimeout,
+    approval: v.approval === "auto" ? { mode: "auto", bakeSec: v.bake } : { mode: "manual" },
+    ...(order.length > 0 ? { order } : {}),
+  };
+}
+
+/** A schema path ("batchSize.value", "approval.bakeSec") → the form field that shows it. */
+export function formFieldOf(path: string): FormField {
+  const head = path.split(".")[0] ?? "form";
+  if (head === "drainTimeoutSec") return "drainTimeout";
+  if (head === "approval") return "bake";
+  if (head === "version" || head === "batchSize" || head === "minHealthy" || head === "order" || head === "fleet") return head;
+  return "form";
+}
+
+export function toFormFields(errors: Record<string, string>): Partial<Record<FormField, string>> {
+  const out: Partial<Record<FormField, string>> = {};
+  for (const [path, message] of Object.entries(errors)) out[formFieldOf(path)] ??= message;
+  return out;
+}
+
+export type ReadResult = { ok: true; request: ReturnType<typeof toRolloutRequest> } | { ok: false; fields: Partial<Record<FormField, string>> };
+
+/** Parses the form like the server will; the planner then judges the numbers against the fleet. */
+export function readForm(v: RolloutFormValues): ReadResult {
+  const parsed = startRolloutSchema.safeParse(schemaInput(v));
+  if (!parsed.success) return { ok: false, fields: toFormFields(fieldErrorRecord(parsed.error)) };
+  return { ok: true, request: toRolloutRequest(parsed.data) };
+}

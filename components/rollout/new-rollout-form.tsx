@@ -1,0 +1,63 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useActionState, useEffect, useMemo, useState } from "react";
+import { instancesQuery } from "@/components/queries";
+import { PlanPreview } from "@/components/rollout/plan-preview";
+import { RolloutFields } from "@/components/rollout/rollout-fields";
+import { defaultFormValues, readForm, toFormFields, type FormField, type RolloutFormValues } from "@/components/rollout/form-values";
+import { statusOf, type FormAction, type FormResult } from "@/components/ui/action-state";
+import { StatusLine } from "@/components/ui/status-line";
+import { buttonCls } from "@/components/ui/table";
+import { planRollout } from "@/lib/rollout/plan";
+import type { FleetInstance } from "@/lib/rollout/types";
+
+type Started = { id: string };
+
+export function NewRolloutForm({ lb, start }: { lb: string; start: FormAction<Started> }) {
+  const { data } = useQuery(instancesQuery(lb));
+  const router = useRouter();
+  const [values, setValues] = useState<RolloutFormValues>(() => defaultFormValues(lb));
+  const [touched, setTouched] = useState(false);
+  const [state, formAction, pending] = useActionState<FormResult<Started> | null, FormData>(start, null);
+
+  const fleet: FleetInstance[] = useMemo(() => (data?.instances ?? []).map((i) => ({ id: i.id, zone: i.zone, state: i.state, version: i.version, ...(i.name ? { name: i.name } : {}) })), [data]);
+
+  const preview = useMemo(() => {
+    const read = readForm(values);
+    const none: Partial<Record<FormField, string>> = {};
+    if (!read.ok) return { fields: read.fields, plan: null, planError: null };
+    if (!data) return { fields: none, plan: null, planError: null };
+    const r = planRollout(fleet, read.request.options);
+    return r.ok ? { fields: none, plan: r.plan, planError: null } : { fields: { [r.error.field]: r.error.message } as Partial<Record<FormField, string>>, plan: null, planError: r.error };
+  }, [values, fleet, data]);
+
+  useEffect(() => {
+    if (state?.ok) router.push(`/rollouts/${encodeURIComponent(state.data.id)}`);
+  }, [state, router]);
+
+  const serverFields = state && !state.ok ? toFormFields(state.fieldErrors ?? {}) : {};
+  const errorFor = (f: FormField): string | undefined => {
+    if (f === "version" && values.version === "" && !touched && !serverFields.version) return undefined;
+    return preview.fields[f] ?? serverFields[f];
+  };
+  const set = <K extends keyof RolloutFormValues>(k: K, v: RolloutFormValues[K]) => setValues((prev) => ({ ...prev, [k]: v }));
+
+  return (
+    <div className="grid gap-4 lg:grid-cols-[minmax(0,26rem)_1fr]">
+      <form action={formAction} onSubmit={() => setTouched(true)} noValidate aria-label="New rollout" className="space-y-4 rounded-md border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900">
+        <input type="hidden" name="lb" value={lb} />
+        <RolloutFields values={values} set={set} errorFor={errorFor} onVersionBlur={() => setTouched(true)} />
+        <div className="flex items-center gap-3 border-t border-zinc-200 pt-3 dark:border-zinc-800">
+          <button type="submit" className={buttonCls.primary} disabled={pending}>
+            {pending ? "Starting…" : "Start rollout"}
+          </button>
+          <span className="text-xs text-zinc-500">Nothing changes until you press Start.</span>
+        </div>
+        <StatusLine state={statusOf(state, "Rollout started; opening it…")} />
+      </form>
+      <PlanPreview plan={preview.plan} error={preview.planError ?? (serverFields.fleet ? { code: "EMPTY_FLEET", field: "fleet", message: serverFields.fleet } : null)} fleetSize={fleet.length} />
+    </div>
+  );
+}

@@ -1,0 +1,62 @@
+import type { PlanError, RolloutPlan } from "@/lib/rollout/types";
+import { pluralize } from "@/components/ui/format";
+
+/** The batches a plan would run, with zones and the capacity kept while each is out. */
+export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | null; error: PlanError | null; fleetSize: number }) {
+  return (
+    <section aria-labelledby="preview-heading" aria-live="polite" className="self-start rounded-md border border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
+      <h2 id="preview-heading" className="border-b border-zinc-200 px-3 py-2 text-sm font-semibold dark:border-zinc-800">
+        Plan preview
+      </h2>
+      {error?.field === "fleet" && (
+        <p role="alert" className="px-3 py-2 text-sm text-red-700 dark:text-red-400">
+          {error.message}
+        </p>
+      )}
+      {!plan && !error && <p className="px-3 py-3 text-sm text-zinc-500">Fill in the form to see the batches.</p>}
+      {!plan && error && error.field !== "fleet" && <p className="px-3 py-3 text-sm text-zinc-500">No plan: fix the highlighted field.</p>}
+      {plan && (
+        <>
+          <p className="px-3 py-2 text-sm">
+            {pluralize(plan.fleetSize, "instance")} → <span className="font-mono">{plan.targetVersion}</span> in {pluralize(plan.batches.length, "batch", "batches")} of up to {plan.batchSize}; at least{" "}
+            <strong>{plan.minHealthy}</strong> stay in service.
+          </p>
+          <ol aria-label="Planned batches" className="divide-y divide-zinc-100 border-t border-zinc-100 dark:divide-zinc-800 dark:border-zinc-800">
+            {plan.batches.map((b) => (
+              <li key={b.index} className="grid grid-cols-[8rem_1fr_7rem] items-start gap-2 px-3 py-1.5 text-sm">
+                <span className="font-medium">
+                  Batch {b.index + 1}
+                  {b.canary && <span className="ml-1 text-xs font-normal text-violet-700 dark:text-violet-300">canary</span>}
+                </span>
+                <span className="flex flex-wrap gap-x-3 gap-y-0.5">
+                  {b.instanceIds.map((id, i) => (
+                    <span key={id} className="font-mono text-xs">
+                      {id} <span className="text-zinc-500">{b.zones[i]}</span>
+                    </span>
+                  ))}
+                </span>
+                <Capacity during={b.inServiceDuring} min={plan.minHealthy} total={fleetSize} />
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Capacity({ during, min, total }: { during: number; min: number; total: number }) {
+  const pct = total > 0 ? (during / total) * 100 : 0;
+  const minPct = total > 0 ? (min / total) * 100 : 0;
+  return (
+    <span className="flex items-center gap-2 text-xs" title={`${during} of ${total} in service while this batch is out (minimum ${min})`}>
+      <span aria-hidden className="relative h-1.5 w-16 overflow-hidden rounded bg-zinc-200 dark:bg-zinc-700">
+        <span className="absolute inset-y-0 left-0 bg-emerald-500" style={{ width: `${pct}%` }} />
+        <span className="absolute inset-y-0 w-px bg-zinc-900 dark:bg-zinc-100" style={{ left: `${minPct}%` }} />
+      </span>
+      <span className="font-mono tabular-nums">
+        {during}/{total}
+      </span>
+    </span>
+  );
+}

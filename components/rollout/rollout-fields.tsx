@@ -1,0 +1,70 @@
+"use client";
+
+import type { FormField, RolloutFormValues } from "@/components/rollout/form-values";
+import { Field, describe } from "@/components/ui/field";
+import { inputCls } from "@/components/ui/table";
+
+type Set = <K extends keyof RolloutFormValues>(k: K, v: RolloutFormValues[K]) => void;
+
+export function RolloutFields({ values: v, set, errorFor, onVersionBlur }: { values: RolloutFormValues; set: Set; errorFor: (f: FormField) => string | undefined; onVersionBlur: () => void }) {
+  const unit = (name: "batchUnit" | "minHealthyUnit", label: string) => (
+    <select name={name} aria-label={label} className={inputCls} value={v[name]} onChange={(e) => set(name, e.target.value === "percent" ? "percent" : "count")}>
+      <option value="count">instances</option>
+      <option value="percent">% of fleet</option>
+    </select>
+  );
+  return (
+    <>
+      <Field id="version" label="Version" hint="Letters, digits and . _ - + (1–128 characters)" error={errorFor("version")}>
+        <input {...describe("version", errorFor("version"), true)} name="version" autoComplete="off" spellCheck={false} className={`${inputCls} w-full font-mono`} value={v.version} onChange={(e) => set("version", e.target.value)} onBlur={onVersionBlur} />
+      </Field>
+      <div className="grid grid-cols-2 gap-3">
+        <Field id="batchSize" label="Batch size" error={errorFor("batchSize")}>
+          <input {...describe("batchSize", errorFor("batchSize"))} name="batchSize" inputMode="numeric" className={`${inputCls} w-16 font-mono`} value={v.batchSize} onChange={(e) => set("batchSize", e.target.value)} />
+          {unit("batchUnit", "Batch size unit")}
+        </Field>
+        <Field id="minHealthy" label="Min healthy" hint="Empty: fleet minus batch" error={errorFor("minHealthy")}>
+          <input {...describe("minHealthy", errorFor("minHealthy"), true)} name="minHealthy" inputMode="numeric" className={`${inputCls} w-16 font-mono`} value={v.minHealthy} onChange={(e) => set("minHealthy", e.target.value)} />
+          {unit("minHealthyUnit", "Min healthy unit")}
+        </Field>
+      </div>
+      <div className="grid grid-cols-2 gap-3">
+        <Field id="drainTimeout" label="Drain timeout (s)" hint="Empty: the load balancer's" error={errorFor("drainTimeout")}>
+          <input {...describe("drainTimeout", errorFor("drainTimeout"), true)} name="drainTimeout" inputMode="numeric" className={`${inputCls} w-20 font-mono`} value={v.drainTimeout} onChange={(e) => set("drainTimeout", e.target.value)} />
+        </Field>
+        <fieldset className="space-y-1 text-sm">
+          <legend className="text-xs font-medium text-zinc-700 dark:text-zinc-300">Options</legend>
+          <label className="flex items-center gap-2">
+            <input type="checkbox" name="canary" checked={v.canary} onChange={(e) => set("canary", e.target.checked)} />
+            Canary first (batch of 1)
+          </label>
+          <label className="flex items-center gap-2">
+            <input type="checkbox" name="includeOutOfService" checked={v.includeOutOfService} onChange={(e) => set("includeOutOfService", e.target.checked)} />
+            Include out-of-service
+          </label>
+        </fieldset>
+      </div>
+      <fieldset className="space-y-1.5">
+        <legend className="text-xs font-medium text-zinc-700 dark:text-zinc-300">Approval</legend>
+        <div className="flex flex-wrap items-center gap-4 text-sm">
+          <label className="flex items-center gap-2">
+            <input type="radio" name="approval" value="manual" checked={v.approval === "manual"} onChange={() => set("approval", "manual")} />
+            Manual: approve each batch
+          </label>
+          <label className="flex items-center gap-2">
+            <input type="radio" name="approval" value="auto" checked={v.approval === "auto"} onChange={() => set("approval", "auto")} />
+            Automatic after bake time
+          </label>
+        </div>
+        {v.approval === "auto" && (
+          <Field id="bake" label="Bake time (s)" error={errorFor("bake")}>
+            <input {...describe("bake", errorFor("bake"))} name="bake" inputMode="numeric" className={`${inputCls} w-20 font-mono`} value={v.bake} onChange={(e) => set("bake", e.target.value)} />
+          </Field>
+        )}
+      </fieldset>
+      <Field id="order" label="Explicit order (optional)" hint="Every instance id once, separated by spaces or new lines. Empty: spread across zones." error={errorFor("order")}>
+        <textarea {...describe("order", errorFor("order"), true)} name="order" rows={2} spellCheck={false} className={`${inputCls} w-full font-mono text-xs`} value={v.order} onChange={(e) => set("order", e.target.value)} />
+      </Field>
+    </>
+  );
+}

@@ -1,0 +1,54 @@
+import { LB, control, expect, settledFleet, startRollout, statusMessage, test, uniqueVersion, waitForPhase } from "./fixtures";
+
+test("click-through deploy: 5 instances in batches of 2, manual approval, under traffic, no failed request", async ({ page, context, fleet, api }) => {
+  await settledFleet(page, fleet, api);
+  await fleet.setTraffic({ enabled: true });
+  await fleet.resetTraffic();
+  // The harness must see traffic before it can claim none of it failed.
+  await expect.poll(async () => (await fleet.traffic()).requests, { message: "traffic flows" }).toBeGreaterThan(5);
+
+  const version = uniqueVersion("click");
+  const id = await startRollout(page, { version, batchSize: "2" });
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(version);
+
+  await expect(statusMessage(page)).toHaveText("Waiting for approval of batch 2 of 3", { timeout: 60_000 });
+  await control(page, "Approve batch 2");
+
+  // Mid-rollout: the rollout page and, in a second tab, the fleet page, for the README.
+  await expect(statusMessage(page)).toContainText(/^Batch 2 of 3: (draining|stopping|deploying|starting|verifying)/, { timeout: 30_000 });
+  const live = (p: typeof page) => p.getByRole("navigation", { name: "Main" }).getByText("Live", { exact: true });
+  await expect(live(page)).toBeVisible();
+  await page.screenshot({ path: "e2e/screenshots/rollout.png", fullPage: true });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: "e2e/screenshots/rollout-dark.png", fullPage: true });
+  await page.emulateMedia({ colorScheme: "light" });
+  const fleetTab = await context.newPage();
+  await fleetTab.goto(`/lb/${LB}`);
+  await expect(live(fleetTab)).toBeVisible();
+  await expect(fleetTab.getByRole("row").filter({ hasText: /batch 2 · (?!queued)/ }).first()).toBeVisible();
+  await fleetTab.screenshot({ path: "e2e/screenshots/fleet.png", fullPage: true });
+
+  await expect(statusMessage(page)).toHaveText("Waiting for approval of batch 3 of 3", { timeout: 60_000 });
+  await control(page, "Approve batch 3");
+  await waitForPhase(api, id, "succeeded");
+  await expect(page.getByRole("progressbar", { name: "Rollout progress" })).toHaveAttribute("aria-valuenow", "100");
+  await expect(statusMessage(page)).toHaveText(`Rolled out ${version} to 5 of 5 instances`);
+  await expect(page.getByLabel("Failed requests")).toHaveText("0");
+
+  // Every row of the fleet table shows the new version, as the fleet itself reports it.
+  await fleetTab.reload();
+  const rows = fleetTab.getByRole("table", { name: `Instances behind ${LB}` }).locator("tbody tr");
+  await expect(rows).toHaveCount(5);
+  for (const inst of await fleet.instances(LB)) {
+    expect(inst.version).toBe(version);
+    await expect(rows.filter({ hasText: inst.id })).toContainText(version);
+    await expect(rows.filter({ hasText: inst.id })).toContainText("in-service");
+  }
+
+  // The page's traffic counter agrees with the fleet's own: traffic ran, and none of it failed.
+  const truth = await fleet.traffic();
+  expect(truth.failed).toBe(0);
+  expect(truth.requests).toBeGreaterThan(50);
+  await expect(fleetTab.getByLabel("Failed requests")).toHaveText(String(truth.failed));
+  await expect.poll(async () => Number((await fleetTab.getByLabel("Requests", { exact: true }).textContent())?.replace(/,/g, ""))).toBeGreaterThanOrEqual(truth.requests);
+});

@@ -1,0 +1,81 @@
+/**
+ * Fleet reads for the API and the pages: the shared monitor's snapshot (one provider poll per
+ * load balancer, whatever the number of viewers), reshaped for one page.
+ */
+import type { FleetRow, FleetView, LbTrafficView, LoadBalancerRow } from "@/components/view-types";
+import type { LbState } from "@/lib/rollout/types";
+import { getFleetMonitor, type FleetSnapshot } from "@/server/monitor";
+import type { LoadBalancerSummary } from "@/server/providers/types";
+import { NotFound } from "@/server/api/http";
+import { activeRolloutRef, instanceSteps } from "@/server/api/rollouts";
+
+async function summaryOf(lb: string): Promise<LoadBalancerSummary> {
+  const monitor = getFleetMonitor();
+  const all = await monitor.listLoadBalancers();
+  const found = all.find((l) => l.name === lb);
+  if (!found) throw new NotFound(`No load balancer named "${lb}" (known: ${all.map((l) => l.name).join(", ") || "none"})`);
+  return found;
+}
+
+/** The latest snapshot; the very first read of a load balancer waits for its first refresh. */
+export async function readSnapshot(lb: string): Promise<FleetSnapshot> {
+  const monitor = getFleetMonitor();
+  const s = monitor.snapshot(lb);
+  return s.at === null ? monitor.freshSnapshot(lb) : s;
+}
+
+function trafficOf(lb: string, s: FleetSnapshot): LbTrafficView | null {
+  const t = s.traffic;
+  if (!t) return null;
+  const view: LbTrafficView = { lb, at: t.at, requests: t.requests, ok: t.ok, failed: t.failed, failuresByKind: t.failuresByKind };
+  if (t.ratePerSec !== undefined) view.ratePerSec = t.ratePerSec;
+  return view;
+}
+
+export async function loadBalancerRows(): Promise<LoadBalancerRow[]> {
+  const monitor = getFleetMonitor();
+  const lbs = await monitor.listLoadBalancers();
+  return Promise.all(
+    lbs.map(async (lb) => {
+      const [s, active] = await Promise.all([readSnapshot(lb.name), activeRolloutRef(lb.name)]);
+      const counts: Partial<Record<LbState, number>> = {};
+      const versions = new Map<string | null, number>();
+      for (const i of s.instances) {
+        counts[i.state] = (counts[i.state] ?? 0) + 1;
+        versions.set(i.version, (versions.get(i.version) ?? 0) + 1);
+      }
+      const row: LoadBalancerRow = {
+        ...lb,
+        counts,
+        total: s.instances.length,
+        versions: [...versions].map(([version, count]) => ({ version, count })).sort((a, b) => b.count - a.count),
+        activeRollout: active,
+        traffic: trafficOf(lb.name, s),
+      };
+      if (s.lastError) row.error = s.lastError.message;
+      return row;
+    }),
+  );
+}
+
+export async function fleetView(lb: string): Promise<FleetView> {
+  const summary = await summaryOf(lb);
+  const [s, active] = await Promise.all([readSnapshot(lb), activeRolloutRef(lb)]);
+  const steps = active ? await instanceSteps(active.id) : new Map<string, NonNullable<FleetRow["rollout"]>>();
+  const view: FleetView = {
+    lb: summary,
+    at: s.at ?? Date.now(),
+    instances: s.instances.map((i) => {
+      const step = steps.get(i.id);
+      return step ? { ...i, rollout: step } : i;
+    }),
+    activeRollout: active,
+  };
+  if (s.lastError) view.error = s.lastError.message;
+  return view;
+}
+
+export async function lbTraffic(lb: string): Promise<LbTrafficView | null> {
+  await summaryOf(lb);
+  return trafficOf(lb, await readSnapshot(lb));
+}

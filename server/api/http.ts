@@ -1,0 +1,38 @@
+/**
+ * JSON responses for the read API, and the one place where a thrown error becomes an HTTP status
+ * with a readable message (never a stack trace).
+ */
+import { ProviderError } from "@/server/providers/types";
+import { componentLog } from "@/server/log";
+
+export class NotFound extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotFound";
+  }
+}
+
+const noStore = { "cache-control": "no-store" };
+
+export function json(data: unknown, status = 200): Response {
+  return Response.json(data, { status, headers: noStore });
+}
+
+export function errorResponse(err: unknown, what: string): Response {
+  if (err instanceof NotFound) return json({ code: "NOT_FOUND", message: err.message }, 404);
+  if (err instanceof ProviderError) {
+    const status = err.code === "NOT_FOUND" ? 404 : err.code === "INVALID_INPUT" ? 400 : err.code === "CONFIG" || err.code === "AUTH" ? 500 : 503;
+    return json({ code: err.code, message: err.message }, status);
+  }
+  componentLog("api").error({ err }, `${what} failed`);
+  return json({ code: "INTERNAL", message: `${what} failed: ${err instanceof Error ? err.message : String(err)}` }, 500);
+}
+
+/** Runs a read and answers with its JSON, or with the error's status. */
+export async function respond(what: string, read: () => Promise<unknown>): Promise<Response> {
+  try {
+    return json(await read());
+  } catch (err) {
+    return errorResponse(err, what);
+  }
+}
