@@ -1,0 +1,3 @@
+export { handleAuditExport as GET } from "@/server/auth/audit-route";
+
+export const dynamic = "force-dynamic";

@@ -1,0 +1,3 @@
+export { handleOidcCallback as GET } from "@/server/auth/oidc-routes";
+
+export const dynamic = "force-dynamic";

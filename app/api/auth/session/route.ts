@@ -1,0 +1,3 @@
+export { handleSession as GET } from "@/server/auth/auth-routes";
+
+export const dynamic = "force-dynamic";

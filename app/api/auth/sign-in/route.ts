@@ -1,0 +1,3 @@
+export { handleSignIn as POST } from "@/server/auth/auth-routes";
+
+export const dynamic = "force-dynamic";

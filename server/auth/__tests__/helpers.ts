@@ -1,0 +1,82 @@
+/** Test helpers: a temp data dir as ROTOR_DATA_DIR, cheap hashes, a rollout driven to approval. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { planRollout } from "@/lib/rollout/plan";
+import type { RolloutEvent } from "@/lib/rollout/types";
+import { closeStore, getStore, type RotorStore } from "@/server/store";
+import { getJournal } from "@/server/store/journal";
+import type { CreateInput } from "@/server/engine/machine";
+import { authDb } from "../db";
+import { hashPassword } from "../password";
+import type { OperatorRole } from "../roles";
+
+/** scrypt at N=1024: the same code path, fast enough for many tests. */
+export const fastHash = (pw: string) => hashPassword(pw, { N: 1024, r: 8, p: 1 });
+
+export interface TempEnv {
+  dir: string;
+  store: RotorStore;
+  cleanup(): void;
+}
+
+/** A fresh data dir set as ROTOR_DATA_DIR, with ROTOR_OPERATORS set to `operators` (none: unset). */
+export async function tempEnv(operators: { name: string; role: OperatorRole; password: string }[] = []): Promise<TempEnv> {
+  const dir = mkdtempSync(path.join(tmpdir(), "rotor-auth-"));
+  const saved = { data: process.env.ROTOR_DATA_DIR, ops: process.env.ROTOR_OPERATORS, tp: process.env.ROTOR_TWO_PERSON_LBS };
+  process.env.ROTOR_DATA_DIR = dir;
+  if (operators.length > 0) {
+    const list = await Promise.all(operators.map(async (o) => ({ name: o.name, role: o.role, passwordHash: await fastHash(o.password) })));
+    process.env.ROTOR_OPERATORS = JSON.stringify(list);
+  } else delete process.env.ROTOR_OPERATORS;
+  delete process.env.ROTOR_TWO_PERSON_LBS;
+  authDb();
+  return {
+    dir,
+    store: getStore(),
+    cleanup() {
+      closeStore(dir);
+      for (const [k, v] of [["ROTOR_DATA_DIR", saved.data], ["ROTOR_OPERATORS", saved.ops], ["ROTOR_TWO_PERSON_LBS", saved.tp]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A rollout of 4 instances in batches of 2 (manual approval), started by `createdBy`. */
+export function seedRollout(store: RotorStore, opts: { id?: string; lb?: string; createdBy: string }): string {
+  const id = opts.id ?? `r-test-${Math.random().toString(16).slice(2, 8)}`;
+  const lb = opts.lb ?? "local";
+  const fleet = [1, 2, 3, 4].map((n) => ({ id: `i-${n}`, zone: n % 2 ? "a" : "b", state: "in-service" as const, version: "v1" }));
+  const planned = planRollout(fleet, { version: "v2", batchSize: { unit: "count", value: 2 } });
+  if (!planned.ok) throw new Error(planned.error.message);
+  const now = Date.now();
+  const createInput: CreateInput = { id, lb, plan: planned.plan, mode: { kind: "manual" }, drainTimeoutMs: 1000, createdAt: now, createdBy: opts.createdBy };
+  store.insertRollout(
+    { id, lb, provider: "local", createdBy: opts.createdBy, createdAt: now, input: {}, createInput, targetVersion: "v2", fromVersions: { v1: 4 }, phase: "running" },
+    [{ at: now, actor: opts.createdBy, type: "start", payload: { type: "start" }, outcome: "applied" }],
+  );
+  return id;
+}
+
+/** Plays the engine: reports every outstanding effect as done until the rollout waits for approval. */
+export function driveToApproval(store: RotorStore, id: string): void {
+  const journal = getJournal(store, id);
+  if (!journal) throw new Error(`no rollout ${id}`);
+  for (let guard = 0; guard < 100 && journal.state.phase !== "awaiting-approval"; guard++) {
+    const effect = journal.state.outstanding[0];
+    if (!effect) throw new Error(`rollout ${id} has nothing outstanding in phase ${journal.state.phase}`);
+    const at = Date.now();
+    const ids = "ids" in effect ? effect.ids : [];
+    for (const e of [
+      { type: "step-started", effectId: effect.effectId },
+      { type: "step-succeeded", effectId: effect.effectId, results: ids.map((i) => ({ id: i, ok: true })) },
+    ]) {
+      const r = journal.append({ ...e, at, actor: "engine" } as RolloutEvent);
+      if (!r.ok) throw new Error(`${e.type} ${effect.effectId} refused: ${r.message}`);
+    }
+  }
+  if (journal.state.phase !== "awaiting-approval") throw new Error(`rollout ${id} never reached awaiting-approval`);
+}

@@ -1,0 +1,165 @@
+/**
+ * The automation API, called as Next would call it (a real Request) against a temp data dir, with
+ * the engine's real operate() behind it: refusals change nothing, the role and the two-person rule
+ * hold, a revoked token stops working.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ActionResult } from "@/lib/result";
+import { defaultCommands, type RolloutApiDeps, type RolloutCommands } from "../commands";
+import { authDb } from "../db";
+import { handleRolloutEvent, handleStartRollout } from "../rollout-api";
+import { createSession } from "../sessions";
+import { createApiToken, revokeApiToken } from "../tokens";
+import { driveToApproval, seedRollout, tempEnv, type TempEnv } from "./helpers";
+
+let env: TempEnv;
+let deps: RolloutApiDeps;
+let starts: { input: unknown; actor: string }[];
+
+beforeEach(async () => {
+  env = await tempEnv();
+  starts = [];
+  const real = defaultCommands();
+  const commands: RolloutCommands = {
+    // Starting for real needs a fleet; record what reached the engine instead.
+    async startRollout(input, actor): Promise<ActionResult<{ id: string }>> {
+      starts.push({ input, actor });
+      return { ok: true, data: { id: seedRollout(env.store, { createdBy: actor, lb: input.lb }) } };
+    },
+    submitOperatorEvent: real.submitOperatorEvent,
+  };
+  deps = { store: env.store, commands };
+});
+afterEach(() => env.cleanup());
+
+const startBody = { lb: "local", version: "v2", batchSize: { unit: "count", value: 2 } };
+
+function post(url: string, body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(`http://127.0.0.1:3000${url}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+}
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const params = (id: string) => ({ params: Promise.resolve({ id }) });
+const token = (name: string, role: "viewer" | "operator" | "admin") => createApiToken(authDb(), { name, role }, "amy");
+const counts = () => ({
+  rollouts: (env.store.db.prepare("SELECT count(*) AS n FROM rollouts").get() as { n: number }).n,
+  events: (env.store.db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n,
+});
+
+describe("POST /api/rollouts", () => {
+  it("refuses an unauthenticated start with 401 and changes nothing", async () => {
+    const before = counts();
+    for (const req of [
+      post("/api/rollouts", startBody),
+      post("/api/rollouts", startBody, { authorization: "Bearer rotor_not-a-real-token" }),
+      post("/api/rollouts", startBody, { authorization: "Basic YWxpY2U6cHc=" }),
+    ]) {
+      const res = await handleStartRollout(req, deps);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect(await res.json()).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
+    }
+    expect(counts()).toEqual(before);
+    expect(starts).toEqual([]);
+  });
+
+  it("does not take the session cookie as a credential (no CSRF through route handlers)", async () => {
+    const { token: cookie } = createSession(authDb(), { name: "admin-amy", role: "admin", source: "local" });
+    const res = await handleStartRollout(post("/api/rollouts", startBody, { cookie: `rotor_session=${cookie}`, origin: "https://evil.example" }), deps);
+    expect(res.status).toBe(401);
+    expect(counts()).toEqual({ rollouts: 0, events: 0 });
+  });
+
+  it("refuses a viewer token (403) and a revoked token (401); starts with an operator token as api:<name>", async () => {
+    const viewer = token("dash", "viewer").token;
+    expect((await handleStartRollout(post("/api/rollouts", startBody, bearer(viewer)), deps)).status).toBe(403);
+    const ci = token("ci", "operator");
+    const res = await handleStartRollout(post("/api/rollouts", startBody, bearer(ci.token)), deps);
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { ok: true; data: { id: string } };
+    expect(res.headers.get("location")).toBe(`/api/rollouts/${body.data.id}`);
+    expect(starts).toEqual([{ input: expect.objectContaining({ lb: "local", version: "v2" }), actor: "api:ci" }]);
+    expect(env.store.rollout(body.data.id)?.createdBy).toBe("api:ci");
+
+    revokeApiToken(authDb(), ci.info.id, "amy");
+    expect((await handleStartRollout(post("/api/rollouts", startBody, bearer(ci.token)), deps)).status).toBe(401);
+    expect(starts).toHaveLength(1);
+  });
+
+  it("validates the body with lib's schema before anything reaches the engine", async () => {
+    const ci = token("ci", "operator").token;
+    const bad = await handleStartRollout(post("/api/rollouts", { ...startBody, version: "v2; rm -rf /" }, bearer(ci)), deps);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: "INVALID_INPUT", fieldErrors: { version: expect.stringMatching(/Version may contain only/) } });
+    const notJson = new Request("http://127.0.0.1/api/rollouts", { method: "POST", headers: { ...bearer(ci), "content-type": "text/plain" }, body: "lb=local" });
+    expect((await handleStartRollout(notJson, deps)).status).toBe(415);
+    expect(starts).toEqual([]);
+  });
+});
+
+describe("POST /api/rollouts/{id}/events", () => {
+  it("refuses an unauthenticated event with 401 and changes nothing", async () => {
+    const id = seedRollout(env.store, { createdBy: "alice" });
+    driveToApproval(env.store, id);
+    const before = counts();
+    const res = await handleRolloutEvent(post(`/api/rollouts/${id}/events`, { type: "approve" }), params(id), deps);
+    expect(res.status).toBe(401);
+    expect(counts()).toEqual(before);
+    expect(env.store.rollout(id)?.phase).toBe("awaiting-approval");
+  });
+
+  it("refuses a viewer's approve (403), keeps the attempt as a rejected event, and the rollout still waits", async () => {
+    const id = seedRollout(env.store, { createdBy: "alice" });
+    driveToApproval(env.store, id);
+    const res = await handleRolloutEvent(post(`/api/rollouts/${id}/events`, { type: "approve" }, bearer(token("dash", "viewer").token)), params(id), deps);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: "FORBIDDEN" });
+    const last = env.store.events(id).at(-1);
+    expect(last).toMatchObject({ actor: "api:dash", type: "approve", outcome: "rejected", reason: expect.stringMatching(/^FORBIDDEN/) });
+    expect(env.store.rollout(id)?.phase).toBe("awaiting-approval");
+  });
+
+  it("with the two-person rule on, the starter's approve is refused and a second operator's succeeds", async () => {
+    process.env.ROTOR_TWO_PERSON_LBS = "local";
+    const ci = token("ci", "operator").token;
+    const started = await handleStartRollout(post("/api/rollouts", startBody, bearer(ci)), deps);
+    const { data } = (await started.json()) as { data: { id: string } };
+    driveToApproval(env.store, data.id);
+
+    const refused = await handleRolloutEvent(post(`/api/rollouts/${data.id}/events`, { type: "approve" }, bearer(ci)), params(data.id), deps);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ code: "TWO_PERSON_RULE", message: expect.stringMatching(/api:ci started rollout/) });
+    expect(env.store.rollout(data.id)?.phase).toBe("awaiting-approval");
+
+    const other = token("release-bot", "operator").token;
+    const approved = await handleRolloutEvent(post(`/api/rollouts/${data.id}/events`, { type: "approve" }, bearer(other)), params(data.id), deps);
+    expect(approved.status).toBe(200);
+    expect(await approved.json()).toMatchObject({ ok: true });
+    expect(env.store.events(data.id).filter((e) => e.type === "approve").map((e) => [e.actor, e.outcome])).toEqual([
+      ["api:ci", "rejected"],
+      ["api:release-bot", "applied"],
+    ]);
+    expect(env.store.rollout(data.id)?.phase).toBe("running");
+  });
+
+  it("the rule is per load balancer: off elsewhere, the starter may approve", async () => {
+    process.env.ROTOR_TWO_PERSON_LBS = "prod";
+    const ci = token("ci", "operator").token;
+    const started = await handleStartRollout(post("/api/rollouts", startBody, bearer(ci)), deps);
+    const { data } = (await started.json()) as { data: { id: string } };
+    driveToApproval(env.store, data.id);
+    const res = await handleRolloutEvent(post(`/api/rollouts/${data.id}/events`, { type: "approve" }, bearer(ci)), params(data.id), deps);
+    expect(res.status).toBe(200);
+  });
+
+  it("answers 404 for an unknown rollout, 400 for a bad event or a mismatched id, 409 when the machine refuses", async () => {
+    const op = token("ci", "operator").token;
+    expect((await handleRolloutEvent(post("/api/rollouts/r-nope/events", { type: "pause" }, bearer(op)), params("r-nope"), deps)).status).toBe(404);
+    const id = seedRollout(env.store, { createdBy: "alice" });
+    expect((await handleRolloutEvent(post(`/api/rollouts/${id}/events`, { type: "explode" }, bearer(op)), params(id), deps)).status).toBe(400);
+    expect((await handleRolloutEvent(post(`/api/rollouts/${id}/events`, { type: "pause", rolloutId: "r-other" }, bearer(op)), params(id), deps)).status).toBe(400);
+    expect((await handleRolloutEvent(post(`/api/rollouts/${id}/events`, { type: "start" }, bearer(op)), params(id), deps)).status).toBe(400);
+    const early = await handleRolloutEvent(post(`/api/rollouts/${id}/events`, { type: "resume" }, bearer(op)), params(id), deps);
+    expect(early.status).toBe(409);
+    expect(await early.json()).toMatchObject({ ok: false, code: "NOT_ALLOWED_IN_PHASE" });
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Access facts for the audit trail: sign-in (and refused sign-in), sign-out, tokens created and
+ * revoked, operators added, settings changed, refused requests. Append-only (`auth_events` has
+ * triggers that refuse UPDATE and DELETE); never a password, a token or a session id.
+ */
+import type { Db } from "@/server/store/db";
+
+export type AccessEventType =
+  | "sign-in"
+  | "sign-out"
+  | "token-created"
+  | "token-revoked"
+  | "operator-added"
+  | "operator-disabled"
+  | "setting-changed"
+  | "access-refused";
+
+export interface AccessEvent {
+  at?: number;
+  actor: string;
+  type: AccessEventType;
+  outcome: "applied" | "rejected" | "info";
+  reason?: string | null;
+  details?: Record<string, unknown> | null;
+}
+
+export function recordAccess(db: Db, e: AccessEvent): number {
+  const info = db
+    .prepare("INSERT INTO auth_events (at, actor, type, outcome, reason, details) VALUES (?, ?, ?, ?, ?, ?)")
+    .run(e.at ?? Date.now(), e.actor, e.type, e.outcome, e.reason ?? null, e.details ? JSON.stringify(e.details) : null);
+  return Number(info.lastInsertRowid);
+}
