@@ -1,3 +1,5 @@
+import { Forbidden } from "@/components/auth/forbidden";
+import { pageOperator } from "@/server/auth/guard";
 import { HydrationBoundary } from "@tanstack/react-query";
 import { LoadBalancerList } from "@/components/lb/lb-list";
 import { queryKeys } from "@/components/queries";
@@ -7,6 +9,8 @@ import { prefetch } from "@/server/api/prefetch";
 export const dynamic = "force-dynamic";
 
 export default async function HomePage() {
+  const auth = await pageOperator("read", "/");
+  if (!auth.ok) return <Forbidden message={auth.message} />;
   const state = await prefetch([[queryKeys.loadBalancers, loadBalancerRows]]);
   return (
     <section aria-labelledby="lb-heading" className="space-y-4">

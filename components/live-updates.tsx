@@ -51,10 +51,14 @@ export function invalidateFor(client: QueryClient, msg: StreamMessage) {
   }
 }
 
-/** Subscribes once per tab to /api/stream; falls back to polling every 2 s while it is down. */
-export function LiveUpdates() {
+/**
+ * Subscribes once per tab to /api/stream; falls back to polling every 2 s while it is down.
+ * Off while nobody is signed in (the stream needs a session).
+ */
+export function LiveUpdates({ enabled = true }: { enabled?: boolean }) {
   const client = useQueryClient();
   useEffect(() => {
+    if (!enabled) return;
     let poll: ReturnType<typeof setInterval> | undefined;
     let wasDown = false;
     const startPolling = () => {
@@ -92,7 +96,7 @@ export function LiveUpdates() {
       source.close();
       stopPolling();
     };
-  }, [client]);
+  }, [client, enabled]);
   return null;
 }
 

@@ -2,15 +2,23 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { OperatorMenu } from "@/components/auth/operator-menu";
 import { LiveIndicator } from "@/components/live-updates";
 
 const links = [
   { href: "/", label: "Load balancers", match: (p: string) => p === "/" || p.startsWith("/lb/") },
   { href: "/rollouts", label: "Rollouts", match: (p: string) => p.startsWith("/rollouts") },
+  { href: "/audit", label: "Audit", match: (p: string) => p.startsWith("/audit") },
 ];
 
-export function Nav({ operator }: { operator: string }) {
+const adminLinks = [
+  { href: "/settings/tokens", label: "Tokens", match: (p: string) => p.startsWith("/settings/tokens") },
+  { href: "/settings/operators", label: "Operators", match: (p: string) => p.startsWith("/settings/operators") },
+];
+
+export function Nav({ operator, signOut }: { operator: { name: string; role: string } | null; signOut: () => Promise<void> }) {
   const pathname = usePathname() ?? "/";
+  const shown = operator ? [...links, ...(operator.role === "admin" ? adminLinks : [])] : [];
   return (
     <nav aria-label="Main" className="mx-auto flex max-w-7xl items-center gap-5 px-4 py-2.5 text-sm">
       <Link href="/" className="flex items-center gap-2 font-semibold tracking-tight">
@@ -20,7 +28,7 @@ export function Nav({ operator }: { operator: string }) {
         </svg>
         Rotor
       </Link>
-      {links.map((l) => {
+      {shown.map((l) => {
         const current = l.match(pathname);
         return (
           <Link
@@ -33,10 +41,8 @@ export function Nav({ operator }: { operator: string }) {
           </Link>
         );
       })}
-      <LiveIndicator />
-      <span className="text-xs text-zinc-500 dark:text-zinc-400" title="Signed-in operator">
-        <span className="font-mono">{operator}</span>
-      </span>
+      {operator ? <LiveIndicator /> : <span className="ml-auto" />}
+      <OperatorMenu operator={operator} signOut={signOut} />
     </nav>
   );
 }

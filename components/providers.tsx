@@ -25,11 +25,11 @@ function getQueryClient() {
   return browserClient;
 }
 
-export function Providers({ children }: { children: ReactNode }) {
+export function Providers({ children, live = true }: { children: ReactNode; live?: boolean }) {
   const [client] = useState(getQueryClient);
   return (
     <QueryClientProvider client={client}>
-      <LiveUpdates />
+      <LiveUpdates enabled={live} />
       {children}
     </QueryClientProvider>
   );

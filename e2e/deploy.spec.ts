@@ -1,6 +1,6 @@
 import { LB, control, expect, settledFleet, startRollout, statusMessage, test, uniqueVersion, waitForPhase } from "./fixtures";
 
-test("click-through deploy: 5 instances in batches of 2, manual approval, under traffic, no failed request", async ({ page, context, fleet, api }) => {
+test("click-through deploy: 5 instances in batches of 2, manual approval, under traffic, no failed request", async ({ page, context, fleet, api, request }) => {
   await settledFleet(page, fleet, api);
   await fleet.setTraffic({ enabled: true });
   await fleet.resetTraffic();
@@ -51,4 +51,19 @@ test("click-through deploy: 5 instances in batches of 2, manual approval, under 
   expect(truth.requests).toBeGreaterThan(50);
   await expect(fleetTab.getByLabel("Failed requests")).toHaveText(String(truth.failed));
   await expect.poll(async () => Number((await fleetTab.getByLabel("Requests", { exact: true }).textContent())?.replace(/,/g, ""))).toBeGreaterThanOrEqual(truth.requests);
+
+  // The audit trail (JSON Lines export): every action of this click-through, by alice, who is signed in.
+  const res = await request.get(`/api/audit?format=jsonl&rollout=${encodeURIComponent(id)}`);
+  expect(res.status()).toBe(200);
+  expect(res.headers()["content-type"]).toContain("application/x-ndjson");
+  type AuditLine = { kind: string; actor: string; type: string; outcome: string; rolloutId: string | null; batch: number | null; at: number };
+  const lines = (await res.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditLine);
+  expect(lines.every((r) => r.kind === "rollout" && r.rolloutId === id && r.at > 0)).toBe(true);
+  expect(lines.some((r) => r.actor === "engine")).toBe(true);
+  const byOperators = lines.filter((r) => r.actor !== "engine").sort((a, b) => a.at - b.at);
+  expect(byOperators.map((r) => [r.actor, r.type, r.outcome, r.batch])).toEqual([
+    ["alice", "start", "applied", null],
+    ["alice", "approve", "applied", 1],
+    ["alice", "approve", "applied", 2],
+  ]);
 });

@@ -24,5 +24,5 @@ test("roll back during batch 2 returns every touched instance to its old version
   await page.getByRole("link", { name: "Rollouts" }).click();
   const row = page.getByRole("row").filter({ hasText: id });
   await expect(row).toContainText("rolled back");
-  await expect(row).toContainText("rolled back by demo-operator");
+  await expect(row).toContainText("rolled back by alice");
 });

@@ -5,7 +5,8 @@
  */
 import pino, { type Logger } from "pino";
 
-const REDACT = [
+/** pino redact paths: secrets are censored wherever these keys appear (up to two levels deep, plus request headers). */
+export const REDACT = [
   "password",
   "secret",
   "token",
@@ -15,7 +16,31 @@ const REDACT = [
   "secretAccessKey",
   "sessionToken",
   "credentials",
-].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+  "passwordHash",
+  "password_hash",
+  "client_secret",
+  "clientSecret",
+  "code_verifier",
+  "verifier",
+  "id_token",
+  "access_token",
+  "refresh_token",
+  "set-cookie",
+  "ROTOR_OPERATORS",
+  "ROTOR_OIDC_CLIENT_SECRET",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "SecretAccessKey",
+  "SessionToken",
+]
+  .flatMap((k) => {
+    // pino paths: a key with "-" needs bracket notation.
+    const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
+    const sep = key.startsWith("[") ? "" : ".";
+    return [key, `*${sep}${key}`, `*.*${sep}${key}`];
+  })
+  // Request logs keep headers two levels deep.
+  .concat(["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]', "headers.authorization", "headers.cookie"]);
 
 function level(): string {
   if (process.env.ROTOR_LOG_LEVEL) return process.env.ROTOR_LOG_LEVEL;

@@ -1,7 +1,7 @@
 "use server";
 
 import { z } from "zod";
-import { canOperate, currentOperator } from "@/server/auth/operator";
+import { requireOperator } from "@/server/auth/guard";
 import { FAULT_KINDS, faultBodySchema } from "@/server/fleet/protocol";
 import { getProvider } from "@/server/providers";
 import { createControlClient } from "@/server/providers/local";
@@ -11,8 +11,8 @@ import type { FaultView } from "@/components/view-types";
 const faultForm = z.object({ kind: z.enum(FAULT_KINDS), instanceId: z.string().min(1, "Choose an instance") });
 
 async function guard(): Promise<FormResult<FaultView[]> | null> {
-  const operator = await currentOperator();
-  if (!canOperate(operator)) return { ok: false, code: "FORBIDDEN", message: `${operator.name} may not inject faults` };
+  const auth = await requireOperator("fleet.faults");
+  if (!auth.ok) return auth;
   if (getProvider().name !== "local") return { ok: false, code: "NOT_LOCAL", message: "Fault injection exists only for the local fleet" };
   return null;
 }

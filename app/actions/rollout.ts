@@ -5,8 +5,9 @@ import { schemaInput, valuesFromFormData } from "@/components/rollout/form-value
 import type { FormResult } from "@/components/ui/action-state";
 import { fail } from "@/lib/result";
 import { fieldErrorRecord, operatorEventSchema, startRolloutSchema, toOperatorEvent } from "@/lib/validation";
-import { canOperate, currentOperator } from "@/server/auth/operator";
-import { startRollout, submitOperatorEvent } from "@/server/engine/commands";
+import { requireOperator } from "@/server/auth/guard";
+import { authorizeRolloutEvent } from "@/server/auth/rollout-access";
+import { commandStore, startRollout, submitOperatorEvent } from "@/server/engine/commands";
 
 const DONE: Record<string, string> = {
   approve: "Approved: the next batch starts now",
@@ -21,11 +22,11 @@ const DONE: Record<string, string> = {
 
 /** Start a rollout from the new-rollout form. */
 export async function startRolloutAction(_prev: FormResult<{ id: string }> | null, form: FormData): Promise<FormResult<{ id: string }>> {
-  const operator = await currentOperator();
-  if (!canOperate(operator)) return fail("FORBIDDEN", `${operator.name} (${operator.role}) may not start rollouts`);
+  const auth = await requireOperator("rollout.start");
+  if (!auth.ok) return auth;
   const parsed = startRolloutSchema.safeParse(schemaInput(valuesFromFormData(form)));
   if (!parsed.success) return fail("INVALID_INPUT", "Nothing started: check the highlighted fields", fieldErrorRecord(parsed.error));
-  const result = await startRollout(parsed.data, operator.name);
+  const result = await startRollout(parsed.data, auth.operator.name);
   if (!result.ok) return { ...result, message: `Nothing started: ${result.message}` };
   revalidatePath("/rollouts");
   return { ...result, message: `Started rollout ${result.data.id}` };
@@ -33,12 +34,18 @@ export async function startRolloutAction(_prev: FormResult<{ id: string }> | nul
 
 /** Approve, pause, resume, abort, roll back, retry, skip, continue: one operator event. */
 export async function operatorEventAction(_prev: FormResult | null, form: FormData): Promise<FormResult> {
-  const operator = await currentOperator();
-  if (!canOperate(operator)) return fail("FORBIDDEN", `${operator.name} (${operator.role}) may not change rollouts`);
+  // A session first, before reading the form; the role for this event and the two-person rule below.
+  const auth = await requireOperator("read");
+  if (!auth.ok) return auth;
   const raw = Object.fromEntries([...form.entries()].filter(([k, v]) => !k.startsWith("$") && typeof v === "string"));
   const parsed = operatorEventSchema.safeParse(raw);
   if (!parsed.success) return fail("INVALID_INPUT", parsed.error.issues.map((i) => i.message).join("; "));
-  const result = await submitOperatorEvent({ rolloutId: parsed.data.rolloutId, event: toOperatorEvent(parsed.data) }, operator.name);
+  const event = toOperatorEvent(parsed.data);
+  if (event.type === "start") return fail("INVALID_INPUT", "Start a rollout with the new-rollout form");
+  // Refusals of a known rollout are kept in its event log as rejected (actor, reason).
+  const access = authorizeRolloutEvent(commandStore(), auth.operator, parsed.data.rolloutId, event);
+  if (!access.ok) return access;
+  const result = await submitOperatorEvent({ rolloutId: parsed.data.rolloutId, event }, auth.operator.name);
   if (!result.ok) return result;
   revalidatePath(`/rollouts/${parsed.data.rolloutId}`);
   return { ...result, message: DONE[parsed.data.type] ?? "Done" };

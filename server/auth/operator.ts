@@ -1,6 +1,7 @@
 /**
- * Who is at the controls. Every server action asks this one function, so that real sign-in
- * (issue 7) replaces its body without touching the actions.
+ * Who is at the controls: the operator of the current request's session. Server actions do not
+ * ask this (they call `requireOperator(action)` from guard.ts, which also checks the role); the
+ * layout asks it to show who is signed in.
  */
 export type OperatorRole = "viewer" | "operator" | "admin";
 
@@ -9,12 +10,8 @@ export interface Operator {
   role: OperatorRole;
 }
 
-/** The operator of the current request. For now a fixed demo operator; later, the session's. */
-export async function currentOperator(): Promise<Operator> {
-  return { name: "demo-operator", role: "operator" };
-}
-
-/** Roles allowed to change a rollout (start, approve, pause, …). */
-export function canOperate(operator: Operator): boolean {
-  return operator.role === "operator" || operator.role === "admin";
+/** The operator of the current request's session, or null (not signed in). */
+export async function currentOperator(): Promise<Operator | null> {
+  const { signedInOperator } = await import("./guard");
+  return signedInOperator();
 }

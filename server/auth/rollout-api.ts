@@ -2,7 +2,7 @@
  * The automation API (bearer tokens only; see guard.ts for why no cookie):
  *
  * - `POST /api/rollouts` — body: lib's `startRolloutSchema` → 201 `{ ok, data: { id } }`, `Location`.
- *   Lives in the dashboard's `app/api/rollouts/route.ts` as `export { handleStartRollout as POST }`.
+ *   Lives in the dashboard's `app/api/rollouts/route.ts` as `export { startRolloutRoute as POST }`.
  * - `POST /api/rollouts/{id}/events` — body: an operator event (`{ "type": "approve", "batch": 1 }`,
  *   lib's `operatorEventSchema` without `rolloutId`, which comes from the path) → 200 `{ ok, data }`.
  *
@@ -70,6 +70,15 @@ export async function handleStartRollout(request: Request, deps: RolloutApiDeps 
     componentLog("api").error({ err, actor: auth.operator.name }, "start rollout failed");
     return answer({ ok: false, code: "INTERNAL", message: "Starting the rollout failed on the server; see the dashboard's log." }, 500);
   }
+}
+
+/**
+ * The route handler itself: `export { startRolloutRoute as POST } from "@/server/auth/rollout-api"`.
+ * Not `handleStartRollout` directly: Next passes the route context as the second argument, which
+ * would land in `deps`.
+ */
+export function startRolloutRoute(request: Request): Promise<Response> {
+  return handleStartRollout(request);
 }
 
 export async function handleRolloutEvent(

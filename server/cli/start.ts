@@ -9,6 +9,10 @@
  * without that (SIGKILL), the supervisor sees its IPC channel close and stops its children all the same,
  * and every instance and the balancer do the same when the supervisor disappears: no orphans.
  *
+ * Operators first (server/auth/startup.ts): on loopback with no operator configured, a `demo` admin gets
+ * a fresh password, printed once below with the dashboard's URL; on any other `ROTOR_HOST` with no
+ * operator configured the start is refused (before anything is started), with what to configure.
+ *
  * With `ROTOR_PROVIDER=aws` no fleet is started. When a fleet already answers on the control port
  * (e.g. one started by hand with `npx tsx server/fleet/main.ts`), it is used and left running.
  */
@@ -99,7 +103,28 @@ async function startFleet(): Promise<void> {
   });
 }
 
+/** The sign-in facts for the terminal; the demo password (if any) framed so that it is not missed. */
+function signInLines(auth: { lines: string[]; demo: { name: string; password: string } | null }, url: string): string[] {
+  if (!auth.demo) return [...auth.lines, `rotor: sign in at ${url}/sign-in`];
+  const rule = "rotor: " + "─".repeat(60);
+  return [
+    rule,
+    `rotor: sign in at ${url}/sign-in`,
+    `rotor:   operator: ${auth.demo.name}   (admin, demo: loopback only)`,
+    `rotor:   password: ${auth.demo.password}`,
+    ...auth.lines.slice(1),
+    rule,
+  ];
+}
+
 async function main() {
+  // Before anything starts: refuses a non-loopback host with nobody to sign in as, or bad configuration.
+  // Imported here (not at the top) so that the refusal goes through main().catch; ESM-only deps load fine.
+  const { prepareOperators } = await import("@/server/auth/startup");
+  const { closeStore } = await import("@/server/store");
+  const auth = await prepareOperators(host);
+  // The dashboard opens the database itself; this process keeps no connection.
+  closeStore();
   await startFleet();
   if (needsBuild()) {
     console.log("rotor: building the dashboard (first run or sources changed)…");
@@ -115,7 +140,9 @@ async function main() {
     // The fleet outlives a dashboard crash on purpose; Ctrl-C still stops it.
     if (!stopping) console.error(`rotor: dashboard exited (${signal ?? code}); the local fleet keeps serving on http://127.0.0.1:${lbPort}. Ctrl-C stops it.`);
   });
-  console.log(`rotor: dashboard on http://${host}:${port}`);
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  console.log(`rotor: dashboard on ${url}`);
+  for (const line of signInLines(auth, url)) console.log(line);
 }
 
 process.on("SIGINT", () => stopAll(0));

@@ -68,4 +68,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "events: refuse REPLACE too",
+    // A REPLACE (`INSERT OR REPLACE`, `REPLACE`) on the events table with an existing seq deletes and rewrites the row
+    // without firing events_no_delete (SQLite fires delete triggers on REPLACE only with
+    // recursive_triggers on). Refuse any insert that names an existing seq. (The auth migration 100
+    // adds the same guard as events_no_replace_auth100; both may exist, both refuse.)
+    sql: `
+      CREATE TRIGGER IF NOT EXISTS events_no_replace BEFORE INSERT ON events
+      WHEN EXISTS (SELECT 1 FROM events WHERE seq = NEW.seq)
+      BEGIN SELECT RAISE(ABORT, 'events are append-only: REPLACE refused'); END;
+    `,
+  },
 ];

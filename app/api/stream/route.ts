@@ -1,3 +1,5 @@
+import { requireReader } from "@/server/auth/audit-route";
+import { authFailureResponse } from "@/server/auth/guard";
 import type { StreamMessage } from "@/components/view-types";
 import { subscribeStream } from "@/server/api/stream";
 
@@ -7,6 +9,8 @@ const HEARTBEAT_MS = 15_000;
 
 /** GET /api/stream: server-sent events naming what changed; the browser refetches those queries. */
 export function GET(req: Request) {
+  const auth = requireReader(req);
+  if (!auth.ok) return authFailureResponse(auth);
   const encoder = new TextEncoder();
   let cleanup = () => {};
   const stream = new ReadableStream<Uint8Array>({

@@ -1,3 +1,5 @@
+import { Forbidden } from "@/components/auth/forbidden";
+import { pageOperator } from "@/server/auth/guard";
 import { HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
@@ -23,6 +25,8 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 
 export default async function FleetPage({ params }: Props) {
   const { name } = await params;
+  const auth = await pageOperator("read", `/lb/${encodeURIComponent(name)}`);
+  if (!auth.ok) return <Forbidden message={auth.message} />;
   let view;
   try {
     view = await fleetView(name);

@@ -1,3 +1,5 @@
+import { Forbidden } from "@/components/auth/forbidden";
+import { pageOperator } from "@/server/auth/guard";
 import { HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
@@ -18,6 +20,8 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 
 export default async function RolloutPage({ params }: Props) {
   const { id } = await params;
+  const auth = await pageOperator("read", `/rollouts/${encodeURIComponent(id)}`);
+  if (!auth.ok) return <Forbidden message={auth.message} />;
   let detail;
   try {
     detail = await rolloutDetail(id);

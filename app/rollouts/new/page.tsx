@@ -1,3 +1,5 @@
+import { Forbidden } from "@/components/auth/forbidden";
+import { pageOperator } from "@/server/auth/guard";
 import { HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
 import Link from "next/link";
@@ -19,6 +21,8 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
 export default async function NewRolloutPage({ searchParams }: Props) {
   const raw = (await searchParams).lb;
   const lb = Array.isArray(raw) ? raw[0] : raw;
+  const auth = await pageOperator("read", lb ? `/rollouts/new?lb=${encodeURIComponent(lb)}` : "/rollouts/new");
+  if (!auth.ok) return <Forbidden message={auth.message} />;
   if (!lb) {
     const lbs = await getFleetMonitor().listLoadBalancers();
     return (

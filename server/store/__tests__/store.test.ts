@@ -75,6 +75,29 @@ describe("the event log is append-only", () => {
     ]);
   });
 
+  it("refuses REPLACE of an event (INSERT OR REPLACE, REPLACE INTO, upsert) with only the store's own migrations", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    const seq = store.appendEvent({ rolloutId: "r1", at: 2, actor: "engine", type: "tick", payload: { type: "tick" }, outcome: "applied" });
+    // No auth tables here: the store's own migration holds the guard, for a headless engine's database too.
+    expect(store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%auth%'").all()).toEqual([]);
+    const cols = "(seq, rollout_id, at, actor, type, payload, outcome)";
+    expect(() => store.db.prepare(`INSERT OR REPLACE INTO events ${cols} VALUES (?, 'r1', 2, 'mallory', 'tick', '{}', 'applied')`).run(seq)).toThrow(/append-only: REPLACE refused/);
+    expect(() => store.db.prepare(`REPLACE INTO events ${cols} SELECT seq, rollout_id, at, 'mallory', type, payload, outcome FROM events`).run()).toThrow(/append-only: REPLACE refused/);
+    expect(() => store.db.prepare(`INSERT INTO events ${cols} VALUES (?, 'r1', 2, 'x', 'tick', '{}', 'applied') ON CONFLICT (seq) DO UPDATE SET actor = 'mallory'`).run(seq)).toThrow(/append-only/);
+
+    const other = new Database(store.file);
+    expect(() => other.prepare(`REPLACE INTO events ${cols} VALUES (?, 'r1', 2, 'mallory', 'tick', '{}', 'applied')`).run(seq)).toThrow(/append-only: REPLACE refused/);
+    other.close();
+
+    // Appending still works, and nothing was rewritten.
+    store.appendEvent({ rolloutId: "r1", at: 3, actor: "bob", type: "pause", payload: { type: "pause" }, outcome: "applied" });
+    expect(store.events("r1").map((e) => [e.type, e.actor])).toEqual([
+      ["start", "alice"],
+      ["tick", "engine"],
+      ["pause", "bob"],
+    ]);
+  });
+
   it("keeps events in seq order with payload, outcome, reason and details", () => {
     store.insertRollout(rollout("r1"), [start]);
     store.appendEvent({ rolloutId: "r1", at: 3, actor: "bob", type: "approve", payload: { type: "approve", batch: 9 }, outcome: "rejected", reason: "stale batch" });
