@@ -24,6 +24,8 @@ const root = path.resolve(__dirname, "..", "..");
 const port = Number(process.env.ROTOR_PORT ?? 3000);
 const host = process.env.ROTOR_HOST ?? "127.0.0.1";
 const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
+// Rotor phones nowhere: Next's anonymous telemetry stays off unless the operator turns it on.
+process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 const lbPort = Number(process.env.ROTOR_LB_PORT ?? 8080);
 const controlPort = Number(process.env.ROTOR_CONTROL_PORT ?? lbPort + 1);
 const controlUrl = `http://127.0.0.1:${controlPort}`;

@@ -109,7 +109,8 @@ export class RolloutRunner {
   private launch(effect: Effect): void {
     const controller = new AbortController();
     this.running.set(effect.effectId, { effect, controller });
-    const log = this.log.child({ batch: effect.batch, instance: "ids" in effect ? effect.ids.join(",") : null, effectId: effect.effectId });
+    // A fresh rollout logger, not a child of this.log: pino would repeat its null batch/instance keys.
+    const log = rolloutLog({ rolloutId: this.journal.rolloutId, batch: effect.batch, instance: "ids" in effect ? effect.ids : null }).child({ effectId: effect.effectId });
     void this.execute(effect, controller.signal, log)
       .catch((err: unknown) => {
         if (controller.signal.aborted) return;
@@ -257,7 +258,7 @@ export class RolloutRunner {
     if (rise < this.deps.autoPauseFailures || this.autoPausedKey === key || st.pauseRequested) return;
     this.autoPausedKey = key;
     const message = `traffic failures rose by ${rise} during batch ${st.cursor.batch + 1} (threshold ${this.deps.autoPauseFailures})`;
-    this.log.warn({ batch: st.cursor.batch, rise }, `auto-pause: ${message}`);
+    rolloutLog({ rolloutId: this.journal.rolloutId, batch: st.cursor.batch }).warn({ rise }, `auto-pause: ${message}`);
     this.journal.note("auto-paused", { batch: st.cursor.batch, rise, failuresByKind: s.traffic.failuresByKind, message });
     this.append({ type: "pause", at: Date.now(), actor: "engine" });
     this.reconcile();
