@@ -8,26 +8,8 @@ import type { RolloutDetail, StepStatus } from "@/lib/views";
 
 export type { BatchView, CapacityView, InstanceProgress, RolloutSummary, StepStatus, StepView, StoredEvent, TrafficView } from "@/lib/views";
 
-export interface LoadBalancerSummary {
-  name: string;
-  provider: "local" | "aws";
-  kind: "local" | "classic" | "target-group";
-  drainTimeoutMs: number;
-  description?: string;
-}
-
-export interface InstanceView {
-  id: string;
-  name?: string;
-  zone: string;
-  state: LbState;
-  description: string;
-  reasonCode?: string;
-  inFlight: number | null;
-  version: string | null;
-  healthCheck?: { ok: boolean; detail: string };
-  address?: string;
-}
+export type { InstanceView, LoadBalancerSummary } from "@/lib/fleet";
+import type { InstanceView, LoadBalancerSummary } from "@/lib/fleet";
 
 /** A load balancer's traffic counters since the fleet started (or was reset). */
 export interface LbTrafficView {

@@ -2,38 +2,10 @@
  * The provider port: the one interface between Rotor and a fleet (the local fleet, AWS, …).
  * Adapters reshape their vendor's answers into these types; nothing above the port sees an SDK type.
  */
-import type { HookName, LbState } from "@/lib/rollout/types";
+import type { HookName } from "@/lib/rollout/types";
 
-export type ProviderName = "local" | "aws";
-
-export interface LoadBalancerSummary {
-  /** Unique within the provider; used in URLs (`/lb/{name}`). */
-  name: string;
-  provider: ProviderName;
-  /** `local` fleet, AWS `classic` ELB, or an ALB/NLB `target-group`. */
-  kind: "local" | "classic" | "target-group";
-  /** Connection draining / deregistration delay, as the load balancer itself is configured. */
-  drainTimeoutMs: number;
-  description?: string;
-}
-
-export interface InstanceView {
-  id: string;
-  name?: string;
-  zone: string;
-  state: LbState;
-  /** The provider's own words, e.g. "Instance deregistration currently in progress.". */
-  description: string;
-  /** The provider's reason code (Classic: ELB | Instance | N/A; v2: Target.FailedHealthChecks …). */
-  reasonCode?: string;
-  /** Requests in flight now, where the provider can know it; null otherwise. */
-  inFlight: number | null;
-  /** The version the instance serves, where the provider can know it; null otherwise. */
-  version: string | null;
-  /** Last health-check result, where known. */
-  healthCheck?: { ok: boolean; detail: string };
-  address?: string;
-}
+export type { InstanceView, LoadBalancerSummary, ProviderName } from "@/lib/fleet";
+import type { InstanceView, LoadBalancerSummary, ProviderName } from "@/lib/fleet";
 
 export interface HookParams {
   /** Already checked against VERSION_PATTERN; adapters still pass it as data, never through a shell string. */

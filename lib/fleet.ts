@@ -1,0 +1,36 @@
+/**
+ * What a provider reports about load balancers and their instances, in Rotor's own words. The provider
+ * port (server/providers/types.ts) returns these, and the dashboard renders them: one definition for both.
+ */
+import type { LbState } from "./rollout/types";
+
+export type ProviderName = "local" | "aws";
+
+export interface LoadBalancerSummary {
+  /** Unique within the provider; used in URLs (`/lb/{name}`). */
+  name: string;
+  provider: ProviderName;
+  /** `local` fleet, AWS `classic` ELB, or an ALB/NLB `target-group`. */
+  kind: "local" | "classic" | "target-group";
+  /** Connection draining / deregistration delay, as the load balancer itself is configured. */
+  drainTimeoutMs: number;
+  description?: string;
+}
+
+export interface InstanceView {
+  id: string;
+  name?: string;
+  zone: string;
+  state: LbState;
+  /** The provider's own words, e.g. "Instance deregistration currently in progress.". */
+  description: string;
+  /** The provider's reason code (Classic: ELB | Instance | N/A; v2: Target.FailedHealthChecks …). */
+  reasonCode?: string;
+  /** Requests in flight now, where the provider can know it; null otherwise. */
+  inFlight: number | null;
+  /** The version the instance serves, where the provider can know it; null otherwise. */
+  version: string | null;
+  /** Last health-check result, where known. */
+  healthCheck?: { ok: boolean; detail: string };
+  address?: string;
+}
