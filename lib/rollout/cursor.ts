@@ -4,7 +4,8 @@
  * (moving forward) and endings.ts (abort and rollback).
  */
 import { type Draft, assertNever } from "./draft";
-import { listInstances, type InstanceState, type RolloutState, type RunKind, type StepRecords } from "./state";
+import { instanceField } from "./records";
+import { listInstances, type Cursor, type InstanceState, type RolloutState, type RunKind, type StepRecords } from "./state";
 import { STEPS, type RolloutPhase, type StepName } from "./types";
 
 export const RETURN_STEPS: readonly StepName[] = ["register", "wait-in-service"];
@@ -41,8 +42,12 @@ export function runBatchIds(s: RolloutState, run: RunKind, batch: number): strin
   }
 }
 
-export function activeIds(d: Draft, run: RunKind, batch: number): string[] {
-  return runBatchIds(d.s, run, batch).filter((id) => d.get(id).status !== "skipped");
+export function activeIds(s: RolloutState, run: RunKind, batch: number): string[] {
+  const all = runBatchIds(s, run, batch);
+  // Members are active instances of the lockstep's batch: when every instance of it is one, that's all of them.
+  const ls = s.lockstep;
+  if (ls !== null && ls.run === run && ls.batch === batch && ls.ids.length === all.length) return ls.ids;
+  return all.filter((id) => instanceField(s, id, "status") !== "skipped");
 }
 
 /** The version the run deploys and verifies. */
@@ -89,9 +94,16 @@ export function finish(d: Draft, phase: "succeeded" | "rolled-back" | "aborted",
   s.leftOut = listInstances(s)
     .filter(leftOut)
     .map((i) => i.id);
+  d.flush();
+}
+
+/** The cursor with another status (and stage): built field by field, it is made on most events. */
+export function cursorAt(c: Cursor, status: Cursor["status"], stage: Cursor["stage"] = c.stage): Cursor {
+  return { run: c.run, batch: c.batch, stage, status };
 }
 
 export function moveToBatch(d: Draft, run: RunKind, batch: number): void {
+  d.flush();
   d.s.cursor = { run, batch, stage: "deregister", status: "todo" };
   d.s.currentBatch = batch;
   d.s.effectCounts = {};

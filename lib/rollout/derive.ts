@@ -11,10 +11,11 @@
  *   "Waiting for approval of batch 3 of 3"
  *   "Failed: deploy on i-local-2 exited 1 — retry the step, skip the instance, roll back or abort"
  *
- * Whether an action is enabled is decided by the state machine itself: derivePhase asks `transition`
- * and shows the rejection's message as the reason, so the buttons can never disagree with the machine.
+ * Whether an action is enabled is decided by the state machine itself: derivePhase asks the machine's
+ * own guard for the event (`operatorRejection`, the checks `transition` runs before it accepts) and
+ * shows the rejection's message as the reason, so the buttons can never disagree with the machine.
  */
-import { transition } from "./machine";
+import { operatorRejection } from "./machine";
 import { listIds } from "./plan";
 import { getInstance, listInstances, type InstanceState, type RolloutState } from "./state";
 import { STEPS, type OperatorEvent, type OperatorEventType, type RolloutPhase, type StepName } from "./types";
@@ -182,9 +183,9 @@ export function deriveProgress(s: RolloutState): number {
 const DESTRUCTIVE: ReadonlySet<OperatorEventType> = new Set(["abort", "rollback", "skip-instance"]);
 
 function tryAction(s: RolloutState, now: number, event: OperatorEvent, label: string, instanceId?: string): NextAction {
-  const r = transition(s, { ...event, at: now, actor: "derive" });
-  const a: NextAction = { action: event.type, label, enabled: r.ok, destructive: DESTRUCTIVE.has(event.type) };
-  if (!r.ok) a.reason = r.rejection.message;
+  const rejection = operatorRejection(s, { ...event, at: now });
+  const a: NextAction = { action: event.type, label, enabled: rejection === null, destructive: DESTRUCTIVE.has(event.type) };
+  if (rejection !== null) a.reason = rejection.message;
   if (instanceId !== undefined) a.instanceId = instanceId;
   return a;
 }

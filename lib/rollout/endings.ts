@@ -7,7 +7,9 @@
 import type { Draft } from "./draft";
 import { listIds } from "./plan";
 import { FRESH_STEPS, finish, moveToBatch } from "./cursor";
+import { instanceField } from "./records";
 import { listInstances, type InstanceState, type RolloutState } from "./state";
+import type { RolloutPlan } from "./types";
 
 /**
  * Abort puts back the instances this rollout took out of rotation (it deregistered them, or they are
@@ -24,6 +26,7 @@ export function returnable(inst: InstanceState): boolean {
  * (register → wait-in-service), then `aborted`. Stopped or failed instances stay out and are listed.
  */
 export function beginAbort(d: Draft, at: number): void {
+  d.flush();
   const s = d.s;
   s.abortRequested = false;
   s.rollbackRequested = false;
@@ -53,11 +56,17 @@ export function beginAbort(d: Draft, at: number): void {
   s.notes = [...s.notes, `Abort: returning ${listIds(returning)} to rotation`];
 }
 
+/** Per plan: the instances without a known previous version, in plan order (fromVersion never changes). */
+const withoutFromVersion = new WeakMap<RolloutPlan, string[]>();
+
 /** Touched instances without a known previous version (rollback cannot take them back). */
 export function unknownFromVersions(s: RolloutState): string[] {
-  return listInstances(s)
-    .filter((i) => i.touched && i.fromVersion === null)
-    .map((i) => i.id);
+  let ids = withoutFromVersion.get(s.plan);
+  if (ids === undefined) {
+    ids = s.plan.instances.filter((i) => i.fromVersion === null).map((i) => i.id);
+    withoutFromVersion.set(s.plan, ids);
+  }
+  return ids.filter((id) => instanceField(s, id, "touched") === true);
 }
 
 /**
@@ -84,6 +93,7 @@ export function planRollback(s: RolloutState): Array<{ fromVersion: string; ids:
 }
 
 export function beginRollback(d: Draft, at: number): void {
+  d.flush();
   const s = d.s;
   s.rollbackRequested = false;
   s.abortRequested = false;

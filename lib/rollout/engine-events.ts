@@ -10,8 +10,9 @@
 import { Draft, accept, reject, type HandlerOutcome } from "./draft";
 import { endBake } from "./operator-events";
 import { listIds } from "./plan";
-import { activePhase, proceed, runVersion } from "./runs";
-import { getInstance, type Failure, type InstanceState, type RolloutState, type StepRecord } from "./state";
+import { activePhase, cursorAt, proceed, runVersion } from "./runs";
+import { instanceField, instanceStep } from "./records";
+import type { Failure, LockstepFields, RolloutState, StepRecord } from "./state";
 import type { Effect, InstanceStepResult, RolloutEvent, StepName } from "./types";
 
 type Ev<T extends RolloutEvent["type"]> = Extract<RolloutEvent, { type: T }>;
@@ -47,28 +48,32 @@ export function onStepStarted(s: RolloutState, e: Ev<"step-started">): HandlerOu
   if (!effect) return unknownEffect(e.effectId);
   const step = effectStep(effect);
   if (step === null || !("ids" in effect)) return { kind: "unchanged" };
-  let d: Draft | null = null;
-  const shared = new Map<StepRecord, StepRecord>();
-  for (const id of effect.ids) {
-    const inst = getInstance(d?.s ?? s, id);
-    if (inst === undefined) continue;
-    const prev = inst.steps[step];
-    if (prev.startedAt !== null) continue;
-    d ??= new Draft(s);
-    let rec = shared.get(prev);
-    if (rec === undefined) {
-      rec = { ...prev, startedAt: e.at };
-      shared.set(prev, rec);
-    }
-    d.setStep(id, step, rec);
-  }
-  return d ? accept(d) : { kind: "unchanged" };
+  const ls = s.lockstep;
+  const fresh =
+    ls !== null && effect.ids === ls.ids
+      ? ls.steps[step].startedAt === null
+        ? ls.ids
+        : []
+      : effect.ids.filter((id) => instanceStep(s, id, step)?.startedAt === null);
+  if (fresh.length === 0) return { kind: "unchanged" };
+  const d = new Draft(s);
+  d.many(fresh, null, step, (prev) => ({ ...prev, startedAt: e.at }));
+  return accept(d);
 }
 
 type Failed = { message: string; outputTail?: string; exitCode?: number | null };
 
+function tag(v: string | number | null | undefined): string {
+  return v === undefined ? "u" : v === null ? "n" : `${typeof v}:${v}`;
+}
+
+/** Results that give equal step records have equal keys. */
+function resultKey(r: InstanceStepResult | undefined): string {
+  return r === undefined ? "u|u|u" : `${tag(r.outputTail)}|${tag(r.message)}|${tag(r.exitCode)}`;
+}
+
 /** Beliefs after an instance finished a step well. */
-function successPatch(step: StepName, version: string): Partial<InstanceState> {
+function successPatch(step: StepName, version: string): LockstepFields {
   switch (step) {
     case "deregister":
       return { registered: false, inRotation: false };
@@ -131,25 +136,30 @@ export function onStepResult(s: RolloutState, e: Ev<"step-succeeded" | "step-fai
   d.s.outstanding = s.outstanding.filter((x) => x.effectId !== effect.effectId);
   const version = runVersion(s, s.cursor.run, s.cursor.batch);
   const ok = successPatch(step, version);
-  const failedIds: string[] = [];
-  const failedPatch: Partial<InstanceState> = step === "deploy" ? { status: "failed", version: null } : { status: "failed" };
-  const shared = new Map<StepRecord, StepRecord>();
-  for (const id of effect.ids) {
-    const f = failures.get(id);
-    const prev = d.get(id).steps[step];
-    if (f) {
-      failedIds.push(id);
-      d.setStep(id, step, resultRecord(prev, "failed", e.at, f), failedPatch);
-      continue;
+  const failedPatch: LockstepFields = step === "deploy" ? { status: "failed", version: null } : { status: "failed" };
+  // Instances that did the step well get equal records when their results say the same (usually all
+  // of them): the largest such group first, so the lockstep keeps it and the others leave it.
+  const failedIds = failures.size === 0 ? [] : effect.ids.filter((id) => failures.has(id));
+  const groups: Array<{ result: InstanceStepResult | undefined; ids: string[] }> = [];
+  if (results.size === 0) {
+    // No per-instance results (the usual report): one group, the effect's own ids when none failed.
+    const ids = failures.size === 0 ? effect.ids : effect.ids.filter((id) => !failures.has(id));
+    groups.push({ result: undefined, ids });
+  } else {
+    const byKey = new Map<string, { result: InstanceStepResult | undefined; ids: string[] }>();
+    for (const id of effect.ids) {
+      if (failures.has(id)) continue;
+      const r = results.get(id);
+      const key = resultKey(r);
+      const g = byKey.get(key);
+      if (g) g.ids.push(id);
+      else byKey.set(key, { result: r, ids: [id] });
     }
-    const r = results.get(id);
-    let rec = r === undefined ? shared.get(prev) : undefined;
-    if (rec === undefined) {
-      rec = resultRecord(prev, "done", e.at, r);
-      if (r === undefined) shared.set(prev, rec);
-    }
-    d.setStep(id, step, rec, ok);
+    groups.push(...[...byKey.values()].sort((x, y) => y.ids.length - x.ids.length));
   }
+  d.separate(failedIds);
+  for (const g of groups) d.many(g.ids, ok, step, (prev) => resultRecord(prev, "done", e.at, g.result));
+  for (const id of failedIds) d.setStep(id, step, resultRecord(d.step(id, step), "failed", e.at, failures.get(id)), failedPatch);
   if (failedIds.length > 0 && !d.s.abortRequested && !d.s.rollbackRequested) {
     const first = failures.get(failedIds[0] ?? "");
     const timeout = e.type === "step-timed-out";
@@ -163,12 +173,12 @@ export function onStepResult(s: RolloutState, e: Ev<"step-succeeded" | "step-fai
       at: e.at,
     };
     d.s.failure = failure;
-    d.s.cursor = { ...s.cursor, status: "failed" };
+    d.s.cursor = cursorAt(s.cursor, "failed");
     d.s.phase = "failed-awaiting-operator";
     d.s.pauseRequested = false;
     return accept(d);
   }
-  d.s.cursor = { ...s.cursor, status: "settled" };
+  d.s.cursor = cursorAt(s.cursor, "settled");
   d.s.phase = activePhase(d.s);
   proceed(d, e.at);
   return accept(d);
@@ -178,7 +188,7 @@ export function onDrainObserved(s: RolloutState, e: Ev<"drain-observed">): Handl
   let d: Draft | null = null;
   for (const [id, n] of Object.entries(e.inFlight ?? {})) {
     if (s.locator[id] === undefined || typeof n !== "number") continue;
-    if (getInstance(d?.s ?? s, id)?.inFlight === n) continue;
+    if (instanceField(d?.s ?? s, id, "inFlight") === n) continue;
     d ??= new Draft(s);
     d.patch(id, { inFlight: n });
   }
@@ -198,11 +208,13 @@ export function onHealthObserved(s: RolloutState, e: Ev<"health-observed">): Han
   const ended = NO_BATCH.has(s.phase);
   for (const [id, lbState] of Object.entries(e.states ?? {})) {
     if (s.locator[id] === undefined) continue;
-    const inst = getInstance(d?.s ?? s, id);
-    if (inst === undefined) continue;
-    const inBatch = !ended && (inst.status === "running" || inst.status === "failed");
-    const inRotation = inBatch ? inst.inRotation : lbState === "in-service";
-    if (inst.lbState === lbState && inst.inRotation === inRotation) continue;
+    const cur = d?.s ?? s;
+    const status = instanceField(cur, id, "status");
+    if (status === undefined) continue;
+    const inBatch = !ended && (status === "running" || status === "failed");
+    const wasInRotation = instanceField(cur, id, "inRotation");
+    const inRotation = inBatch ? wasInRotation === true : lbState === "in-service";
+    if (instanceField(cur, id, "lbState") === lbState && wasInRotation === inRotation) continue;
     d ??= new Draft(s);
     d.patch(id, { lbState, inRotation });
   }

@@ -33,7 +33,7 @@ import * as eng from "./engine-events";
 import * as op from "./operator-events";
 import { runSteps, FRESH_STEPS } from "./runs";
 import { CHUNK, type InstanceState, type RolloutState } from "./state";
-import type { ApprovalMode, Effect, Rejection, RolloutEvent, RolloutPlan } from "./types";
+import type { ApprovalMode, Effect, OperatorEvent, Rejection, RolloutEvent, RolloutPlan } from "./types";
 
 export interface CreateRolloutInput {
   id: string;
@@ -64,14 +64,14 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
   const batchOf = new Map<string, number>();
   for (const b of plan.batches) for (const id of b.instanceIds) batchOf.set(id, b.index);
   const locator: Record<string, number> = {};
-  const instances: InstanceState[][] = [];
+  const records: InstanceState[][] = [];
   let inService = 0;
   plan.instances.forEach((p, pos) => {
     const batch = batchOf.get(p.id);
     if (batch === undefined) throw new Error(`rollout ${input.id}: instance ${p.id} is in no batch`);
     locator[p.id] = pos;
-    if (pos % CHUNK === 0) instances.push([]);
-    instances[instances.length - 1]?.push({
+    if (pos % CHUNK === 0) records.push([]);
+    records[records.length - 1]?.push({
       id: p.id,
       zone: p.zone,
       fromVersion: p.fromVersion,
@@ -121,8 +121,9 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
       approvedAt: null,
     })),
     rollbackBatches: [],
-    instances,
+    records,
     locator,
+    lockstep: null,
     inService,
     outstanding: [],
     effectCounts: {},
@@ -160,6 +161,16 @@ export function transition(state: RolloutState, event: RolloutEvent): Transition
     default:
       return assertNever(outcome, "outcome");
   }
+}
+
+/**
+ * Whether `transition` would take this operator event now: null, or the very rejection it would give.
+ * Runs only the handler's guard (the handlers accept whatever their guard lets through), so asking
+ * costs no simulated transition.
+ */
+export function operatorRejection(state: RolloutState, event: OperatorEvent & { at: number }): Rejection | null {
+  if (!Number.isFinite(event.at)) return { code: "INVALID_EVENT", message: "Event has no valid time" };
+  return op.operatorRefusal(state, event);
 }
 
 function dispatch(state: RolloutState, event: RolloutEvent): HandlerOutcome {

@@ -16,10 +16,10 @@
  * at once. Effect ids name the run, batch, step and attempt: `f3:deploy#2`, `r0:stop#1`,
  * `af2:register#1` (abort return of forward batch 2), `f1:approval#1`, `f1:bake#1`.
  */
-import { ENDED, activeIds, activePhase, finish, moveToBatch, runSteps, runVersion } from "./cursor";
+import { ENDED, activeIds, activePhase, cursorAt, finish, moveToBatch, runBatchIds, runSteps, runVersion } from "./cursor";
 import { type Draft, assertNever } from "./draft";
 import { beginAbort, beginRollback } from "./endings";
-import type { Failure, InstanceState, RolloutState, StepRecord } from "./state";
+import type { Failure, LockstepFields, RolloutState } from "./state";
 import type { Effect, HookName, StepName } from "./types";
 
 function prefix(s: RolloutState): string {
@@ -62,7 +62,7 @@ function effectFor(d: Draft, step: StepName, ids: string[], version: string): Ef
 
 function setFailure(d: Draft, failure: Failure): void {
   d.s.failure = failure;
-  d.s.cursor = { ...d.s.cursor, status: "failed" };
+  d.s.cursor = cursorAt(d.s.cursor, "failed");
   d.s.phase = "failed-awaiting-operator";
   d.s.pauseRequested = false;
 }
@@ -74,7 +74,7 @@ function setFailure(d: Draft, failure: Failure): void {
  */
 function capacityFailure(d: Draft, ids: string[], at: number): Failure | null {
   const s = d.s;
-  const takenOut = ids.reduce((n, id) => n + (d.get(id).inRotation ? 1 : 0), 0);
+  const takenOut = d.having(ids, "inRotation", true).length;
   const left = s.inService - takenOut;
   if (left >= s.plan.minHealthy) return null;
   const notServing = s.plan.fleetSize - s.inService;
@@ -114,21 +114,22 @@ export function issueStage(d: Draft, at: number, only?: readonly string[]): Issu
       s.phase = "baking";
     }
     s.outstanding = [...s.outstanding, effect];
-    s.cursor = { ...c, status: "active" };
+    s.cursor = cursorAt(c, "active");
     return "issued";
   }
   const step = c.stage;
-  const active = activeIds(d, c.run, c.batch);
+  d.formLockstep(runBatchIds(s, c.run, c.batch));
+  const active = activeIds(s, c.run, c.batch);
   const wanted = only ? new Set(only) : null;
   const ids = wanted ? active.filter((id) => wanted.has(id)) : active;
   if (ids.length === 0) {
-    s.cursor = { ...c, status: "settled" };
+    s.cursor = cursorAt(c, "settled");
     return "settled";
   }
   startBatchIfNeeded(d, at);
   let target = ids;
-  if (step === "deregister") target = ids.filter((id) => d.get(id).registered);
-  else if (step === "register") target = ids.filter((id) => !d.get(id).registered);
+  if (step === "deregister") target = d.having(ids, "registered", true);
+  else if (step === "register") target = d.having(ids, "registered", false);
   // The guard is about taking instances out of rotation: nothing to deregister, nothing to guard.
   if (step === "deregister" && c.run !== "return" && target.length > 0) {
     const failure = capacityFailure(d, target, at);
@@ -137,34 +138,27 @@ export function issueStage(d: Draft, at: number, only?: readonly string[]): Issu
       return "failed";
     }
   }
-  const already = step === "deregister" ? "already out of rotation" : "already registered";
-  const targeted = target === ids ? null : new Set(target);
   // Lockstep: the instances of one effect share their step record (same issue time and attempt).
-  const running = new Map<number, StepRecord>();
-  const issuedPatch: Partial<InstanceState> =
+  const issuedPatch: LockstepFields =
     step === "stop" ? { status: "running", step, touched: true, healthy: false } : { status: "running", step, touched: true };
-  const skippedPatch: Partial<InstanceState> = { status: "running", step };
-  for (const id of ids) {
-    if (targeted === null || targeted.has(id)) {
-      const attempts = d.get(id).steps[step].attempts + 1;
-      let rec = running.get(attempts);
-      if (rec === undefined) {
-        rec = { status: "running", issuedAt: at, startedAt: null, endedAt: null, attempts };
-        running.set(attempts, rec);
-      }
-      d.setStep(id, step, rec, issuedPatch);
-    } else {
-      const attempts = d.get(id).steps[step].attempts;
-      d.setStep(id, step, { status: "done", issuedAt: at, startedAt: at, endedAt: at, attempts, message: already }, skippedPatch);
-    }
+  d.many(target, issuedPatch, step, (prev) => ({ status: "running", issuedAt: at, startedAt: null, endedAt: null, attempts: prev.attempts + 1 }));
+  if (target.length < ids.length) {
+    const already = step === "deregister" ? "already out of rotation" : "already registered";
+    const targeted = new Set(target);
+    d.many(
+      ids.filter((id) => !targeted.has(id)),
+      { status: "running", step },
+      step,
+      (prev) => ({ status: "done", issuedAt: at, startedAt: at, endedAt: at, attempts: prev.attempts, message: already }),
+    );
   }
   if (target.length === 0) {
-    s.cursor = { ...c, status: "settled" };
+    s.cursor = cursorAt(c, "settled");
     return "settled";
   }
   const effect = effectFor(d, step, target, runVersion(s, c.run, c.batch));
   s.outstanding = [...s.outstanding, effect];
-  s.cursor = { ...c, status: "active" };
+  s.cursor = cursorAt(c, "active");
   s.phase = activePhase(s);
   return "issued";
 }
@@ -190,16 +184,18 @@ function startBatchIfNeeded(d: Draft, at: number): void {
 function completeBatch(d: Draft, at: number): boolean {
   const s = d.s;
   const c = s.cursor;
-  const version = runVersion(s, c.run, c.batch);
-  for (const id of activeIds(d, c.run, c.batch)) {
-    const inst = d.get(id);
-    const status = c.run === "return" && inst.version !== version ? "pending" : "done";
-    d.patch(id, { status });
-  }
+  const active = activeIds(s, c.run, c.batch);
   if (c.run === "return") {
+    // Returned to rotation: done if on the rollout's version, else back to pending (not updated).
+    const version = runVersion(s, c.run, c.batch);
+    const onVersion = active.filter((id) => d.field(id, "version") === version);
+    const notUpdated = active.filter((id) => d.field(id, "version") !== version);
+    d.many(onVersion, { status: "done" });
+    d.many(notUpdated, { status: "pending" });
     finish(d, "aborted", at);
     return false;
   }
+  d.many(active, { status: "done" });
   if (c.run === "forward") {
     const b = s.batches[c.batch];
     if (b) {
@@ -210,7 +206,7 @@ function completeBatch(d: Draft, at: number): boolean {
       finish(d, "succeeded", at);
       return false;
     }
-    s.cursor = { ...c, stage: "gate", status: "todo" };
+    s.cursor = cursorAt(c, "todo", "gate");
     return true;
   }
   const b = s.rollbackBatches[c.batch];
@@ -237,7 +233,7 @@ function moveOn(d: Draft, at: number): boolean {
   const i = steps.indexOf(c.stage);
   const next = steps[i + 1];
   if (next !== undefined) {
-    d.s.cursor = { ...c, stage: next, status: "todo" };
+    d.s.cursor = cursorAt(c, "todo", next);
     return true;
   }
   return completeBatch(d, at);
@@ -280,5 +276,5 @@ export function proceed(d: Draft, at: number): void {
 }
 
 
-export { FRESH_STEPS, RETURN_STEPS, activeIds, activePhase, finish, runBatchIds, runSteps, runVersion } from "./cursor";
+export { FRESH_STEPS, RETURN_STEPS, activeIds, activePhase, cursorAt, finish, runBatchIds, runSteps, runVersion } from "./cursor";
 export { beginAbort, beginRollback, planRollback, returnable, unknownFromVersions } from "./endings";

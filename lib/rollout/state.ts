@@ -2,9 +2,14 @@
  * The shape of a rollout's state, as the state machine keeps it. Plain JSON (objects, arrays, numbers,
  * strings, booleans, null): the engine can store it, the API can send it, and `replay` rebuilds it.
  *
- * Instances live in fixed-size chunks (`instances[chunk][slot]`, located through `locator`) so a
- * transition copies one chunk and the chunk list instead of the whole fleet. Read them through
- * `getInstance` and `listInstances`, never by indexing the chunks yourself.
+ * Each instance has its own record, kept in fixed-size chunks (`records[chunk][slot]`, located through
+ * `locator`) so a transition copies one chunk and the chunk list instead of the whole fleet. The
+ * instances of the batch in progress move in lockstep: while they do, what they share (the step
+ * records, and the fields every step changes alike) is kept once in `lockstep`, not in each record,
+ * so a step costs the same for a batch of 500 as for a batch of 5. An instance that parts from the
+ * others (a failure, a skip, an observation of its own) leaves the lockstep with its record brought up
+ * to date. Read instances through `getInstance` and `listInstances`, which put the two together; never
+ * read the chunks yourself.
  */
 import type { ApprovalMode, Effect, LbState, RolloutPhase, RolloutPlan, StepName } from "./types";
 
@@ -135,9 +140,12 @@ export interface RolloutState {
   cursor: Cursor;
   batches: BatchState[];
   rollbackBatches: RollbackBatchState[];
-  instances: InstanceState[][];
+  /** Each instance's own record, in chunks; for a member of `lockstep` it lacks what the lockstep holds. */
+  records: InstanceState[][];
   /** Instance id → position (chunk × CHUNK + slot). Built once, never changes. */
   locator: Record<string, number>;
+  /** The instances moving in lockstep and what they share; null when none do. */
+  lockstep: Lockstep | null;
   /** How many instances the machine believes are in service now. */
   inService: number;
   /** Effects issued and not yet resolved; after a crash the engine performs these again. */
@@ -162,16 +170,26 @@ export interface RolloutState {
   endedBy: string | null;
 }
 
-/** Instances per chunk. */
-export const CHUNK = 64;
+/** The fields a lockstep can hold for its members: those the steps change. */
+export type LockstepFields = Partial<Pick<InstanceState, "status" | "step" | "touched" | "healthy" | "registered" | "inRotation" | "version" | "lbState" | "inFlight">>;
 
-export function getInstance(state: RolloutState, id: string): InstanceState | undefined {
-  const pos = state.locator[id];
-  if (pos === undefined) return undefined;
-  return state.instances[Math.floor(pos / CHUNK)]?.[pos % CHUNK];
+/**
+ * Instances of the run in progress that move together: each member is its own record with `fields`
+ * laid over it and `steps` as its step records. Members join with equal step records, so one shared
+ * set serves them all. Example: batch [i-3 i-4] after deregister succeeded → ids [i-3, i-4], fields
+ * { status: "running", step: "drain", touched: true, registered: false, inRotation: false },
+ * steps.deregister done, steps.drain running.
+ */
+export interface Lockstep {
+  /** The run and batch the members belong to (the cursor's; the lockstep ends when the cursor moves on). */
+  run: RunKind;
+  batch: number;
+  /** The members, active instances of that batch, in batch order. */
+  ids: string[];
+  /** What every member has now over its own record (only fields changed since they joined). */
+  fields: LockstepFields;
+  /** Every member's step records. */
+  steps: StepRecords;
 }
 
-/** Every instance in plan order. O(fleet): for views and tests, not for hot paths. */
-export function listInstances(state: RolloutState): InstanceState[] {
-  return state.instances.flat();
-}
+export { CHUNK, getInstance, listInstances } from "./records";
