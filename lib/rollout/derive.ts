@@ -17,6 +17,7 @@
  */
 import { operatorRejection } from "./machine";
 import { listIds } from "./plan";
+import { FRESH_STEPS } from "./cursor";
 import { getInstance, listInstances, type InstanceState, type RolloutState } from "./state";
 import { STEPS, type OperatorEvent, type OperatorEventType, type RolloutPhase, type StepName } from "./types";
 
@@ -123,8 +124,7 @@ function skippedNote(all: InstanceState[]): string {
 }
 
 /** The one-line message, through ordered guards. */
-export function deriveMessage(s: RolloutState, now: number): string {
-  const all = listInstances(s);
+export function deriveMessage(s: RolloutState, now: number, all: InstanceState[] = listInstances(s)): string {
   const n = s.plan.fleetSize;
   const c = s.cursor;
   switch (s.phase) {
@@ -166,16 +166,15 @@ export function deriveMessage(s: RolloutState, now: number): string {
 }
 
 /** Steps done over steps to do, for the direction in progress. Skipped instances count as done. */
-export function deriveProgress(s: RolloutState): number {
+export function deriveProgress(s: RolloutState, all?: InstanceState[]): number {
   if (s.phase === "succeeded" || s.phase === "rolled-back") return 100;
   if (s.phase === "planned") return 0;
-  const all = listInstances(s);
-  const scope = s.direction === "rollback" ? all.filter((i) => i.rollbackBatch !== null) : all;
+  const scope = s.direction === "rollback" ? (all ?? listInstances(s)).filter((i) => i.rollbackBatch !== null) : (all ?? listInstances(s));
   if (scope.length === 0) return 0;
   let done = 0;
   for (const i of scope) {
     if (i.status === "skipped" || i.status === "done") done += STEPS.length;
-    else for (const step of STEPS) if (i.steps[step].status === "done") done++;
+    else if (i.steps !== FRESH_STEPS) for (const step of STEPS) if (i.steps[step].status === "done") done++;
   }
   return Math.min(100, Math.floor((100 * done) / (scope.length * STEPS.length)));
 }
@@ -210,10 +209,11 @@ export function deriveActions(s: RolloutState, now: number): NextAction[] {
 }
 
 export function derivePhase(s: RolloutState, now: number): DerivedView {
+  const all = listInstances(s);
   return {
     phase: s.phase,
-    message: deriveMessage(s, now),
-    progress: deriveProgress(s),
+    message: deriveMessage(s, now, all),
+    progress: deriveProgress(s, all),
     nextActions: deriveActions(s, now),
     capacity: { inService: s.inService, minHealthy: s.plan.minHealthy },
   };

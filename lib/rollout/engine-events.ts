@@ -10,7 +10,8 @@
 import { Draft, accept, reject, type HandlerOutcome } from "./draft";
 import { endBake } from "./operator-events";
 import { listIds } from "./plan";
-import { activePhase, cursorAt, proceed, runVersion } from "./runs";
+import { activePhase, cursorAt, runVersion } from "./cursor";
+import { proceed } from "./runs";
 import { instanceField, instanceStep } from "./records";
 import type { Failure, LockstepFields, RolloutState, StepRecord } from "./state";
 import type { Effect, InstanceStepResult, RolloutEvent, StepName } from "./types";
@@ -119,7 +120,7 @@ export function onStepResult(s: RolloutState, e: Ev<"step-succeeded" | "step-fai
   }
   const results = new Map<string, InstanceStepResult>();
   // Events come back from a JSON log: tolerate missing lists rather than throw during a replay.
-  for (const r of e.type === "step-timed-out" || !Array.isArray(e.results) ? [] : e.results) results.set(r.id, r);
+  if (e.type !== "step-timed-out" && Array.isArray(e.results)) for (const r of e.results) results.set(r.id, r);
   const failures = new Map<string, Failed>();
   if (e.type === "step-failed") {
     for (const id of effect.ids) {

@@ -5,7 +5,9 @@
  */
 import { Draft, accept, assertNever, reject, type HandlerOutcome } from "./draft";
 import { listIds } from "./plan";
-import { activeIds, activePhase, cursorAt, beginAbort, beginRollback, finish, issueStage, proceed, unknownFromVersions } from "./runs";
+import { activeIds, activePhase, cursorAt, finish } from "./cursor";
+import { beginAbort, beginRollback, unknownFromVersions } from "./endings";
+import { issueStage, proceed } from "./runs";
 import type { RolloutState } from "./state";
 import type { OperatorEvent, Rejection, RolloutEvent, RolloutPhase } from "./types";
 
