@@ -119,7 +119,7 @@ export interface Failure {
   at: number;
 }
 
-/** Adding a field? Copy it in draft.ts's copyState too (the compiler insists, for a required one). */
+/** Adding a field? Copy it in draft-support.ts's copyState too (the compiler insists, for a required one). */
 export interface RolloutState {
   id: string;
   lb: string;
