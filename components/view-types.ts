@@ -9,18 +9,10 @@ import type { RolloutDetail, StepStatus } from "@/lib/views";
 export type { BatchView, CapacityView, InstanceProgress, RolloutSummary, StepStatus, StepView, StoredEvent, TrafficView } from "@/lib/views";
 
 export type { InstanceView, LoadBalancerSummary } from "@/lib/fleet";
-import type { InstanceView, LoadBalancerSummary } from "@/lib/fleet";
+import type { InstanceView, LoadBalancerSummary, TrafficStats } from "@/lib/fleet";
 
 /** A load balancer's traffic counters since the fleet started (or was reset). */
-export interface LbTrafficView {
-  lb: string;
-  at: number;
-  requests: number;
-  ok: number;
-  failed: number;
-  failuresByKind: Record<string, number>;
-  ratePerSec?: number;
-}
+export type LbTrafficView = TrafficStats & { lb: string };
 
 export interface ActiveRolloutRef {
   id: string;

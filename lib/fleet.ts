@@ -34,3 +34,15 @@ export interface InstanceView {
   healthCheck?: { ok: boolean; detail: string };
   address?: string;
 }
+
+/** Traffic as the load balancer (or the local traffic generator) counts it. */
+export interface TrafficStats {
+  at: number;
+  requests: number;
+  ok: number;
+  failed: number;
+  /** Failures by kind: `status_5xx`, `status_502`, `reset`, `timeout`, … */
+  failuresByKind: Record<string, number>;
+  /** Requests per second over the last few seconds. */
+  ratePerSec?: number;
+}

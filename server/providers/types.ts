@@ -4,8 +4,8 @@
  */
 import type { HookName } from "@/lib/rollout/types";
 
-export type { InstanceView, LoadBalancerSummary, ProviderName } from "@/lib/fleet";
-import type { InstanceView, LoadBalancerSummary, ProviderName } from "@/lib/fleet";
+export type { InstanceView, LoadBalancerSummary, ProviderName, TrafficStats } from "@/lib/fleet";
+import type { InstanceView, LoadBalancerSummary, ProviderName, TrafficStats } from "@/lib/fleet";
 
 export interface HookParams {
   /** Already checked against VERSION_PATTERN; adapters still pass it as data, never through a shell string. */
@@ -28,17 +28,6 @@ export interface HookOptions {
   signal?: AbortSignal;
 }
 
-/** Traffic as the load balancer (or the local traffic generator) counts it. */
-export interface TrafficStats {
-  at: number;
-  requests: number;
-  ok: number;
-  failed: number;
-  /** Failures by kind: `status_5xx`, `status_502`, `reset`, `timeout`, … */
-  failuresByKind: Record<string, number>;
-  /** Requests per second over the last few seconds. */
-  ratePerSec?: number;
-}
 
 /** A non-fatal problem the dashboard shows as a warning (e.g. AWS throttling that was backed off). */
 export interface ProviderWarning {
