@@ -132,7 +132,10 @@ async function main() {
     console.log("rotor: building the dashboard (first run or sources changed)…");
     await run(process.execPath, [nextBin, "build"]);
   }
-  const dashboard = spawn(process.execPath, [nextBin, "start", "-H", host, "-p", String(port)], {
+  // Idle keep-alive sockets stay open longer than clients and proxies keep theirs (ALB's idle timeout is
+  // 60 s): a server that closes first races a client reusing the socket, which then sees ECONNRESET.
+  const keepAliveMs = process.env.ROTOR_KEEP_ALIVE_TIMEOUT_MS ?? "65000";
+  const dashboard = spawn(process.execPath, [nextBin, "start", "-H", host, "-p", String(port), "--keepAliveTimeout", keepAliveMs], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, ROTOR_PORT: String(port), ROTOR_LB_PORT: String(lbPort), ROTOR_CONTROL_PORT: String(controlPort) },
