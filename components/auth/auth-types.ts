@@ -1,25 +1,7 @@
-/** Shapes the admin pages show (no secrets: a token's value exists only in the create answer). */
-export type RoleName = "viewer" | "operator" | "admin";
+/** Shapes the admin pages show, defined once in lib/auth.ts (no secrets: a token's value exists only in the create answer). */
+import type { ApiTokenInfo, OperatorRole, StoredOperator } from "@/lib/auth";
 
-export interface TokenView {
-  id: string;
-  name: string;
-  role: RoleName;
-  createdAt: number;
-  createdBy: string;
-  expiresAt: number | null;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
-  revokedBy: string | null;
-}
-
-export interface OperatorView {
-  name: string;
-  role: RoleName;
-  createdAt: number;
-  createdBy: string;
-  disabled: boolean;
-  source: "config" | "db";
-}
-
-export const ROLE_NAMES: readonly RoleName[] = ["viewer", "operator", "admin"];
+export type RoleName = OperatorRole;
+export type TokenView = ApiTokenInfo;
+export type OperatorView = StoredOperator;
+export { ROLES as ROLE_NAMES } from "@/lib/auth";

@@ -96,14 +96,8 @@ interface OperatorRow {
   disabled_at: number | null;
 }
 
-export interface StoredOperator {
-  name: string;
-  role: OperatorRole;
-  createdAt: number;
-  createdBy: string;
-  disabled: boolean;
-  source: "config" | "db";
-}
+export type { StoredOperator } from "@/lib/auth";
+import type { StoredOperator } from "@/lib/auth";
 
 function dbOperators(db: Db): OperatorRow[] {
   return db.prepare<[], OperatorRow>("SELECT * FROM auth_operators ORDER BY name").all();

@@ -3,7 +3,9 @@
  * ask this (they call `requireOperator(action)` from guard.ts, which also checks the role); the
  * layout asks it to show who is signed in.
  */
-export type OperatorRole = "viewer" | "operator" | "admin";
+import type { OperatorRole } from "@/lib/auth";
+
+export type { OperatorRole } from "@/lib/auth";
 
 export interface Operator {
   name: string;

@@ -13,7 +13,9 @@ import type { OperatorRole } from "./operator";
 
 export type { Operator, OperatorRole } from "./operator";
 
-export const ROLES = ["viewer", "operator", "admin"] as const satisfies readonly OperatorRole[];
+import { ROLES } from "@/lib/auth";
+
+export { ROLES };
 
 /** Operator events, as actions: `rollout.start`, `rollout.approve`, … */
 export type RolloutAction = `rollout.${OperatorEventType}`;

@@ -20,17 +20,8 @@ export const tokenInputSchema = z.object({
 });
 export type TokenInput = z.infer<typeof tokenInputSchema>;
 
-export interface ApiTokenInfo {
-  id: string;
-  name: string;
-  role: OperatorRole;
-  createdAt: number;
-  createdBy: string;
-  expiresAt: number | null;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
-  revokedBy: string | null;
-}
+export type { ApiTokenInfo } from "@/lib/auth";
+import type { ApiTokenInfo } from "@/lib/auth";
 
 interface TokenRow {
   id: string;
