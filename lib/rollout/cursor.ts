@@ -1,32 +1,35 @@
 /**
  * The cursor's vocabulary: the steps of each run, which instances a run acts on, the version it
- * deploys, the phase while its effect is outstanding, and how a rollout ends. Shared by runs.ts
+ * deploys, the phase while its effects are outstanding, and how a rollout ends. Shared by runs.ts
  * (moving forward) and endings.ts (abort and rollback).
+ *
+ * Functions that take a state and return nothing change it: they run inside the machine's immer
+ * `produce`, on a draft (machine.ts).
  */
-import { type Draft, assertNever } from "./draft";
-import { instanceField } from "./records";
 import { listInstances, type Cursor, type InstanceState, type RolloutState, type RunKind, type StepRecords } from "./state";
 import { STEPS, type RolloutPhase, type StepName } from "./types";
 
-export const RETURN_STEPS: readonly StepName[] = ["register", "wait-in-service"];
+/** Abort's return run: start and verify the instances stopped with their code unchanged, then put every one back. */
+export const RETURN_STEPS: readonly StepName[] = ["start", "verify", "register", "wait-in-service"];
 
 export function runSteps(run: RunKind): readonly StepName[] {
   return run === "return" ? RETURN_STEPS : STEPS;
 }
 
-const PENDING_STEP = { status: "pending", issuedAt: null, startedAt: null, endedAt: null, attempts: 0 } as const;
-
-/** Eight pending step records. Shared objects are safe: states are never mutated. */
-export const FRESH_STEPS: StepRecords = {
-  deregister: PENDING_STEP,
-  drain: PENDING_STEP,
-  stop: PENDING_STEP,
-  deploy: PENDING_STEP,
-  start: PENDING_STEP,
-  verify: PENDING_STEP,
-  register: PENDING_STEP,
-  "wait-in-service": PENDING_STEP,
-};
+/** Eight pending step records (a new object each time: drafts change them in place). */
+export function freshSteps(): StepRecords {
+  const pending = () => ({ status: "pending" as const, issuedAt: null, startedAt: null, endedAt: null, attempts: 0 });
+  return {
+    deregister: pending(),
+    drain: pending(),
+    stop: pending(),
+    deploy: pending(),
+    start: pending(),
+    verify: pending(),
+    register: pending(),
+    "wait-in-service": pending(),
+  };
+}
 
 /** Every instance of the run's batch, skipped ones included. */
 export function runBatchIds(s: RolloutState, run: RunKind, batch: number): string[] {
@@ -42,21 +45,27 @@ export function runBatchIds(s: RolloutState, run: RunKind, batch: number): strin
   }
 }
 
+/** The run batch's instances that still take part (not skipped). */
 export function activeIds(s: RolloutState, run: RunKind, batch: number): string[] {
-  const all = runBatchIds(s, run, batch);
-  // Members are active instances of the lockstep's batch: when every instance of it is one, that's all of them.
-  const ls = s.lockstep;
-  if (ls !== null && ls.run === run && ls.batch === batch && ls.ids.length === all.length) return ls.ids;
-  return all.filter((id) => instanceField(s, id, "status") !== "skipped");
+  return runBatchIds(s, run, batch).filter((id) => s.instances[id]?.status !== "skipped");
 }
 
-/** The version the run deploys and verifies. */
-export function runVersion(s: RolloutState, run: RunKind, batch: number): string {
-  if (run === "rollback") return s.rollbackBatches[batch]?.fromVersion ?? s.plan.targetVersion;
-  return s.plan.targetVersion;
+/** The version an instance is deployed and verified at in this run. */
+export function versionFor(s: RolloutState, run: RunKind, batch: number, inst: InstanceState): string {
+  switch (run) {
+    case "forward":
+      return s.plan.targetVersion;
+    case "rollback":
+      return s.rollbackBatches[batch]?.fromVersion ?? s.plan.targetVersion;
+    case "return":
+      // Abort restarts an instance as it was: its code never changed (otherwise it is not returned).
+      return inst.version ?? s.plan.targetVersion;
+    default:
+      return assertNever(run, "run");
+  }
 }
 
-/** The phase while the cursor's effect is outstanding. */
+/** The phase while the cursor's effects are outstanding. */
 export function activePhase(s: RolloutState): RolloutPhase {
   if (s.abortRequested) return "aborting";
   if (s.rollbackRequested) return "rolling-back";
@@ -72,16 +81,13 @@ export function activePhase(s: RolloutState): RolloutPhase {
   }
 }
 
-export const ENDED: ReadonlySet<RolloutPhase> = new Set(["succeeded", "aborted", "rolled-back"]);
-
 /** Left out when the rollout ended: taken out by the rollout and not back in service. */
 function leftOut(inst: InstanceState): boolean {
   return inst.touched && !inst.inRotation && (!inst.registered || inst.status === "failed" || inst.status === "skipped");
 }
 
-/** End the rollout in a terminal (or resting) phase. */
-export function finish(d: Draft, phase: "succeeded" | "rolled-back" | "aborted", at: number): void {
-  const s = d.s;
+/** End the rollout in a final phase. */
+export function finish(s: RolloutState, phase: "succeeded" | "rolled-back" | "aborted", at: number): void {
   s.phase = phase;
   s.endedAt = at;
   s.outstanding = [];
@@ -94,18 +100,19 @@ export function finish(d: Draft, phase: "succeeded" | "rolled-back" | "aborted",
   s.leftOut = listInstances(s)
     .filter(leftOut)
     .map((i) => i.id);
-  d.flush();
 }
 
-/** The cursor with another status (and stage): built field by field, it is made on most events. */
-export function cursorAt(c: Cursor, status: Cursor["status"], stage: Cursor["stage"] = c.stage): Cursor {
-  return { run: c.run, batch: c.batch, stage, status };
+export function setCursor(s: RolloutState, status: Cursor["status"], stage: Cursor["stage"] = s.cursor.stage): void {
+  s.cursor = { run: s.cursor.run, batch: s.cursor.batch, stage, status };
 }
 
-export function moveToBatch(d: Draft, run: RunKind, batch: number): void {
-  d.flush();
-  d.s.cursor = { run, batch, stage: "deregister", status: "todo" };
-  d.s.currentBatch = batch;
-  d.s.effectCounts = {};
+export function moveToBatch(s: RolloutState, run: RunKind, batch: number): void {
+  s.cursor = { run, batch, stage: runSteps(run)[0] ?? "deregister", status: "todo" };
+  s.currentBatch = batch;
+  s.effectCounts = {};
 }
 
+/** For exhaustive switches: a new case added to a union fails to compile here. */
+export function assertNever(x: never, what = "value"): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(x)}`);
+}

@@ -17,8 +17,7 @@
  */
 import { operatorRejection } from "./machine";
 import { listIds } from "./plan";
-import { FRESH_STEPS } from "./cursor";
-import { getInstance, listInstances, type InstanceState, type RolloutState } from "./state";
+import { getInstance, inServiceCount, listInstances, type InstanceState, type RolloutState } from "./state";
 import { STEPS, type OperatorEvent, type OperatorEventType, type RolloutPhase, type StepName } from "./types";
 
 export interface NextAction {
@@ -146,11 +145,13 @@ export function deriveMessage(s: RolloutState, now: number, all: InstanceState[]
     case "planned":
       return `Ready: ${s.batches.length} ${s.batches.length === 1 ? "batch" : "batches"} of up to ${s.plan.batchSize}, keeping at least ${s.plan.minHealthy} of ${n} in service`;
     case "paused": {
+      if (c.stage === "gate" && c.batch < 0) return "Paused before batch 1: resume to wait for its approval";
       if (c.stage === "gate") return `Paused after ${batchLabel(s).toLowerCase()}: resume to ${s.mode.kind === "manual" ? "wait for approval" : "bake"}`;
       const done = STEPS.indexOf(c.stage) > 0 && c.status === "todo" ? ` before ${c.stage}` : "";
       return `Paused: ${batchLabel(s).toLowerCase()}${done} — resume to go on${skippedNote(all)}`;
     }
     case "awaiting-approval":
+      if (c.batch < 0) return `Waiting for a second operator to approve batch 1 of ${s.batches.length} before anything is taken out of rotation`;
       return `Waiting for approval of batch ${c.batch + 2} of ${s.batches.length}${skippedNote(all)}`;
     case "baking":
       return `Baking batch ${c.batch + 1} of ${s.batches.length}: ${formatDuration((s.bakeUntil ?? now) - now)} left`;
@@ -174,7 +175,7 @@ export function deriveProgress(s: RolloutState, all?: InstanceState[]): number {
   let done = 0;
   for (const i of scope) {
     if (i.status === "skipped" || i.status === "done") done += STEPS.length;
-    else if (i.steps !== FRESH_STEPS) for (const step of STEPS) if (i.steps[step].status === "done") done++;
+    else for (const step of STEPS) if (i.steps[step].status === "done") done++;
   }
   return Math.min(100, Math.floor((100 * done) / (scope.length * STEPS.length)));
 }
@@ -215,7 +216,7 @@ export function derivePhase(s: RolloutState, now: number): DerivedView {
     message: deriveMessage(s, now, all),
     progress: deriveProgress(s, all),
     nextActions: deriveActions(s, now),
-    capacity: { inService: s.inService, minHealthy: s.plan.minHealthy },
+    capacity: { inService: inServiceCount(s), minHealthy: s.plan.minHealthy },
   };
 }
 

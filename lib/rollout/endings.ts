@@ -1,33 +1,47 @@
 /**
  * The two ways out of a rollout in progress, once no step is outstanding.
- * - Abort: put the healthy instances the rollout took out back into rotation, then `aborted`.
+ * - Abort: put back into rotation every instance the rollout took out whose server is known to be as
+ *   it was, then `aborted`. Instances in an unknown state stay out, and the notes say which and why.
  * - Rollback: run every touched instance back to its previous version, newest batch first, with the
  *   same per-instance procedure and capacity guard, then `rolled-back`.
  */
-import type { Draft } from "./draft";
 import { listIds } from "./plan";
-import { FRESH_STEPS, finish, moveToBatch } from "./cursor";
-import { instanceField } from "./records";
+import { finish, freshSteps, moveToBatch } from "./cursor";
 import { listInstances, type InstanceState, type RolloutState } from "./state";
-import type { RolloutPlan } from "./types";
 
-/**
- * Abort puts back the instances this rollout took out of rotation (it deregistered them, or they are
- * in the batch in progress and not yet in service) whose server is healthy: never stopped, or
- * verified since. Skipped instances stay where the operator left them.
- */
-export function returnable(inst: InstanceState): boolean {
+/** Taken out of rotation by this rollout (it deregistered it, or it is in the batch in progress) and not back. */
+function takenOut(inst: InstanceState): boolean {
   const ours = !inst.registered || inst.status === "running" || inst.status === "failed";
-  return inst.touched && ours && !inst.inRotation && inst.healthy && inst.status !== "skipped";
+  return inst.touched && ours && !inst.inRotation && inst.status !== "skipped";
 }
 
 /**
- * Abort once no step is outstanding: put the healthy instances the rollout took out back into rotation
- * (register → wait-in-service), then `aborted`. Stopped or failed instances stay out and are listed.
+ * Abort returns an instance it took out when its server is known to be as it was: still serving
+ * (never stopped, or a stop that failed before stopping), or stopped with its code unchanged (the
+ * deploy had not run, or refused its input) — that one is started and verified on its own version
+ * first. A stopped instance with new code, or one in an unknown state (a hook failed after changing
+ * something), stays out. Skipped instances stay where the operator left them.
  */
-export function beginAbort(d: Draft, at: number): void {
-  d.flush();
-  const s = d.s;
+export function returnable(inst: InstanceState): boolean {
+  if (!takenOut(inst)) return false;
+  if (inst.server === "serving") return true;
+  return inst.server === "stopped" && inst.version !== null && inst.steps.deploy.status !== "done";
+}
+
+/** Why an instance taken out stays out on abort. */
+function staysOutBecause(inst: InstanceState): string {
+  if (inst.server === "stopped" && inst.steps.deploy.status === "done") {
+    return `${inst.id} stays out of rotation: it is stopped with ${inst.version ?? "the new version"} deployed and not verified`;
+  }
+  if (inst.server === "stopped") return `${inst.id} stays out of rotation: it is stopped and its code is unknown after a failed deploy`;
+  return `${inst.id} stays out of rotation: ${inst.step ?? "a step"} failed after it may have changed the server, so its state is unknown`;
+}
+
+/**
+ * Abort once no step is outstanding: return the instances `returnable` allows (start → verify for the
+ * stopped ones, then register → wait-in-service), then `aborted`.
+ */
+export function beginAbort(s: RolloutState, at: number): void {
   s.abortRequested = false;
   s.rollbackRequested = false;
   s.pauseRequested = false;
@@ -37,36 +51,29 @@ export function beginAbort(d: Draft, at: number): void {
   s.bakeRemainingMs = null;
   const c = s.cursor;
   if (s.startedAt === null || c.run === "return") {
-    finish(d, "aborted", at);
+    finish(s, "aborted", at);
     return;
   }
   // Usually only the batch in progress; during a rollback, later rollback batches can hold
   // instances the forward run took out, so look at every instance.
-  const returning = listInstances(s)
-    .filter(returnable)
-    .map((i) => i.id);
+  const out = listInstances(s).filter(takenOut);
+  const returning = out.filter(returnable).map((i) => i.id);
+  const staying = out.filter((i) => !returnable(i));
+  if (staying.length > 0) s.notes.push(...staying.map(staysOutBecause));
   if (returning.length === 0) {
-    finish(d, "aborted", at);
+    finish(s, "aborted", at);
     return;
   }
   s.returning = returning;
-  s.cursor = { run: "return", batch: c.batch, stage: "register", status: "todo" };
-  s.effectCounts = {};
+  moveToBatch(s, "return", c.batch);
+  s.currentBatch = c.batch;
   s.phase = "aborting";
-  s.notes = [...s.notes, `Abort: returning ${listIds(returning)} to rotation`];
+  s.notes.push(`Abort: returning ${listIds(returning)} to rotation`);
 }
-
-/** Per plan: the instances without a known previous version, in plan order (fromVersion never changes). */
-const withoutFromVersion = new WeakMap<RolloutPlan, string[]>();
 
 /** Touched instances without a known previous version (rollback cannot take them back). */
 export function unknownFromVersions(s: RolloutState): string[] {
-  let ids = withoutFromVersion.get(s.plan);
-  if (ids === undefined) {
-    ids = s.plan.instances.filter((i) => i.fromVersion === null).map((i) => i.id);
-    withoutFromVersion.set(s.plan, ids);
-  }
-  return ids.filter((id) => instanceField(s, id, "touched") === true);
+  return s.plan.instances.filter((p) => p.fromVersion === null && s.instances[p.id]?.touched).map((p) => p.id);
 }
 
 /**
@@ -80,9 +87,7 @@ export function planRollback(s: RolloutState): Array<{ fromVersion: string; ids:
   const groups = new Map<string, string[]>();
   for (const { inst } of order) {
     const v = inst.fromVersion ?? "";
-    const g = groups.get(v);
-    if (g) g.push(inst.id);
-    else groups.set(v, [inst.id]);
+    groups.set(v, [...(groups.get(v) ?? []), inst.id]);
   }
   const out: Array<{ fromVersion: string; ids: string[] }> = [];
   const size = Math.max(1, s.plan.batchSize);
@@ -92,9 +97,7 @@ export function planRollback(s: RolloutState): Array<{ fromVersion: string; ids:
   return out;
 }
 
-export function beginRollback(d: Draft, at: number): void {
-  d.flush();
-  const s = d.s;
+export function beginRollback(s: RolloutState, at: number): void {
   s.rollbackRequested = false;
   s.abortRequested = false;
   s.pauseRequested = false;
@@ -117,20 +120,19 @@ export function beginRollback(d: Draft, at: number): void {
   }));
   batches.forEach((b, index) => {
     for (const id of b.ids) {
-      const inst = d.get(id);
-      d.patch(id, {
-        forward: { status: inst.status, step: inst.step, steps: inst.steps },
-        status: "pending",
-        step: null,
-        steps: FRESH_STEPS,
-        rollbackBatch: index,
-      });
+      const inst = s.instances[id];
+      if (!inst) continue;
+      inst.forward = { status: inst.status, step: inst.step, steps: inst.steps };
+      inst.status = "pending";
+      inst.step = null;
+      inst.steps = freshSteps();
+      inst.rollbackBatch = index;
     }
   });
-  s.notes = [...s.notes, `Rollback of ${batches.reduce((n, b) => n + b.ids.length, 0)} instances in ${batches.length} batches`];
-  moveToBatch(d, "rollback", 0);
+  s.notes.push(`Rollback of ${batches.reduce((n, b) => n + b.ids.length, 0)} instances in ${batches.length} batches`);
+  moveToBatch(s, "rollback", 0);
   if (batches.length === 0) {
-    finish(d, "rolled-back", at);
+    finish(s, "rolled-back", at);
     return;
   }
   s.phase = "rolling-back";

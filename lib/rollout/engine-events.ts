@@ -4,19 +4,25 @@
  *
  * A step result must name an outstanding effect (else UNKNOWN_EFFECT: a late or duplicated report
  * changes nothing). `step-failed` marks the instances whose result is not ok (and those it does not
- * mention) failed at the step; the others have the step done. `step-timed-out` does the same for
- * the ids it names (all of the effect's when it names none). Observations never change the phase.
+ * mention) failed at the step; the others have the step done. `step-timed-out` marks the ids it names
+ * (all of the effect's when it names none) timed out. Once no effect of the stage is outstanding, any
+ * failure stops the rollout for the operator — except in abort's return run, which leaves the failed
+ * instances out (with a note) and returns the others. Observations never change the phase.
+ *
+ * What a result says about the server (the beliefs abort relies on):
+ *   stop ok → stopped; deploy ok → on the version; verify ok → serving that version;
+ *   a hook that failed with `changed: false` (it refused before changing anything) leaves the beliefs
+ *   as they were; any other hook failure makes the server unknown (and a failed deploy, its version).
  */
-import { Draft, accept, reject, type HandlerOutcome } from "./draft";
 import { endBake } from "./operator-events";
 import { listIds } from "./plan";
-import { activePhase, cursorAt, runVersion } from "./cursor";
-import { proceed } from "./runs";
-import { instanceField, instanceStep } from "./records";
-import type { Failure, LockstepFields, RolloutState, StepRecord } from "./state";
-import type { Effect, InstanceStepResult, RolloutEvent, StepName } from "./types";
+import { activeIds, activePhase, setCursor, versionFor } from "./cursor";
+import { proceed, setFailure } from "./runs";
+import type { InstanceState, RolloutState, StepRecord } from "./state";
+import type { Effect, InstanceStepResult, Rejection, RolloutEvent, StepName } from "./types";
 
 type Ev<T extends RolloutEvent["type"]> = Extract<RolloutEvent, { type: T }>;
+type StepResultEvent = Ev<"step-succeeded" | "step-failed" | "step-timed-out">;
 
 export function effectStep(effect: Effect): StepName | null {
   switch (effect.type) {
@@ -40,189 +46,191 @@ function findEffect(s: RolloutState, effectId: string): Effect | undefined {
   return s.outstanding.find((e) => e.effectId === effectId);
 }
 
-function unknownEffect(effectId: string): HandlerOutcome {
-  return reject("UNKNOWN_EFFECT", `No outstanding effect ${effectId}: the report is late, duplicated or for another rollout`);
-}
-
-export function onStepStarted(s: RolloutState, e: Ev<"step-started">): HandlerOutcome {
+/** The rejection a step report gets now, or null. */
+export function stepReportRefusal(s: RolloutState, e: Ev<"step-started"> | StepResultEvent): Rejection | null {
   const effect = findEffect(s, e.effectId);
-  if (!effect) return unknownEffect(e.effectId);
-  const step = effectStep(effect);
-  if (step === null || !("ids" in effect)) return { kind: "unchanged" };
-  const ls = s.lockstep;
-  const fresh =
-    ls !== null && effect.ids === ls.ids
-      ? ls.steps[step].startedAt === null
-        ? ls.ids
-        : []
-      : effect.ids.filter((id) => instanceStep(s, id, step)?.startedAt === null);
-  if (fresh.length === 0) return { kind: "unchanged" };
-  const d = new Draft(s);
-  d.many(fresh, null, step, (prev) => ({ ...prev, startedAt: e.at }));
-  return accept(d);
+  if (!effect) return { code: "UNKNOWN_EFFECT", message: `No outstanding effect ${e.effectId}: the report is late, duplicated or for another rollout` };
+  if (e.type !== "step-started" && effectStep(effect) === null && !(effect.type === "sleep" && e.type === "step-succeeded")) {
+    return { code: "INVALID_EVENT", message: `${effect.effectId} waits for ${effect.type === "sleep" ? "the bake to end" : "an operator's approval"}, not for ${e.type}` };
+  }
+  return null;
 }
 
-type Failed = { message: string; outputTail?: string; exitCode?: number | null };
-
-function tag(v: string | number | null | undefined): string {
-  return v === undefined ? "u" : v === null ? "n" : `${typeof v}:${v}`;
-}
-
-/** Results that give equal step records have equal keys. */
-function resultKey(r: InstanceStepResult | undefined): string {
-  return r === undefined ? "u|u|u" : `${tag(r.outputTail)}|${tag(r.message)}|${tag(r.exitCode)}`;
+export function onStepStarted(s: RolloutState, e: Ev<"step-started">): void {
+  const effect = findEffect(s, e.effectId);
+  const step = effect ? effectStep(effect) : null;
+  if (!effect || step === null || !("ids" in effect)) return;
+  for (const id of effect.ids) {
+    const rec = s.instances[id]?.steps[step];
+    if (rec && rec.startedAt === null) rec.startedAt = e.at;
+  }
 }
 
 /** Beliefs after an instance finished a step well. */
-function successPatch(step: StepName, version: string): LockstepFields {
+function succeeded(inst: InstanceState, step: StepName, version: string): void {
   switch (step) {
     case "deregister":
-      return { registered: false, inRotation: false };
+      inst.registered = false;
+      inst.inRotation = false;
+      return;
     case "drain":
-      return { inFlight: 0 };
-    case "deploy":
-      return { version };
-    case "verify":
-      return { version, healthy: true };
-    case "register":
-      return { registered: true };
-    case "wait-in-service":
-      return { inRotation: true, lbState: "in-service" };
+      inst.inFlight = 0;
+      return;
     case "stop":
+      inst.server = "stopped";
+      return;
+    case "deploy":
+      inst.version = version;
+      return;
     case "start":
-      return {};
+      // Started, but nobody knows what it serves until verify says so.
+      return;
+    case "verify":
+      inst.version = version;
+      inst.server = "serving";
+      return;
+    case "register":
+      inst.registered = true;
+      return;
+    case "wait-in-service":
+      inst.inRotation = true;
+      inst.lbState = "in-service";
+      return;
   }
 }
 
-/** The step's record once finished. Lockstep instances share their record, so memoize by the previous one. */
-function resultRecord(prev: StepRecord, status: "done" | "failed", at: number, r: Partial<Failed> | undefined): StepRecord {
-  const rec: StepRecord = { status, issuedAt: prev.issuedAt, startedAt: prev.startedAt, endedAt: at, attempts: prev.attempts };
-  if (r?.outputTail !== undefined) rec.outputTail = r.outputTail;
-  if (r?.message !== undefined) rec.message = r.message;
-  if (r?.exitCode !== undefined) rec.exitCode = r.exitCode;
-  return rec;
-}
-
-function describeFailure(step: StepName, ids: string[], first: Failed | undefined, timeout: boolean, eventMessage: string): string {
-  const on = `${step} on ${listIds(ids)}`;
-  if (timeout) return `${on} timed out${eventMessage ? `: ${eventMessage}` : ""}`;
-  if (first?.exitCode !== undefined && first.exitCode !== null) return `${on} exited ${first.exitCode}`;
-  return `${on} failed: ${first?.message || eventMessage || "no reason given"}`;
-}
-
-export function onStepResult(s: RolloutState, e: Ev<"step-succeeded" | "step-failed" | "step-timed-out">): HandlerOutcome {
-  const effect = findEffect(s, e.effectId);
-  if (!effect) return unknownEffect(e.effectId);
-  const step = effectStep(effect);
-  if (step === null || !("ids" in effect)) {
-    if (effect.type === "sleep" && e.type === "step-succeeded") return endBake(s, e.at);
-    return reject("INVALID_EVENT", `${effect.effectId} waits for ${effect.type === "sleep" ? "the bake to end" : "an operator's approval"}, not for ${e.type}`);
+/** Beliefs after an instance's step failed; `changed: false` means it failed before changing anything. */
+function failed(inst: InstanceState, step: StepName, changed: boolean): void {
+  inst.status = "failed";
+  if (!changed) {
+    // A stop or start that refused: the server is as it was before the step.
+    if (step === "stop") inst.server = "serving";
+    if (step === "start") inst.server = "stopped";
+    return;
   }
+  if (step === "stop" || step === "start" || step === "verify") inst.server = "unknown";
+  if (step === "deploy") inst.version = null;
+}
+
+interface Outcome {
+  status: StepRecord["status"];
+  message?: string;
+  outputTail?: string;
+  exitCode?: number | null;
+  changed: boolean;
+}
+
+/** Each instance's outcome from the report. */
+function outcomes(effect: Effect & { ids: string[] }, step: StepName, e: StepResultEvent): Map<string, Outcome> {
   const results = new Map<string, InstanceStepResult>();
   // Events come back from a JSON log: tolerate missing lists rather than throw during a replay.
   if (e.type !== "step-timed-out" && Array.isArray(e.results)) for (const r of e.results) results.set(r.id, r);
-  const failures = new Map<string, Failed>();
-  if (e.type === "step-failed") {
+  const out = new Map<string, Outcome>();
+  const okOf = (r: InstanceStepResult | undefined): Outcome => ({ status: "done", message: r?.message, outputTail: r?.outputTail, exitCode: r?.exitCode, changed: true });
+  if (e.type === "step-succeeded") {
+    for (const id of effect.ids) out.set(id, okOf(results.get(id)));
+  } else if (e.type === "step-failed") {
     for (const id of effect.ids) {
       const r = results.get(id);
-      if (r === undefined || !r.ok) failures.set(id, { message: r?.message ?? e.message, outputTail: r?.outputTail, exitCode: r?.exitCode });
+      if (r?.ok) out.set(id, okOf(r));
+      else out.set(id, { status: "failed", message: r?.message ?? e.message, outputTail: r?.outputTail, exitCode: r?.exitCode, changed: r?.changed !== false });
     }
-    if (failures.size === 0) for (const id of effect.ids) failures.set(id, { message: e.message, outputTail: results.get(id)?.outputTail });
-  } else if (e.type === "step-timed-out") {
-    const named = new Set((Array.isArray(e.ids) ? e.ids : []).filter((id) => effect.ids.includes(id)));
-    for (const id of effect.ids) if (named.size === 0 || named.has(id)) failures.set(id, { message: e.message || `${step} timed out` });
-  }
-
-  const d = new Draft(s);
-  d.s.outstanding = s.outstanding.filter((x) => x.effectId !== effect.effectId);
-  const version = runVersion(s, s.cursor.run, s.cursor.batch);
-  const ok = successPatch(step, version);
-  const failedPatch: LockstepFields = step === "deploy" ? { status: "failed", version: null } : { status: "failed" };
-  // Instances that did the step well get equal records when their results say the same (usually all
-  // of them): the largest such group first, so the lockstep keeps it and the others leave it.
-  const failedIds = failures.size === 0 ? [] : effect.ids.filter((id) => failures.has(id));
-  const groups: Array<{ result: InstanceStepResult | undefined; ids: string[] }> = [];
-  if (results.size === 0) {
-    // No per-instance results (the usual report): one group, the effect's own ids when none failed.
-    const ids = failures.size === 0 ? effect.ids : effect.ids.filter((id) => !failures.has(id));
-    groups.push({ result: undefined, ids });
+    // A failure that names no failed instance holds up all of them.
+    if ([...out.values()].every((o) => o.status === "done")) {
+      for (const id of effect.ids) out.set(id, { status: "failed", message: e.message, outputTail: results.get(id)?.outputTail, changed: true });
+    }
   } else {
-    const byKey = new Map<string, { result: InstanceStepResult | undefined; ids: string[] }>();
+    const named = new Set((Array.isArray(e.ids) ? e.ids : []).filter((id) => effect.ids.includes(id)));
     for (const id of effect.ids) {
-      if (failures.has(id)) continue;
-      const r = results.get(id);
-      const key = resultKey(r);
-      const g = byKey.get(key);
-      if (g) g.ids.push(id);
-      else byKey.set(key, { result: r, ids: [id] });
+      if (named.size === 0 || named.has(id)) out.set(id, { status: "timed-out", message: e.message || `${step} timed out`, changed: true });
+      else out.set(id, okOf(undefined));
     }
-    groups.push(...[...byKey.values()].sort((x, y) => y.ids.length - x.ids.length));
   }
-  d.separate(failedIds);
-  for (const g of groups) d.many(g.ids, ok, step, (prev) => resultRecord(prev, "done", e.at, g.result));
-  for (const id of failedIds) d.setStep(id, step, resultRecord(d.step(id, step), "failed", e.at, failures.get(id)), failedPatch);
-  if (failedIds.length > 0 && !d.s.abortRequested && !d.s.rollbackRequested) {
-    const first = failures.get(failedIds[0] ?? "");
-    const timeout = e.type === "step-timed-out";
-    const failure: Failure = {
-      kind: timeout ? "timeout" : "step-failed",
-      run: s.cursor.run,
-      batch: s.cursor.batch,
+  return out;
+}
+
+function describeFailure(step: StepName, ids: string[], first: StepRecord | undefined): string {
+  const on = `${step} on ${listIds(ids)}`;
+  if (first?.status === "timed-out") return `${on} timed out${first.message ? `: ${first.message}` : ""}`;
+  if (first?.exitCode !== undefined && first.exitCode !== null) return `${on} exited ${first.exitCode}`;
+  return `${on} failed: ${first?.message || "no reason given"}`;
+}
+
+export function onStepResult(s: RolloutState, e: StepResultEvent): void {
+  const effect = findEffect(s, e.effectId);
+  if (!effect) return;
+  const step = effectStep(effect);
+  if (step === null || !("ids" in effect)) {
+    if (effect.type === "sleep") endBake(s, e.at);
+    return;
+  }
+  s.outstanding = s.outstanding.filter((x) => x.effectId !== effect.effectId);
+  const c = s.cursor;
+  for (const [id, o] of outcomes(effect, step, e)) {
+    const inst = s.instances[id];
+    if (!inst) continue;
+    const prev = inst.steps[step];
+    const rec: StepRecord = { status: o.status, issuedAt: prev.issuedAt, startedAt: prev.startedAt, endedAt: e.at, attempts: prev.attempts };
+    if (o.outputTail !== undefined) rec.outputTail = o.outputTail;
+    if (o.message !== undefined) rec.message = o.message;
+    if (o.exitCode !== undefined) rec.exitCode = o.exitCode;
+    inst.steps[step] = rec;
+    if (o.status === "done") succeeded(inst, step, versionFor(s, c.run, c.batch, inst));
+    else failed(inst, step, o.status === "timed-out" || o.changed);
+  }
+  // A stage of several effects (one per version) settles when the last of them reports.
+  if (s.outstanding.some((x) => "ids" in x && effectStep(x) === step)) return;
+  const failedIds = activeIds(s, c.run, c.batch).filter((id) => {
+    const inst = s.instances[id];
+    return inst?.status === "failed" && inst.step === step;
+  });
+  if (failedIds.length > 0 && c.run === "return") {
+    // Abort's return is best effort: an instance that cannot be returned stays out, the rest go on.
+    const dropped = new Set(failedIds);
+    s.returning = s.returning.filter((id) => !dropped.has(id));
+    for (const id of failedIds) s.notes.push(`${id} stays out of rotation: returning it failed at ${step} (${s.instances[id]?.steps[step].message ?? "no reason given"})`);
+  } else if (failedIds.length > 0 && !s.abortRequested && !s.rollbackRequested) {
+    const first = s.instances[failedIds[0] ?? ""]?.steps[step];
+    setFailure(s, {
+      kind: first?.status === "timed-out" ? "timeout" : "step-failed",
+      run: c.run,
+      batch: c.batch,
       step,
       ids: failedIds,
-      message: describeFailure(step, failedIds, first, timeout, e.type === "step-succeeded" ? "" : e.message),
+      message: describeFailure(step, failedIds, first),
       at: e.at,
-    };
-    d.s.failure = failure;
-    d.s.cursor = cursorAt(s.cursor, "failed");
-    d.s.phase = "failed-awaiting-operator";
-    d.s.pauseRequested = false;
-    return accept(d);
+    });
+    return;
   }
-  d.s.cursor = cursorAt(s.cursor, "settled");
-  d.s.phase = activePhase(d.s);
-  proceed(d, e.at);
-  return accept(d);
+  setCursor(s, "settled");
+  s.phase = activePhase(s);
+  proceed(s, e.at);
 }
 
-export function onDrainObserved(s: RolloutState, e: Ev<"drain-observed">): HandlerOutcome {
-  let d: Draft | null = null;
+export function onDrainObserved(s: RolloutState, e: Ev<"drain-observed">): void {
   for (const [id, n] of Object.entries(e.inFlight ?? {})) {
-    if (s.locator[id] === undefined || typeof n !== "number") continue;
-    if (instanceField(d?.s ?? s, id, "inFlight") === n) continue;
-    d ??= new Draft(s);
-    d.patch(id, { inFlight: n });
+    const inst = s.instances[id];
+    if (inst && typeof n === "number" && inst.inFlight !== n) inst.inFlight = n;
   }
-  return d ? accept(d) : { kind: "unchanged" };
 }
-
-/** Phases with no batch in progress. */
-const NO_BATCH = new Set(["planned", "succeeded", "aborted", "rolled-back"]);
 
 /**
  * Record the load balancer's view. For instances outside the batch in progress (not running or failed
  * in it), it also sets the in-service belief the capacity guard counts; inside the batch the machine's
  * own steps decide.
  */
-export function onHealthObserved(s: RolloutState, e: Ev<"health-observed">): HandlerOutcome {
-  let d: Draft | null = null;
-  const ended = NO_BATCH.has(s.phase);
+export function onHealthObserved(s: RolloutState, e: Ev<"health-observed">): void {
+  const noBatch = s.phase === "planned" || s.phase === "succeeded" || s.phase === "aborted" || s.phase === "rolled-back";
   for (const [id, lbState] of Object.entries(e.states ?? {})) {
-    if (s.locator[id] === undefined) continue;
-    const cur = d?.s ?? s;
-    const status = instanceField(cur, id, "status");
-    if (status === undefined) continue;
-    const inBatch = !ended && (status === "running" || status === "failed");
-    const wasInRotation = instanceField(cur, id, "inRotation");
-    const inRotation = inBatch ? wasInRotation === true : lbState === "in-service";
-    if (instanceField(cur, id, "lbState") === lbState && wasInRotation === inRotation) continue;
-    d ??= new Draft(s);
-    d.patch(id, { lbState, inRotation });
+    const inst = s.instances[id];
+    if (!inst) continue;
+    const inBatch = !noBatch && (inst.status === "running" || inst.status === "failed");
+    const inRotation = inBatch ? inst.inRotation : lbState === "in-service";
+    if (inst.lbState !== lbState) inst.lbState = lbState;
+    if (inst.inRotation !== inRotation) inst.inRotation = inRotation;
   }
-  return d ? accept(d) : { kind: "unchanged" };
 }
 
-export function onTick(s: RolloutState, e: Ev<"tick">): HandlerOutcome {
-  if (s.phase === "baking" && s.bakeUntil !== null && e.at >= s.bakeUntil) return endBake(s, e.at);
-  return { kind: "unchanged" };
+export function onTick(s: RolloutState, e: Ev<"tick">): void {
+  if (s.phase === "baking" && s.bakeUntil !== null && e.at >= s.bakeUntil) endBake(s, e.at);
 }

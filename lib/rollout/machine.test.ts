@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Driver, fleetOf, inputFor, inst, rolloutOf } from "./__tests__/helpers";
 import { createRollout, replay, transition } from "./machine";
-import { listInstances, type RolloutState } from "./state";
+import { inServiceCount, listInstances, type RolloutState } from "./state";
 import type { Effect, RolloutEvent } from "./types";
 
 const ids = (e: Effect) => ("ids" in e ? e.ids : []);
@@ -10,7 +10,7 @@ describe("createRollout", () => {
   it("starts planned, with every instance pending, believed as the plan saw it, as plain JSON", () => {
     const s = rolloutOf(fleetOf(5), { batchSize: { unit: "count", value: 2 } });
     expect(s.phase).toBe("planned");
-    expect(s.inService).toBe(5);
+    expect(inServiceCount(s)).toBe(5);
     expect(s.outstanding).toEqual([]);
     expect(listInstances(s).map((i) => [i.id, i.status, i.version, i.inRotation])).toEqual(
       ["i-1", "i-2", "i-3", "i-4", "i-5"].map((id) => [id, "pending", "v1", true]),
@@ -52,7 +52,7 @@ describe("a rollout that goes well (manual approval)", () => {
     expect(d.state.phase).toBe("awaiting-approval");
     expect(d.state.outstanding).toEqual([{ type: "awaitApproval", effectId: "f0:approval#1", batch: 1 }]);
     expect(inst(d.state, "i-1")).toMatchObject({ status: "done", version: "v2", inRotation: true, registered: true });
-    expect(d.state.inService).toBe(5);
+    expect(inServiceCount(d.state)).toBe(5);
 
     const next = d.send({ type: "approve", batch: 1 }, "bob");
     expect(next.map((e) => e.effectId)).toEqual(["f1:deregister#1"]);
@@ -280,7 +280,7 @@ describe("abort", () => {
     d.ok();
     expect(d.state.phase).toBe("aborted");
     expect(d.state.leftOut).toEqual([]);
-    expect(d.state.inService).toBe(4);
+    expect(inServiceCount(d.state)).toBe(4);
     expect(d.reject({ type: "abort" }).message).toBe("Cannot abort: the rollout was aborted");
   });
 
@@ -395,7 +395,7 @@ describe("capacity guard and observations", () => {
     d.send({ type: "start" });
     d.untilRest();
     d.send({ type: "health-observed", states: { "i-4": "out-of-service" } });
-    expect(d.state.inService).toBe(3);
+    expect(inServiceCount(d.state)).toBe(3);
     expect(d.send({ type: "approve" })).toEqual([]);
     expect(d.state.phase).toBe("failed-awaiting-operator");
     expect(d.state.failure).toMatchObject({

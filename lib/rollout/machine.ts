@@ -5,8 +5,14 @@
  * engine events; `replay` rebuilds the state from the event log after a crash, and the engine then
  * performs `state.outstanding` again.
  *
- * Rules (DESIGN.md "Rollout semantics"), with the details in runs.ts:
- * - `start` (planned → running) issues batch 1's deregister. Each batch runs its steps in lockstep,
+ * Each event has a guard (may it happen now? if not, the rejection the operator reads) and a handler
+ * that changes a draft of the state; immer's `produce` turns the draft into the next immutable state,
+ * sharing every unchanged instance record with the previous one.
+ *
+ * Rules, with the details in runs.ts (batches), endings.ts (abort, rollback), operator-events.ts and
+ * engine-events.ts:
+ * - `start` (planned → running) issues batch 1's deregister (or, with `approveFirstBatch`, waits for a
+ *   person's approval of batch 1 first). Each batch runs its steps together,
  *   then waits for `approve` (manual) or bakes (auto: `tick` at or after the bake's end, or
  *   `continue-now`). After the last batch: `succeeded`.
  * - A failed or timed-out step marks the failed instances failed at that step (the others have it done)
@@ -15,9 +21,10 @@
  *   `abort`; `rollback`.
  * - `pause` takes effect at the next step boundary (immediately while waiting for approval or baking);
  *   `resume` issues the next effect.
- * - `abort` lets the outstanding step finish, returns the batch's healthy instances to rotation, then
- *   `aborted`. `rollback` lets it finish, then runs every touched instance back to its previous version,
- *   newest first, then `rolled-back`.
+ * - `abort` lets the outstanding step finish, returns to rotation the instances it took out whose
+ *   server is as it was (starting the stopped ones first), then `aborted`.
+ * - `rollback` lets it finish, then runs every touched instance back to its previous version, newest
+ *   first, then `rolled-back`.
  * - Capacity guard: a batch is only taken out of rotation if the instances believed in service minus
  *   the batch stay at or above plan.minHealthy; otherwise the rollout waits for the operator.
  *
@@ -28,11 +35,11 @@
  *   approve        → [deregister f1:deregister#1 [i-2]]   …   step-succeeded f1:wait-in-service#1 → succeeded
  *   approve (again) → rejected: "Cannot approve: the rollout has already succeeded"
  */
-import { assertNever, reject, type HandlerOutcome } from "./draft";
+import { produce } from "immer";
+import { freshSteps } from "./cursor";
 import * as eng from "./engine-events";
 import * as op from "./operator-events";
-import { runSteps, FRESH_STEPS } from "./runs";
-import { CHUNK, type InstanceState, type RolloutState } from "./state";
+import type { InstanceState, RolloutState } from "./state";
 import type { ApprovalMode, Effect, OperatorEvent, Rejection, RolloutEvent, RolloutPlan } from "./types";
 
 export interface CreateRolloutInput {
@@ -45,6 +52,8 @@ export interface CreateRolloutInput {
   inServiceTimeoutMs?: number;
   /** Default 600 000 (10 min). */
   hookTimeoutMs?: number;
+  /** Wait for a person's approval before batch 1, whatever the mode (the two-person rule). Default false. */
+  approveFirstBatch?: boolean;
   createdAt: number;
   createdBy: string;
 }
@@ -63,15 +72,11 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
   if (input.mode.kind === "auto" && !(input.mode.bakeMs >= 0)) throw new Error(`rollout ${input.id}: bake time must be 0 or more`);
   const batchOf = new Map<string, number>();
   for (const b of plan.batches) for (const id of b.instanceIds) batchOf.set(id, b.index);
-  const locator: Record<string, number> = {};
-  const records: InstanceState[][] = [];
-  let inService = 0;
-  plan.instances.forEach((p, pos) => {
+  const instances: Record<string, InstanceState> = {};
+  for (const p of plan.instances) {
     const batch = batchOf.get(p.id);
     if (batch === undefined) throw new Error(`rollout ${input.id}: instance ${p.id} is in no batch`);
-    locator[p.id] = pos;
-    if (pos % CHUNK === 0) records.push([]);
-    records[records.length - 1]?.push({
+    instances[p.id] = {
       id: p.id,
       zone: p.zone,
       fromVersion: p.fromVersion,
@@ -81,24 +86,25 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
       inServiceAtStart: p.inServiceAtStart,
       status: "pending",
       step: null,
-      steps: FRESH_STEPS,
+      steps: freshSteps(),
       forward: null,
       touched: false,
       registered: true,
       inRotation: p.inServiceAtStart,
-      healthy: true,
+      server: "serving",
       version: p.fromVersion,
       lbState: null,
       inFlight: null,
-    });
-    if (p.inServiceAtStart) inService++;
-  });
+    };
+  }
+  const approveFirstBatch = input.approveFirstBatch === true;
   return {
     id: input.id,
     lb: input.lb,
     createdAt: input.createdAt,
     createdBy: input.createdBy,
     mode: input.mode,
+    approveFirstBatch,
     drainTimeoutMs: input.drainTimeoutMs,
     inServiceTimeoutMs: input.inServiceTimeoutMs ?? DEFAULT_IN_SERVICE_TIMEOUT_MS,
     hookTimeoutMs: input.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
@@ -109,7 +115,7 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
     endedAt: null,
     updatedAt: input.createdAt,
     currentBatch: -1,
-    cursor: { run: "forward", batch: 0, stage: runSteps("forward")[0] ?? "deregister", status: "todo" },
+    cursor: approveFirstBatch ? { run: "forward", batch: -1, stage: "gate", status: "todo" } : { run: "forward", batch: 0, stage: "deregister", status: "todo" },
     batches: plan.batches.map((b) => ({
       index: b.index,
       canary: b.canary,
@@ -121,10 +127,7 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
       approvedAt: null,
     })),
     rollbackBatches: [],
-    records,
-    locator,
-    lockstep: null,
-    inService,
+    instances,
     outstanding: [],
     effectCounts: {},
     pauseRequested: false,
@@ -140,77 +143,84 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
   };
 }
 
+function isOperatorEvent(e: RolloutEvent): e is Extract<RolloutEvent, OperatorEvent> {
+  switch (e.type) {
+    case "start":
+    case "approve":
+    case "pause":
+    case "resume":
+    case "abort":
+    case "rollback":
+    case "retry-step":
+    case "skip-instance":
+    case "continue-now":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The rejection the event gets in this state, or null when the machine takes it. */
+function refusal(state: RolloutState, event: RolloutEvent): Rejection | null {
+  if (typeof event !== "object" || event === null || !Number.isFinite(event.at)) return { code: "INVALID_EVENT", message: "Event has no valid time" };
+  if (isOperatorEvent(event)) return op.operatorRefusal(state, event);
+  switch (event.type) {
+    case "step-started":
+    case "step-succeeded":
+    case "step-failed":
+    case "step-timed-out":
+      return eng.stepReportRefusal(state, event);
+    case "drain-observed":
+    case "health-observed":
+    case "tick":
+      return null;
+    default: {
+      // Exhaustive for well-typed events; an unknown type read back from a log is refused, not thrown.
+      const unknown: never = event;
+      return { code: "INVALID_EVENT", message: `Unknown event type ${JSON.stringify((unknown as { type?: unknown }).type)}` };
+    }
+  }
+}
+
+function apply(s: RolloutState, event: RolloutEvent): void {
+  if (isOperatorEvent(event)) return op.applyOperatorEvent(s, event);
+  switch (event.type) {
+    case "step-started":
+      return eng.onStepStarted(s, event);
+    case "step-succeeded":
+    case "step-failed":
+    case "step-timed-out":
+      return eng.onStepResult(s, event);
+    case "drain-observed":
+      return eng.onDrainObserved(s, event);
+    case "health-observed":
+      return eng.onHealthObserved(s, event);
+    case "tick":
+      return eng.onTick(s, event);
+  }
+}
+
 /** Apply one event. Never throws for a well-formed event; never mutates `state`. */
 export function transition(state: RolloutState, event: RolloutEvent): TransitionResult {
-  if (typeof event !== "object" || event === null || !Number.isFinite(event.at)) {
-    return { ok: false, state, rejection: { code: "INVALID_EVENT", message: "Event has no valid time" } };
-  }
-  const outcome = dispatch(state, event);
-  switch (outcome.kind) {
-    case "reject":
-      return { ok: false, state, rejection: outcome.rejection };
-    case "unchanged":
-      return { ok: true, state, effects: [] };
-    case "accept": {
-      const next = outcome.draft.s;
-      next.updatedAt = event.at;
-      // outstanding holds at most a few effects: the new ones are those not there before
-      const effects = next.outstanding.filter((e) => !state.outstanding.some((o) => o.effectId === e.effectId));
-      return { ok: true, state: next, effects };
-    }
-    default:
-      return assertNever(outcome, "outcome");
-  }
+  const rejection = refusal(state, event);
+  if (rejection) return { ok: false, state, rejection };
+  const next = produce(state, (draft) => {
+    apply(draft, event);
+  });
+  // An observation that changes nothing leaves the very same state (and its time) behind.
+  if (next === state) return { ok: true, state, effects: [] };
+  const finalState: RolloutState = Object.freeze({ ...next, updatedAt: event.at });
+  const before = new Set(state.outstanding.map((e) => e.effectId));
+  return { ok: true, state: finalState, effects: finalState.outstanding.filter((e) => !before.has(e.effectId)) };
 }
 
 /**
  * Whether `transition` would take this operator event now: null, or the very rejection it would give.
- * Runs only the handler's guard (the handlers accept whatever their guard lets through), so asking
- * costs no simulated transition.
+ * Runs only the event's guard, so asking costs no simulated transition.
  */
 export function operatorRejection(state: RolloutState, event: OperatorEvent & { at: number }): Rejection | null {
   if (!Number.isFinite(event.at)) return { code: "INVALID_EVENT", message: "Event has no valid time" };
   return op.operatorRefusal(state, event);
-}
-
-function dispatch(state: RolloutState, event: RolloutEvent): HandlerOutcome {
-  switch (event.type) {
-    case "start":
-      return op.onStart(state, event);
-    case "approve":
-      return op.onApprove(state, event);
-    case "pause":
-      return op.onPause(state, event);
-    case "resume":
-      return op.onResume(state, event);
-    case "abort":
-      return op.onAbort(state, event);
-    case "rollback":
-      return op.onRollback(state, event);
-    case "retry-step":
-      return op.onRetryStep(state, event);
-    case "skip-instance":
-      return op.onSkipInstance(state, event);
-    case "continue-now":
-      return op.onContinueNow(state, event);
-    case "step-started":
-      return eng.onStepStarted(state, event);
-    case "step-succeeded":
-    case "step-failed":
-    case "step-timed-out":
-      return eng.onStepResult(state, event);
-    case "drain-observed":
-      return eng.onDrainObserved(state, event);
-    case "health-observed":
-      return eng.onHealthObserved(state, event);
-    case "tick":
-      return eng.onTick(state, event);
-    default: {
-      // Exhaustive for well-typed events; an unknown type read back from a log is refused, not thrown.
-      const unknown: never = event;
-      return reject("INVALID_EVENT", `Unknown event type ${JSON.stringify((unknown as { type?: unknown }).type)}`);
-    }
-  }
 }
 
 /** Rebuild a rollout from its creation input and its event log. Rejected events change nothing, as when they happened. */

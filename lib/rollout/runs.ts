@@ -1,25 +1,24 @@
 /**
- * How a rollout moves through its batches: issuing each stage's effect, the capacity guard, completing
+ * How a rollout moves through its batches: issuing each stage's effects, the capacity guard, completing
  * a batch, and `proceed`, which drives the cursor to the next resting point. Abort and rollback live in
  * endings.ts; step results are settled in engine-events.ts.
  *
- * A *run* is one batch going through a list of steps in lockstep:
+ * A *run* is one batch going through a list of steps together:
  * - forward batch b:  deregister → drain → stop → deploy → start → verify → register → wait-in-service,
  *   then the gate (awaitApproval in manual mode, sleep for the bake in auto mode) before batch b+1;
  * - rollback batch b: the same eight steps back to the batch's `fromVersion`, no gate;
- * - return (abort):   register → wait-in-service for the instances the rollout took out whose server
- *   is healthy (never stopped, or verified since).
+ * - return (abort):   start → verify for the instances stopped with their code unchanged, then
+ *   register → wait-in-service for every instance being returned.
  *
- * One effect per step covers the batch's active (not skipped) instances. `deregister` covers only
- * those the machine believes registered and `register` only those it believes not registered, so
- * nothing is deregistered twice without a register between. A step with nobody to act on finishes
- * at once. Effect ids name the run, batch, step and attempt: `f3:deploy#2`, `r0:stop#1`,
- * `af2:register#1` (abort return of forward batch 2), `f1:approval#1`, `f1:bake#1`.
+ * A step issues one effect per version (one, except in abort's return run over a mixed fleet) for the
+ * batch's active instances that need it: `deregister` only those believed registered, `register` only
+ * those believed not, `start`/`verify` in the return run only the stopped ones. A step with nobody to
+ * act on finishes at once. Effect ids name the run, batch, step and attempt: `f3:deploy#2`,
+ * `r0:stop#1`, `af2:register#1` (abort return of forward batch 2), `f1:approval#1`, `f1:bake#1`.
  */
-import { ENDED, activeIds, activePhase, cursorAt, finish, moveToBatch, runBatchIds, runSteps, runVersion } from "./cursor";
-import { type Draft, assertNever } from "./draft";
+import { activeIds, activePhase, assertNever, finish, moveToBatch, runSteps, setCursor, versionFor } from "./cursor";
 import { beginAbort, beginRollback } from "./endings";
-import type { Failure, LockstepFields, RolloutState } from "./state";
+import { inServiceCount, isFinal, type Failure, type InstanceState, type RolloutState } from "./state";
 import type { Effect, HookName, StepName } from "./types";
 
 function prefix(s: RolloutState): string {
@@ -28,19 +27,16 @@ function prefix(s: RolloutState): string {
   return `${c.run === "forward" ? "f" : "r"}${c.batch}`;
 }
 
-function nextEffectId(d: Draft, name: string): string {
-  const key = `${prefix(d.s)}:${name}`;
-  const n = (d.s.effectCounts[key] ?? 0) + 1;
-  const counts: Record<string, number> = Object.assign({}, d.s.effectCounts); // a few keys: this batch's steps
-  counts[key] = n;
-  d.s.effectCounts = counts;
+function nextEffectId(s: RolloutState, name: string): string {
+  const key = `${prefix(s)}:${name}`;
+  const n = (s.effectCounts[key] ?? 0) + 1;
+  s.effectCounts[key] = n;
   return `${key}#${n}`;
 }
 
-function effectFor(d: Draft, step: StepName, ids: string[], version: string): Effect {
-  const s = d.s;
+function effectFor(s: RolloutState, step: StepName, ids: string[], version: string): Effect {
   const batch = s.cursor.batch;
-  const effectId = nextEffectId(d, step);
+  const effectId = nextEffectId(s, step);
   switch (step) {
     case "deregister":
       return { type: "deregister", effectId, batch, ids };
@@ -60,11 +56,11 @@ function effectFor(d: Draft, step: StepName, ids: string[], version: string): Ef
   }
 }
 
-function setFailure(d: Draft, failure: Failure): void {
-  d.s.failure = failure;
-  d.s.cursor = cursorAt(d.s.cursor, "failed");
-  d.s.phase = "failed-awaiting-operator";
-  d.s.pauseRequested = false;
+export function setFailure(s: RolloutState, failure: Failure): void {
+  s.failure = failure;
+  setCursor(s, "failed");
+  s.phase = "failed-awaiting-operator";
+  s.pauseRequested = false;
 }
 
 /**
@@ -72,12 +68,12 @@ function setFailure(d: Draft, failure: Failure): void {
  * or above plan.minHealthy. Example: 10 instances, 2 unhealthy outside the batch, batch of 2, minHealthy 7
  * → 8 − 2 = 6 < 7: refuse to start the batch and wait for the operator.
  */
-function capacityFailure(d: Draft, ids: string[], at: number): Failure | null {
-  const s = d.s;
-  const takenOut = d.having(ids, "inRotation", true).length;
-  const left = s.inService - takenOut;
+function capacityFailure(s: RolloutState, ids: string[], at: number): Failure | null {
+  const inService = inServiceCount(s);
+  const takenOut = ids.filter((id) => s.instances[id]?.inRotation).length;
+  const left = inService - takenOut;
   if (left >= s.plan.minHealthy) return null;
-  const notServing = s.plan.fleetSize - s.inService;
+  const notServing = s.plan.fleetSize - inService;
   const c = s.cursor;
   const total = c.run === "rollback" ? s.rollbackBatches.length : s.batches.length;
   const what = c.run === "rollback" ? "Rollback batch" : "Batch";
@@ -95,148 +91,146 @@ function capacityFailure(d: Draft, ids: string[], at: number): Failure | null {
   };
 }
 
+/** Whether the step has work to do on this instance, or else why not (recorded as a step done at once). */
+function needsStep(s: RolloutState, step: StepName, inst: InstanceState): true | string | null {
+  if (step === "deregister") return inst.registered ? true : "already out of rotation";
+  if (step === "register") return inst.registered ? "already registered" : true;
+  // In abort's return run, only a stopped server is started and verified; the others are left alone.
+  if (s.cursor.run === "return" && (step === "start" || step === "verify")) return inst.server === "stopped" || inst.server === "unknown" ? true : null;
+  return true;
+}
+
+function issueGate(s: RolloutState, at: number): void {
+  const c = s.cursor;
+  let effect: Effect;
+  // The gate before the first batch is always a person's approval, whatever the mode.
+  if (s.mode.kind === "manual" || c.batch < 0) {
+    effect = { type: "awaitApproval", effectId: nextEffectId(s, "approval"), batch: c.batch + 1 };
+    s.phase = "awaiting-approval";
+  } else {
+    const ms = s.bakeRemainingMs ?? s.mode.bakeMs;
+    effect = { type: "sleep", effectId: nextEffectId(s, "bake"), batch: c.batch, ms, until: at + ms };
+    s.bakeUntil = at + ms;
+    s.bakeRemainingMs = null;
+    s.phase = "baking";
+  }
+  s.outstanding.push(effect);
+  setCursor(s, "active");
+}
+
 type IssueOutcome = "issued" | "settled" | "failed";
 
-/** Issue the effect for the cursor's stage (status `todo`); `only` narrows a retry to the failed instances. */
-export function issueStage(d: Draft, at: number, only?: readonly string[]): IssueOutcome {
-  const s = d.s;
+/** Issue the effects for the cursor's stage (status `todo`); `only` narrows a retry to the failed instances. */
+export function issueStage(s: RolloutState, at: number, only?: readonly string[]): IssueOutcome {
   const c = s.cursor;
   if (c.stage === "gate") {
-    let effect: Effect;
-    if (s.mode.kind === "manual") {
-      effect = { type: "awaitApproval", effectId: nextEffectId(d, "approval"), batch: c.batch + 1 };
-      s.phase = "awaiting-approval";
-    } else {
-      const ms = s.bakeRemainingMs ?? s.mode.bakeMs;
-      effect = { type: "sleep", effectId: nextEffectId(d, "bake"), batch: c.batch, ms, until: at + ms };
-      s.bakeUntil = at + ms;
-      s.bakeRemainingMs = null;
-      s.phase = "baking";
-    }
-    s.outstanding = [...s.outstanding, effect];
-    s.cursor = cursorAt(c, "active");
+    issueGate(s, at);
     return "issued";
   }
   const step = c.stage;
-  d.formLockstep(runBatchIds(s, c.run, c.batch));
-  const active = activeIds(s, c.run, c.batch);
   const wanted = only ? new Set(only) : null;
-  const ids = wanted ? active.filter((id) => wanted.has(id)) : active;
+  const ids = activeIds(s, c.run, c.batch).filter((id) => wanted === null || wanted.has(id));
   if (ids.length === 0) {
-    s.cursor = cursorAt(c, "settled");
+    setCursor(s, "settled");
     return "settled";
   }
-  startBatchIfNeeded(d, at);
-  let target = ids;
-  if (step === "deregister") target = d.having(ids, "registered", true);
-  else if (step === "register") target = d.having(ids, "registered", false);
+  startBatchIfNeeded(s, at);
+  const target: string[] = [];
+  for (const id of ids) {
+    const inst = s.instances[id];
+    if (!inst) continue;
+    const need = needsStep(s, step, inst);
+    if (need === true) target.push(id);
+    else if (need !== null) {
+      inst.status = "running";
+      inst.step = step;
+      inst.steps[step] = { status: "done", issuedAt: at, startedAt: at, endedAt: at, attempts: inst.steps[step].attempts, message: need };
+    }
+  }
   // The guard is about taking instances out of rotation: nothing to deregister, nothing to guard.
   if (step === "deregister" && c.run !== "return" && target.length > 0) {
-    const failure = capacityFailure(d, target, at);
+    const failure = capacityFailure(s, target, at);
     if (failure) {
-      setFailure(d, failure);
+      setFailure(s, failure);
       return "failed";
     }
   }
-  // Lockstep: the instances of one effect share their step record (same issue time and attempt).
-  const issuedPatch: LockstepFields =
-    step === "stop" ? { status: "running", step, touched: true, healthy: false } : { status: "running", step, touched: true };
-  d.many(target, issuedPatch, step, (prev) => ({ status: "running", issuedAt: at, startedAt: null, endedAt: null, attempts: prev.attempts + 1 }));
-  if (target.length < ids.length) {
-    const already = step === "deregister" ? "already out of rotation" : "already registered";
-    const targeted = new Set(target);
-    d.many(
-      ids.filter((id) => !targeted.has(id)),
-      { status: "running", step },
-      step,
-      (prev) => ({ status: "done", issuedAt: at, startedAt: at, endedAt: at, attempts: prev.attempts, message: already }),
-    );
-  }
   if (target.length === 0) {
-    s.cursor = cursorAt(c, "settled");
+    setCursor(s, "settled");
     return "settled";
   }
-  const effect = effectFor(d, step, target, runVersion(s, c.run, c.batch));
-  s.outstanding = [...s.outstanding, effect];
-  s.cursor = cursorAt(c, "active");
+  const byVersion = new Map<string, string[]>();
+  for (const id of target) {
+    const inst = s.instances[id];
+    if (!inst) continue;
+    inst.status = "running";
+    inst.step = step;
+    inst.touched = true;
+    if (step === "stop" || step === "start") inst.server = "unknown";
+    inst.steps[step] = { status: "running", issuedAt: at, startedAt: null, endedAt: null, attempts: inst.steps[step].attempts + 1 };
+    const version = versionFor(s, c.run, c.batch, inst);
+    byVersion.set(version, [...(byVersion.get(version) ?? []), id]);
+  }
+  for (const [version, group] of byVersion) s.outstanding.push(effectFor(s, step, group, version));
+  setCursor(s, "active");
   s.phase = activePhase(s);
   return "issued";
 }
 
-function startBatchIfNeeded(d: Draft, at: number): void {
-  const s = d.s;
+function startBatchIfNeeded(s: RolloutState, at: number): void {
   const c = s.cursor;
-  if (c.run === "forward") {
-    const b = s.batches[c.batch];
-    if (b && b.status === "pending") {
-      s.batches = s.batches.slice();
-      s.batches[c.batch] = { ...b, status: "running", startedAt: at };
-    }
-  } else if (c.run === "rollback") {
-    const b = s.rollbackBatches[c.batch];
-    if (b && b.status === "pending") {
-      s.rollbackBatches = s.rollbackBatches.slice();
-      s.rollbackBatches[c.batch] = { ...b, status: "running", startedAt: at };
-    }
+  const b = c.run === "forward" ? s.batches[c.batch] : c.run === "rollback" ? s.rollbackBatches[c.batch] : undefined;
+  if (b && b.status === "pending") {
+    b.status = "running";
+    b.startedAt = at;
   }
 }
 
-function completeBatch(d: Draft, at: number): boolean {
-  const s = d.s;
+function completeBatch(s: RolloutState, at: number): boolean {
   const c = s.cursor;
   const active = activeIds(s, c.run, c.batch);
   if (c.run === "return") {
     // Returned to rotation: done if on the rollout's version, else back to pending (not updated).
-    const version = runVersion(s, c.run, c.batch);
-    const onVersion = active.filter((id) => d.field(id, "version") === version);
-    const notUpdated = active.filter((id) => d.field(id, "version") !== version);
-    d.many(onVersion, { status: "done" });
-    d.many(notUpdated, { status: "pending" });
-    finish(d, "aborted", at);
+    for (const id of active) {
+      const inst = s.instances[id];
+      if (inst) inst.status = inst.version === s.plan.targetVersion ? "done" : "pending";
+    }
+    finish(s, "aborted", at);
     return false;
   }
-  d.many(active, { status: "done" });
-  if (c.run === "forward") {
-    const b = s.batches[c.batch];
-    if (b) {
-      s.batches = s.batches.slice();
-      s.batches[c.batch] = { ...b, status: "done", endedAt: at };
-    }
-    if (c.batch >= s.batches.length - 1) {
-      finish(d, "succeeded", at);
-      return false;
-    }
-    s.cursor = cursorAt(c, "todo", "gate");
-    return true;
+  for (const id of active) {
+    const inst = s.instances[id];
+    if (inst) inst.status = "done";
   }
-  const b = s.rollbackBatches[c.batch];
+  const batches = c.run === "forward" ? s.batches : s.rollbackBatches;
+  const b = batches[c.batch];
   if (b) {
-    s.rollbackBatches = s.rollbackBatches.slice();
-    s.rollbackBatches[c.batch] = { ...b, status: "done", endedAt: at };
+    b.status = "done";
+    b.endedAt = at;
   }
-  if (c.batch >= s.rollbackBatches.length - 1) {
-    finish(d, "rolled-back", at);
+  if (c.batch >= batches.length - 1) {
+    finish(s, c.run === "forward" ? "succeeded" : "rolled-back", at);
     return false;
   }
-  moveToBatch(d, "rollback", c.batch + 1);
+  if (c.run === "forward") setCursor(s, "todo", "gate");
+  else moveToBatch(s, "rollback", c.batch + 1);
   return true;
 }
 
 /** From a settled stage to the next one (todo), or to the end. Returns false when the rollout rests. */
-function moveOn(d: Draft, at: number): boolean {
-  const c = d.s.cursor;
+function moveOn(s: RolloutState, at: number): boolean {
+  const c = s.cursor;
   if (c.stage === "gate") {
-    moveToBatch(d, "forward", c.batch + 1);
+    moveToBatch(s, "forward", c.batch + 1);
     return true;
   }
   const steps = runSteps(c.run);
-  const i = steps.indexOf(c.stage);
-  const next = steps[i + 1];
+  const next = steps[steps.indexOf(c.stage) + 1];
   if (next !== undefined) {
-    d.s.cursor = cursorAt(c, "todo", next);
+    setCursor(s, "todo", next);
     return true;
   }
-  return completeBatch(d, at);
+  return completeBatch(s, at);
 }
 
 /**
@@ -244,22 +238,15 @@ function moveOn(d: Draft, at: number): boolean {
  * (paused, waiting for the operator, ended). Pause, abort and rollback requests take effect here,
  * at a step boundary.
  */
-export function proceed(d: Draft, at: number): void {
+export function proceed(s: RolloutState, at: number): void {
   // Each pass moves the cursor forward; a batch has at most nine stages, so this always ends.
   for (;;) {
-    const s = d.s;
+    if (isFinal(s.phase)) return;
     const c = s.cursor;
-    if (ENDED.has(s.phase)) return;
     if (c.status === "settled") {
-      if (s.abortRequested) {
-        beginAbort(d, at);
-        continue;
-      }
-      if (s.rollbackRequested) {
-        beginRollback(d, at);
-        continue;
-      }
-      if (!moveOn(d, at)) return;
+      if (s.abortRequested) beginAbort(s, at);
+      else if (s.rollbackRequested) beginRollback(s, at);
+      else if (!moveOn(s, at)) return;
       continue;
     }
     if (c.status === "todo") {
@@ -268,13 +255,9 @@ export function proceed(d: Draft, at: number): void {
         s.phase = "paused";
         return;
       }
-      if (issueStage(d, at) === "settled") continue;
-      return;
+      if (issueStage(s, at) === "settled") continue;
     }
     return;
   }
 }
 
-
-export { FRESH_STEPS, RETURN_STEPS, activeIds, activePhase, cursorAt, finish, runBatchIds, runSteps, runVersion } from "./cursor";
-export { beginAbort, beginRollback, planRollback, returnable, unknownFromVersions } from "./endings";

@@ -2,19 +2,19 @@
  * The shape of a rollout's state, as the state machine keeps it. Plain JSON (objects, arrays, numbers,
  * strings, booleans, null): the engine can store it, the API can send it, and `replay` rebuilds it.
  *
- * Each instance has its own record, kept in fixed-size chunks (`records[chunk][slot]`, located through
- * `locator`) so a transition copies one chunk and the chunk list instead of the whole fleet. The
- * instances of the batch in progress move in lockstep: while they do, what they share (the step
- * records, and the fields every step changes alike) is kept once in `lockstep`, not in each record,
- * so a step costs the same for a batch of 500 as for a batch of 5. An instance that parts from the
- * others (a failure, a skip, an observation of its own) leaves the lockstep with its record brought up
- * to date. Read instances through `getInstance` and `listInstances`, which put the two together; never
- * read the chunks yourself.
+ * Every instance has one record, keyed by id in `instances`; `plan.instances` gives their order.
+ * States are immutable: the machine makes each new state with immer (machine.ts), so an unchanged
+ * instance record is the very same object in the old and the new state.
  */
 import type { ApprovalMode, Effect, LbState, RolloutPhase, RolloutPlan, StepName } from "./types";
 
 export type InstanceStatus = "pending" | "running" | "done" | "failed" | "skipped";
-export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
+
+/**
+ * `done`: finished well (or had nothing to do: `message` says why, e.g. "already out of rotation").
+ * `failed`: the step reported a failure. `timed-out`: it did not finish within its time limit.
+ */
+export type StepStatus = "pending" | "running" | "done" | "failed" | "timed-out" | "skipped";
 
 export interface StepRecord {
   status: StepStatus;
@@ -40,6 +40,15 @@ export interface Procedure {
   steps: StepRecords;
 }
 
+/**
+ * What the machine believes about the web server on an instance:
+ * - `serving`: running the version in `version` and able to take traffic (never stopped by this
+ *   rollout, or verified since it was last stopped);
+ * - `stopped`: stopped by the stop hook, its code still `version` (so it can be started again as it was);
+ * - `unknown`: a hook changed something and then failed (or is running): nobody can say what runs there.
+ */
+export type ServerBelief = "serving" | "stopped" | "unknown";
+
 export interface InstanceState extends Procedure {
   id: string;
   zone: string;
@@ -56,14 +65,10 @@ export interface InstanceState extends Procedure {
   touched: boolean;
   /** Belief: registered with the load balancer (deregister only what is registered, register only what is not). */
   registered: boolean;
-  /** Belief: serving traffic. Counts toward `inService` and the capacity guard. */
+  /** Belief: serving traffic. Counts toward the capacity guard. */
   inRotation: boolean;
-  /**
-   * Belief: the server runs and can take traffic: never stopped by this rollout, or verified since its
-   * last stop. Abort returns exactly these to rotation.
-   */
-  healthy: boolean;
-  /** Belief: the version it runs; null when unknown (e.g. after a failed deploy). */
+  server: ServerBelief;
+  /** Belief: the version it runs; null when unknown (e.g. after a deploy that failed half-way). */
   version: string | null;
   /** Last state the load balancer reported (health-observed); null until one arrives. */
   lbState: LbState | null;
@@ -92,14 +97,17 @@ export interface RollbackBatchState {
   endedAt: number | null;
 }
 
-/** forward: a planned batch; rollback: a rollback batch; return: abort putting healthy instances back. */
+/** forward: a planned batch; rollback: a rollback batch; return: abort putting instances back. */
 export type RunKind = "forward" | "rollback" | "return";
 export type Stage = StepName | "gate";
 
 /**
- * Where the rollout stands. `todo`: the stage's effect is not issued yet (waiting for resume, or just
- * reached); `active`: its effect is outstanding; `failed`: it failed and waits for the operator;
+ * Where the rollout stands. `todo`: the stage's effects are not issued yet (waiting for resume, or just
+ * reached); `active`: its effects are outstanding; `failed`: it failed and waits for the operator;
  * `settled`: it finished for every active instance of the batch.
+ *
+ * The gate before forward batch b+1 is `{ run: "forward", batch: b, stage: "gate" }`; a gate before the
+ * very first batch (`approveFirstBatch`) has batch -1.
  */
 export interface Cursor {
   run: RunKind;
@@ -119,13 +127,14 @@ export interface Failure {
   at: number;
 }
 
-/** Adding a field? Copy it in draft-support.ts's copyState too (the compiler insists, for a required one). */
 export interface RolloutState {
   id: string;
   lb: string;
   createdAt: number;
   createdBy: string;
   mode: ApprovalMode;
+  /** A second person must approve before batch 1 starts (the two-person rule with auto approval or one batch). */
+  approveFirstBatch: boolean;
   drainTimeoutMs: number;
   inServiceTimeoutMs: number;
   hookTimeoutMs: number;
@@ -141,14 +150,8 @@ export interface RolloutState {
   cursor: Cursor;
   batches: BatchState[];
   rollbackBatches: RollbackBatchState[];
-  /** Each instance's own record, in chunks; for a member of `lockstep` it lacks what the lockstep holds. */
-  records: InstanceState[][];
-  /** Instance id → position (chunk × CHUNK + slot). Built once, never changes. */
-  locator: Record<string, number>;
-  /** The instances moving in lockstep and what they share; null when none do. */
-  lockstep: Lockstep | null;
-  /** How many instances the machine believes are in service now. */
-  inService: number;
+  /** Every instance's record, by id (plan order: `plan.instances`). */
+  instances: Record<string, InstanceState>;
   /** Effects issued and not yet resolved; after a crash the engine performs these again. */
   outstanding: Effect[];
   /** How many effects were issued per key ("f2:deploy"), for unique effect ids. */
@@ -171,26 +174,30 @@ export interface RolloutState {
   endedBy: string | null;
 }
 
-/** The fields a lockstep can hold for its members: those the steps change. */
-export type LockstepFields = Partial<Pick<InstanceState, "status" | "step" | "touched" | "healthy" | "registered" | "inRotation" | "version" | "lbState" | "inFlight">>;
+const FINAL_PHASES: ReadonlySet<RolloutPhase> = new Set(["succeeded", "aborted", "rolled-back"]);
 
-/**
- * Instances of the run in progress that move together: each member is its own record with `fields`
- * laid over it and `steps` as its step records. Members join with equal step records, so one shared
- * set serves them all. Example: batch [i-3 i-4] after deregister succeeded → ids [i-3, i-4], fields
- * { status: "running", step: "drain", touched: true, registered: false, inRotation: false },
- * steps.deregister done, steps.drain running.
- */
-export interface Lockstep {
-  /** The run and batch the members belong to (the cursor's; the lockstep ends when the cursor moves on). */
-  run: RunKind;
-  batch: number;
-  /** The members, active instances of that batch, in batch order. */
-  ids: string[];
-  /** What every member has now over its own record (only fields changed since they joined). */
-  fields: LockstepFields;
-  /** Every member's step records. */
-  steps: StepRecords;
+/** Succeeded, aborted or rolled back: nothing more happens to the rollout. The one definition. */
+export function isFinal(phase: RolloutPhase): boolean {
+  return FINAL_PHASES.has(phase);
 }
 
-export { CHUNK, getInstance, listInstances } from "./records";
+export function getInstance(state: RolloutState, id: string): InstanceState | undefined {
+  return Object.hasOwn(state.instances, id) ? state.instances[id] : undefined;
+}
+
+/** Every instance in plan order. */
+export function listInstances(state: RolloutState): InstanceState[] {
+  const all: InstanceState[] = [];
+  for (const p of state.plan.instances) {
+    const inst = getInstance(state, p.id);
+    if (inst) all.push(inst);
+  }
+  return all;
+}
+
+/** How many instances the machine believes are in service now (what its capacity guard counts). */
+export function inServiceCount(state: RolloutState): number {
+  let n = 0;
+  for (const p of state.plan.instances) if (state.instances[p.id]?.inRotation) n++;
+  return n;
+}

@@ -154,6 +154,11 @@ export interface InstanceStepResult {
   /** Last lines of the hook's output, or the provider's message. */
   outputTail?: string;
   message?: string;
+  /**
+   * false: the step failed before changing anything on the instance (a hook that refused its input,
+   * exit status 64; a version the provider refused to send). Abort relies on it to return the instance.
+   */
+  changed?: boolean;
 }
 
 export type OperatorEvent =

@@ -6,7 +6,7 @@
  * monitor's latest snapshot (never a provider call per request).
  */
 import { derivePhase, estimateRemainingMs } from "@/lib/rollout/derive";
-import { getInstance, type InstanceState, type Procedure, type RolloutState } from "@/lib/rollout/state";
+import { getInstance, inServiceCount, type InstanceState, type Procedure, type RolloutState } from "@/lib/rollout/state";
 import { STEPS, type OperatorEventType, type RolloutPhase } from "@/lib/rollout/types";
 import type { BatchView, InstanceProgress, RolloutDetail, RolloutSummary, StepStatus, StepView, StoredEvent, TrafficView } from "@/lib/views";
 import type { TrafficStats } from "@/server/providers/types";
@@ -177,7 +177,7 @@ export function rolloutDetail(store: RotorStore, monitor: FleetMonitor | null, i
     view: derivePhase(s, now),
     remainingMs: estimateRemainingMs(s, now),
     batches: batchViews(s, events),
-    capacity: { inService: observed, believedInService: s.inService, minHealthy: s.plan.minHealthy, fleetSize: s.plan.fleetSize },
+    capacity: { inService: observed, believedInService: inServiceCount(s), minHealthy: s.plan.minHealthy, fleetSize: s.plan.fleetSize },
     traffic: trafficSince(events, snapshot?.traffic ?? null, active),
     events,
     monitorError: snapshot?.consecutiveErrors ? snapshot.lastError : null,
