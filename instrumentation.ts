@@ -4,9 +4,9 @@
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
-    const { startEngine } = await import("./server/engine");
+    const { runtime } = await import("./server/runtime");
     try {
-      startEngine();
+      runtime().startEngine();
     } catch (err) {
       // A misconfigured provider must not take the dashboard down: it shows the configuration error.
       console.error("rotor: the rollout engine did not start:", err instanceof Error ? err.message : err);

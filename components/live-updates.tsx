@@ -3,7 +3,7 @@
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useSyncExternalStore } from "react";
 import { queryKeys } from "@/components/queries";
-import type { StreamMessage } from "@/components/view-types";
+import type { StreamMessage } from "@/lib/views";
 
 /** How the page learns of changes: the event stream, or polling while the stream is down. */
 export type LiveMode = "connecting" | "live" | "polling";

@@ -3,7 +3,7 @@
  * HydrationBoundary and the browser reads (and refetches) them through the JSON API.
  */
 import { queryOptions } from "@tanstack/react-query";
-import type { FaultView, FleetView, LbTrafficView, LoadBalancerRow, RolloutDetailView, RolloutSummary } from "@/components/view-types";
+import type { FaultView, FleetView, LbTrafficView, LoadBalancerRow, RolloutDetailView, RolloutSummary } from "@/lib/views";
 
 export const queryKeys = {
   loadBalancers: ["load-balancers"] as const,

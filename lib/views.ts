@@ -1,10 +1,13 @@
 /**
- * What the dashboard reads: the shapes `server/engine/queries.ts` returns and `/api/*` serves.
- * Types only. Times are epoch milliseconds.
+ * What the dashboard reads: the shapes the server's read models return and `/api/*` serves, as the
+ * browser sees them. Types only. Times are epoch milliseconds.
  */
+import type { InstanceView, LoadBalancerSummary, TrafficStats } from "./fleet";
 import type { DerivedView } from "./rollout/derive";
 import type { InstanceStatus, RolloutState } from "./rollout/state";
-import type { OperatorEventType, RolloutPhase, StepName } from "./rollout/types";
+import type { ApprovalMode, LbState, OperatorEventType, RolloutPhase, StepName } from "./rollout/types";
+
+export type { InstanceView, LoadBalancerSummary } from "./fleet";
 
 /**
  * applied: fed to the state machine, in `seq` order; the rollout's state is the replay of these.
@@ -158,4 +161,69 @@ export interface RolloutDetail {
   monitorError: { message: string; code: string; at: number } | null;
   /** Server time of this answer (for elapsed times and the bake countdown). */
   now: number;
+}
+
+/** A load balancer's traffic counters since the fleet started (or was reset). */
+export type LbTrafficView = TrafficStats & { lb: string };
+
+export interface ActiveRolloutRef {
+  id: string;
+  phase: RolloutPhase;
+  message: string;
+  targetVersion: string;
+  progress: number;
+}
+
+export interface LoadBalancerRow extends LoadBalancerSummary {
+  counts: Partial<Record<LbState, number>>;
+  total: number;
+  versions: { version: string | null; count: number }[];
+  activeRollout: ActiveRolloutRef | null;
+  traffic: LbTrafficView | null;
+  error?: string;
+}
+
+/** Where a rollout has an instance: the step in progress (or failed), the next step between steps, or done. */
+export interface InstanceRolloutStep {
+  batch: number;
+  step: StepName | "queued" | "done";
+  status: StepStatus;
+  direction: "forward" | "rollback";
+}
+
+export interface FleetRow extends InstanceView {
+  /** Where the active rollout has this instance, if it is in one. */
+  rollout?: InstanceRolloutStep;
+}
+
+export interface FleetView {
+  lb: LoadBalancerSummary;
+  at: number;
+  instances: FleetRow[];
+  activeRollout: ActiveRolloutRef | null;
+  error?: string;
+}
+
+export type StreamMessage =
+  | { kind: "hello" }
+  | { kind: "rollout"; id: string; lb?: string }
+  | { kind: "instances"; lb: string }
+  | { kind: "traffic"; lb: string };
+
+
+export type { NextAction as NextActionView } from "./rollout/derive";
+
+/**
+ * `GET /api/rollouts/{id}`: the engine's RolloutDetail (summary, derivePhase's view, batches with
+ * per-instance steps, capacity, traffic since the start, events) without the raw machine state.
+ */
+export type RolloutDetailView = Omit<RolloutDetail, "state"> & { approval: ApprovalMode; drainTimeoutMs: number };
+
+/** An armed fault of the local fleet (fault injection for demos and tests). */
+export interface FaultView {
+  kind: string;
+  instanceId: string;
+  since: number;
+  holdMs?: number;
+  active?: boolean;
 }

@@ -47,17 +47,19 @@ function level(): string {
   return process.env.VITEST ? "silent" : "info";
 }
 
-const g = globalThis as unknown as { __rotorLogger?: Logger };
-
-/** The process-wide logger (one per process, surviving Next dev reloads). */
-export const log: Logger =
-  g.__rotorLogger ??
-  (g.__rotorLogger = pino({
-    level: level(),
+/** A logger with Rotor's settings: level, base fields, time format and the redaction of secrets. */
+export function createLogger(destination?: pino.DestinationStream, levelName = level()): Logger {
+  const options = {
+    level: levelName,
     base: { pid: process.pid, app: "rotor" },
     redact: { paths: REDACT, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
-  }));
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** The process's logger. Stateless apart from its settings, so a module-level one is safe. */
+export const log: Logger = createLogger();
 
 export interface RolloutLogContext {
   rolloutId: string;

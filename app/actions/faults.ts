@@ -6,7 +6,7 @@ import { FAULT_KINDS, faultBodySchema } from "@/server/fleet/protocol";
 import { getProvider } from "@/server/providers";
 import { createControlClient } from "@/server/providers/local";
 import type { FormResult } from "@/components/ui/action-state";
-import type { FaultView } from "@/components/view-types";
+import type { FaultView } from "@/lib/views";
 
 const faultForm = z.object({ kind: z.enum(FAULT_KINDS), instanceId: z.string().min(1, "Choose an instance") });
 

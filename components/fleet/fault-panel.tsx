@@ -7,7 +7,7 @@ import { statusOf, type FormAction, type FormResult } from "@/components/ui/acti
 import { formatClock } from "@/components/ui/format";
 import { StatusLine } from "@/components/ui/status-line";
 import { Panel, buttonCls, inputCls } from "@/components/ui/table";
-import type { FaultView } from "@/components/view-types";
+import type { FaultView } from "@/lib/views";
 
 const KIND_LABEL: Record<string, string> = {
   "deploy-fails": "Next deploy fails",

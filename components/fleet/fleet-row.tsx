@@ -1,7 +1,7 @@
 import { memo } from "react";
 import { LbStateBadge } from "@/components/ui/badges";
 import { td } from "@/components/ui/table";
-import type { FleetRow } from "@/components/view-types";
+import type { FleetRow } from "@/lib/views";
 
 const stepTone = { pending: "text-zinc-500", running: "text-sky-700 dark:text-sky-300", succeeded: "text-emerald-700 dark:text-emerald-400", failed: "text-red-700 dark:text-red-400 font-medium", "timed-out": "text-red-700 dark:text-red-400 font-medium", skipped: "text-zinc-500 line-through" } as const;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { filterAndSort } from "@/components/fleet/fleet-sort";
-import type { FleetRow } from "@/components/view-types";
+import type { FleetRow } from "@/lib/views";
 import type { LbState } from "@/lib/rollout/types";
 
 const STATES: LbState[] = ["in-service", "draining", "registering", "out-of-service", "unknown"];

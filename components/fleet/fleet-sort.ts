@@ -1,4 +1,4 @@
-import type { FleetRow } from "@/components/view-types";
+import type { FleetRow } from "@/lib/views";
 import type { LbState } from "@/lib/rollout/types";
 
 export type FleetSortKey = "id" | "zone" | "state" | "inFlight" | "version" | "health" | "step";

@@ -2,7 +2,7 @@ import { StepCell, stepLabel } from "@/components/rollout/step-cell";
 import { Badge } from "@/components/ui/badges";
 import { formatDuration } from "@/components/ui/format";
 import { Panel } from "@/components/ui/table";
-import type { BatchView, InstanceProgress } from "@/components/view-types";
+import type { BatchView, InstanceProgress } from "@/lib/views";
 import { STEPS } from "@/lib/rollout/types";
 
 function batchStatus(b: BatchView): { label: string; t: "ok" | "busy" | "bad" | "idle" | "warn" } {

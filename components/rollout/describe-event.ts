@@ -1,4 +1,4 @@
-import type { StoredEvent } from "@/components/view-types";
+import type { StoredEvent } from "@/lib/views";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);

@@ -5,7 +5,7 @@ import { OBSERVATIONS, describeEvent, effectNames } from "@/components/rollout/d
 import { Badge } from "@/components/ui/badges";
 import { formatClock, formatTime } from "@/components/ui/format";
 import { Panel, buttonCls } from "@/components/ui/table";
-import type { StoredEvent } from "@/components/view-types";
+import type { StoredEvent } from "@/lib/views";
 
 const SHOWN = 60;
 

@@ -7,7 +7,7 @@ import { ConfirmSubmit } from "@/components/ui/confirm-dialog";
 import { statusOf, type FormAction, type FormResult } from "@/components/ui/action-state";
 import { StatusLine } from "@/components/ui/status-line";
 import { buttonCls } from "@/components/ui/table";
-import type { NextActionView } from "@/components/view-types";
+import type { NextActionView } from "@/lib/views";
 
 const consequence: Record<string, string> = {
   abort: "The step in progress finishes, healthy drained instances go back into rotation, and the rollout stops. Instances already updated keep the new version.",

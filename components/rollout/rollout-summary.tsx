@@ -2,7 +2,7 @@ import type { ReactNode } from "react";
 import { Stat } from "@/components/fleet/traffic-counter";
 import { PhaseBadge } from "@/components/ui/badges";
 import { formatCount, formatDuration, formatTime } from "@/components/ui/format";
-import type { RolloutDetailView } from "@/components/view-types";
+import type { RolloutDetailView } from "@/lib/views";
 
 /** Phase and message (from derivePhase, never recomputed here), progress, time left, capacity, traffic. */
 export function RolloutSummary({ r }: { r: RolloutDetailView }) {

@@ -1,5 +1,5 @@
 import { formatDuration } from "@/components/ui/format";
-import type { StepView } from "@/components/view-types";
+import type { StepView } from "@/lib/views";
 
 const STEP_LABEL: Record<string, string> = {
   deregister: "deregister",

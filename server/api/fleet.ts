@@ -2,15 +2,16 @@
  * Fleet reads for the API and the pages: the shared monitor's snapshot (one provider poll per
  * load balancer, whatever the number of viewers), reshaped for one page.
  */
-import type { FleetRow, FleetView, LbTrafficView, LoadBalancerRow } from "@/components/view-types";
+import type { FleetView, LbTrafficView, LoadBalancerRow } from "@/lib/views";
 import type { LbState } from "@/lib/rollout/types";
-import { getFleetMonitor, type FleetSnapshot } from "@/server/monitor";
+import type { FleetSnapshot } from "@/server/monitor";
+import { runtime } from "@/server/runtime";
 import type { LoadBalancerSummary } from "@/server/providers/types";
 import { NotFound } from "@/server/api/http";
 import { activeRolloutRef, instanceSteps } from "@/server/api/rollouts";
 
 async function summaryOf(lb: string): Promise<LoadBalancerSummary> {
-  const monitor = getFleetMonitor();
+  const monitor = runtime().monitor;
   const all = await monitor.listLoadBalancers();
   const found = all.find((l) => l.name === lb);
   if (!found) throw new NotFound(`No load balancer named "${lb}" (known: ${all.map((l) => l.name).join(", ") || "none"})`);
@@ -19,7 +20,7 @@ async function summaryOf(lb: string): Promise<LoadBalancerSummary> {
 
 /** The latest snapshot; the very first read of a load balancer waits for its first refresh. */
 export async function readSnapshot(lb: string): Promise<FleetSnapshot> {
-  const monitor = getFleetMonitor();
+  const monitor = runtime().monitor;
   const s = monitor.snapshot(lb);
   return s.at === null ? monitor.freshSnapshot(lb) : s;
 }
@@ -33,7 +34,7 @@ function trafficOf(lb: string, s: FleetSnapshot): LbTrafficView | null {
 }
 
 export async function loadBalancerRows(): Promise<LoadBalancerRow[]> {
-  const monitor = getFleetMonitor();
+  const monitor = runtime().monitor;
   const lbs = await monitor.listLoadBalancers();
   return Promise.all(
     lbs.map(async (lb) => {
@@ -61,12 +62,12 @@ export async function loadBalancerRows(): Promise<LoadBalancerRow[]> {
 export async function fleetView(lb: string): Promise<FleetView> {
   const summary = await summaryOf(lb);
   const [s, active] = await Promise.all([readSnapshot(lb), activeRolloutRef(lb)]);
-  const steps = active ? await instanceSteps(active.id) : new Map<string, NonNullable<FleetRow["rollout"]>>();
+  const steps = active ? instanceSteps(active.id) : {};
   const view: FleetView = {
     lb: summary,
     at: s.at ?? Date.now(),
     instances: s.instances.map((i) => {
-      const step = steps.get(i.id);
+      const step = steps[i.id];
       return step ? { ...i, rollout: step } : i;
     }),
     activeRollout: active,

@@ -1,59 +1,106 @@
 /**
- * Rollout reads for the API and the pages, over the engine's queries. The detail is the engine's
- * RolloutDetail without the raw state machine state (large, and not the UI's business), plus the
- * few settings the page shows (approval mode, drain timeout).
+ * Rollout reads for the API and the pages: the history table, one rollout in full, the active
+ * rollout of a load balancer, and where it has each instance. Lookups in the journals' read models
+ * (kept caught up as events are appended) and the monitor's latest snapshot: no read replays the log
+ * or calls the provider.
  */
-import type { ActiveRolloutRef, FleetRow, RolloutDetailView, RolloutSummary } from "@/components/view-types";
-import type { RolloutDetail } from "@/lib/views";
-import { activeRolloutFor, getRolloutDetail, listRollouts } from "@/server/engine/queries";
-import { NotFound } from "@/server/api/http";
+import { derivePhase, estimateRemainingMs } from "@/lib/rollout/derive";
+import { inServiceCount, isFinal } from "@/lib/rollout/state";
+import type { OperatorEventType } from "@/lib/rollout/types";
+import type { ActiveRolloutRef, InstanceRolloutStep, RolloutDetail, RolloutDetailView, RolloutSummary, StoredEvent, TrafficView } from "@/lib/views";
+import type { TrafficStats } from "@/server/providers/types";
+import type { FleetSnapshot } from "@/server/monitor";
+import type { RolloutRow } from "@/server/store";
+import type { RolloutJournal } from "@/server/store/journal";
+import { runtime, type Runtime } from "@/server/runtime";
+import { NotFound } from "./http";
 
-export function toDetailView(d: RolloutDetail): RolloutDetailView {
+function summarize(row: RolloutRow, decision: StoredEvent | null, now: number): RolloutSummary {
+  return {
+    id: row.id,
+    lb: row.lb,
+    provider: row.provider,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    targetVersion: row.targetVersion,
+    fromVersions: row.fromVersions,
+    phase: row.phase,
+    active: row.active,
+    finishedAt: row.finishedAt,
+    durationMs: (row.finishedAt ?? now) - row.createdAt,
+    decidedBy: decision ? { type: decision.type as OperatorEventType, actor: decision.actor, at: decision.at } : null,
+  };
+}
+
+/** Rollouts, newest first (default 200), optionally of one load balancer. */
+export async function rolloutList(filter: { lb?: string; limit?: number } = {}, rt: Runtime = runtime()): Promise<RolloutSummary[]> {
+  const now = Date.now();
+  return rt.store.listRollouts(filter).map((row) => summarize(row, rt.store.lastDecision(row.id), now));
+}
+
+function minus(now: TrafficStats, base: TrafficStats | null): TrafficView {
+  const kinds: Record<string, number> = {};
+  for (const [k, n] of Object.entries(now.failuresByKind)) kinds[k] = Math.max(0, n - (base?.failuresByKind[k] ?? 0));
+  // Counters reset under the rollout (fleet restarted, an operator reset them): count from zero.
+  const reset = base !== null && now.requests < base.requests;
+  const b = reset ? null : base;
+  return { requests: now.requests - (b?.requests ?? 0), ok: now.ok - (b?.ok ?? 0), failed: now.failed - (b?.failed ?? 0), failuresByKind: reset ? now.failuresByKind : kinds, at: now.at };
+}
+
+function trafficSince(j: RolloutJournal, live: TrafficStats | null, active: boolean): TrafficView | null {
+  if (active) return live ? minus(live, j.trafficAtStart) : null;
+  return j.trafficAtEnd ? minus(j.trafficAtEnd, j.trafficAtStart) : null;
+}
+
+function snapshotOf(rt: Runtime, lb: string): FleetSnapshot | null {
+  try {
+    return rt.monitor.snapshot(lb);
+  } catch {
+    // No provider configured in this process: show the rollout without live fleet numbers.
+    return null;
+  }
+}
+
+/** One rollout in full, with its machine state (engine tests and tools), or null. */
+export function rolloutDetailWithState(id: string, rt: Runtime = runtime()): RolloutDetail | null {
+  const row = rt.store.rollout(id);
+  const j = row ? rt.journals.get(id) : null;
+  if (!row || !j) return null;
+  const s = j.state;
+  const now = Date.now();
+  const snapshot = snapshotOf(rt, s.lb);
+  const observed = snapshot && snapshot.at !== null ? snapshot.instances.filter((i) => i.state === "in-service").length : null;
+  return {
+    summary: summarize(row, rt.store.lastDecision(id), now),
+    state: s,
+    view: derivePhase(s, now),
+    remainingMs: estimateRemainingMs(s, now),
+    batches: j.readModel().batches,
+    capacity: { inService: observed, believedInService: inServiceCount(s), minHealthy: s.plan.minHealthy, fleetSize: s.plan.fleetSize },
+    traffic: trafficSince(j, snapshot?.traffic ?? null, !isFinal(s.phase)),
+    events: j.events,
+    monitorError: snapshot?.consecutiveErrors ? snapshot.lastError : null,
+    now,
+  };
+}
+
+/** `GET /api/rollouts/{id}`: the rollout without the raw machine state (large, and not the UI's business). */
+export async function rolloutDetail(id: string, rt: Runtime = runtime()): Promise<RolloutDetailView> {
+  const d = rolloutDetailWithState(id, rt);
+  if (!d) throw new NotFound(`No rollout ${id}`);
   const { state, ...rest } = d;
   return { ...rest, approval: state.mode, drainTimeoutMs: state.drainTimeoutMs };
 }
 
-export async function rolloutList(): Promise<RolloutSummary[]> {
-  return listRollouts();
+export async function activeRolloutRef(lb: string, rt: Runtime = runtime()): Promise<ActiveRolloutRef | null> {
+  const row = rt.store.activeRolloutFor(lb);
+  const j = row ? rt.journals.get(row.id) : null;
+  if (!row || !j) return null;
+  const view = derivePhase(j.state, Date.now());
+  return { id: row.id, phase: view.phase, message: view.message, targetVersion: row.targetVersion, progress: view.progress };
 }
 
-export async function rolloutDetail(id: string): Promise<RolloutDetailView> {
-  const d = getRolloutDetail(id);
-  if (!d) throw new NotFound(`No rollout ${id}`);
-  return toDetailView(d);
-}
-
-export async function activeRolloutRef(lb: string): Promise<ActiveRolloutRef | null> {
-  const s = activeRolloutFor(lb);
-  const d = s ? getRolloutDetail(s.id) : null;
-  if (!s || !d) return null;
-  return { id: s.id, phase: d.view.phase, message: d.view.message, targetVersion: s.targetVersion, progress: d.view.progress };
-}
-
-/**
- * Where the rollout has each instance: the step in progress (or failed), the next step when it is
- * between steps, or done. A rollback batch, once planned, speaks for the instances it covers.
- */
-export async function instanceSteps(rolloutId: string): Promise<Map<string, NonNullable<FleetRow["rollout"]>>> {
-  const out = new Map<string, NonNullable<FleetRow["rollout"]>>();
-  const d = getRolloutDetail(rolloutId);
-  if (!d) return out;
-  for (const b of d.batches) {
-    for (const inst of b.instances) {
-      const current = inst.steps.find((s) => s.status === "running" || s.status === "failed" || s.status === "timed-out");
-      const next = inst.steps.find((s) => s.status === "pending");
-      const untouched = inst.steps.every((s) => s.status === "pending");
-      const where: NonNullable<FleetRow["rollout"]> = inst.skipped
-        ? { batch: b.index, step: next?.name ?? "done", status: "skipped", direction: b.direction }
-        : current
-          ? { batch: b.index, step: current.name, status: current.status, direction: b.direction }
-          : untouched
-            ? { batch: b.index, step: "queued", status: "pending", direction: b.direction }
-            : next
-              ? { batch: b.index, step: next.name, status: "pending", direction: b.direction }
-              : { batch: b.index, step: "done", status: "succeeded", direction: b.direction };
-      out.set(inst.id, where);
-    }
-  }
-  return out;
+/** Where the rollout has each instance (the fleet table's column), from its read model. */
+export function instanceSteps(rolloutId: string, rt: Runtime = runtime()): Record<string, InstanceRolloutStep> {
+  return rt.journals.get(rolloutId)?.readModel().instanceSteps ?? {};
 }

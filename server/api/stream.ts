@@ -8,9 +8,9 @@
  *   connected, every load balancer is watched at the monitor's active cadence. Instances and traffic
  *   are fingerprinted apart, so a ticking traffic counter does not refetch a 1,000-row table.
  */
-import type { StreamMessage } from "@/components/view-types";
-import { onChange } from "@/server/engine/bus";
-import { getFleetMonitor, type FleetSnapshot } from "@/server/monitor";
+import type { StreamMessage } from "@/lib/views";
+import type { FleetSnapshot } from "@/server/monitor";
+import { runtime } from "@/server/runtime";
 import { componentLog } from "@/server/log";
 
 type Client = (msg: StreamMessage) => void;
@@ -48,7 +48,7 @@ class Hub {
   }
 
   private start() {
-    this.stopBus = onChange((c) => {
+    this.stopBus = runtime().bus.on((c) => {
       if (c.kind === "fleet" || !c.rolloutId) return; // fleet changes arrive through our own monitor subscriptions
       const id = c.rolloutId;
       const waiting = this.pending.get(id);
@@ -70,7 +70,7 @@ class Hub {
 
   private async watchLoadBalancers() {
     try {
-      const monitor = getFleetMonitor();
+      const monitor = runtime().monitor;
       const lbs = await monitor.listLoadBalancers();
       if (this.clients.size === 0) return;
       for (const { name } of lbs) {

@@ -3,7 +3,7 @@
  * the auth migrations applied (once per connection).
  */
 import { migrate, type Db } from "@/server/store/db";
-import { getStore } from "@/server/store";
+import { runtime } from "@/server/runtime";
 import { AUTH_MIGRATIONS } from "./schema";
 
 const migrated = new WeakSet<Db>();
@@ -17,7 +17,7 @@ export function ensureAuthSchema(db: Db): Db {
   return db;
 }
 
-/** The database of `${ROTOR_DATA_DIR}` (or `dataDir`), with the auth tables. */
-export function authDb(dataDir?: string): Db {
-  return ensureAuthSchema(getStore(dataDir).db);
+/** The process runtime's database, with the auth tables. */
+export function authDb(): Db {
+  return ensureAuthSchema(runtime().store.db);
 }

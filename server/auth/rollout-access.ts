@@ -4,11 +4,8 @@
  * (actor, reason), so the audit trail shows attempts as well as actions.
  */
 import type { OperatorEvent } from "@/lib/rollout/types";
-import { emitChange } from "@/server/engine/bus";
-import { commandStore } from "@/server/engine/commands";
 import type { RotorStore } from "@/server/store";
 import { ensureAuthSchema } from "./db";
-import { requireOperator } from "./guard";
 import { actionForEvent, can, MIN_ROLE, type Operator } from "./roles";
 import { checkTwoPersonRule, twoPersonLbs } from "./two-person";
 
@@ -28,21 +25,5 @@ export function authorizeRolloutEvent(store: RotorStore, operator: Operator, rol
   if (!refusal) return { ok: true };
   const { type, ...rest } = event;
   store.appendEvent({ rolloutId, at: now, actor: operator.name, type, payload: { type, ...rest }, outcome: "rejected", reason: `${refusal.code}: ${refusal.message}` });
-  emitChange({ rolloutId, lb: rollout.lb, kind: "event" });
   return refusal;
-}
-
-export type RolloutEventAuth = { ok: true; operator: Operator } | { ok: false; code: "UNAUTHENTICATED" | "FORBIDDEN" | "TWO_PERSON_RULE" | "NOT_FOUND"; message: string };
-
-/**
- * For the dashboard's operator-event server action, first thing:
- *   const auth = await requireRolloutEvent(parsed.data.rolloutId, event); if (!auth.ok) return auth;
- * The session (cookie), the role for this event, and the two-person rule.
- */
-export async function requireRolloutEvent(rolloutId: string, event: OperatorEvent, store?: RotorStore): Promise<RolloutEventAuth> {
-  const s = store ?? commandStore();
-  const auth = await requireOperator("read", ensureAuthSchema(s.db));
-  if (!auth.ok) return auth;
-  const access = authorizeRolloutEvent(s, auth.operator, rolloutId, event);
-  return access.ok ? auth : access;
 }

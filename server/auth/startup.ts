@@ -23,7 +23,7 @@ export interface PreparedOperators {
 
 export async function prepareOperators(host: string, opts: { dataDir?: string; env?: Readonly<Record<string, string | undefined>> } = {}): Promise<PreparedOperators> {
   const env = opts.env ?? process.env;
-  const db = authDb(opts.dataDir);
+  const db = authDb();
   const oidc = oidcSettings(env) !== null;
   const configured = configuredOperators(env, opts.dataDir).length;
   assertSafeBinding(host, realAccounts(db, env), { oidc });

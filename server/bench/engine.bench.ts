@@ -16,11 +16,11 @@ import os from "node:os";
 import path from "node:path";
 import type { StoredEvent } from "@/lib/views";
 import { startLocalFleet, type LocalFleetHandle } from "@/server/fleet/testing";
-import { FleetMonitor } from "@/server/monitor";
-import { RotorStore } from "@/server/store";
-import { Engine } from "@/server/engine/core";
-import { launchRollout } from "@/server/engine/launch";
-import { getJournal } from "@/server/store/journal";
+import type { FleetMonitor } from "@/server/monitor";
+import type { RotorStore } from "@/server/store";
+import type { Journals } from "@/server/store/journal";
+import { launchRollout } from "@/server/commands/launch";
+import { createRuntime, type Runtime } from "@/server/runtime";
 import { log as rotorLog } from "@/server/log";
 
 function log(line: string) {
@@ -34,31 +34,28 @@ function percentile(xs: number[], p: number): number {
 
 interface Rig {
   fleet: LocalFleetHandle;
+  rt: Runtime;
   store: RotorStore;
   monitor: FleetMonitor;
-  engine: Engine;
+  journals: Journals;
 }
 
 async function rig(dir: string, fleetOptions: Parameters<typeof startLocalFleet>[0]): Promise<Rig> {
   const fleet = await startLocalFleet(fleetOptions);
-  const store = new RotorStore(path.join(dir, "engine", "rotor.db"));
-  const monitor = new FleetMonitor(fleet.provider);
-  const engine = new Engine({ store, provider: fleet.provider, monitor });
-  engine.start();
-  return { fleet, store, monitor, engine };
+  const rt = createRuntime({ dataDir: path.join(dir, "engine"), provider: fleet.provider });
+  rt.startEngine();
+  return { fleet, rt, store: rt.store, monitor: rt.monitor, journals: rt.journals };
 }
 
 async function closeRig(r: Rig | null) {
   if (!r) return;
-  await r.engine.stop();
-  r.monitor.stop();
-  r.store.close();
+  await r.rt.close();
   await r.fleet.stop();
 }
 
 async function rollout(r: Rig, version: string, batch: number, timeoutMs = 120_000): Promise<{ id: string; events: StoredEvent[] }> {
   const res = await launchRollout(
-    { store: r.store, monitor: r.monitor },
+    { store: r.store, monitor: r.monitor, bus: r.rt.bus },
     { lb: "local", plan: { version, batchSize: { unit: "count", value: batch } }, mode: { kind: "auto", bakeMs: 0 } },
     "bench",
   );
@@ -66,7 +63,7 @@ async function rollout(r: Rig, version: string, batch: number, timeoutMs = 120_0
   const id = res.data.id;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = getJournal(r.store, id)!.state;
+    const s = r.journals.get(id)!.state;
     if (s.phase === "succeeded") break;
     if (s.phase === "failed-awaiting-operator" || s.phase === "paused") throw new Error(`rollout ${id} stopped: ${s.failure?.message ?? s.phase}`);
     if (Date.now() > deadline) throw new Error(`rollout ${id} did not finish within ${timeoutMs} ms (${s.phase})`);
@@ -94,7 +91,7 @@ async function drainToNext(dir: string): Promise<number[]> {
       }
       const { events } = await rollout(r, `d${round}`, 1);
       const instances = await r.fleet.control.instances("local");
-      const s = getJournal(r.store, events[0]!.rolloutId)!.state;
+      const s = r.journals.get(events[0]!.rolloutId)!.state;
       for (const b of s.batches) {
         const id = b.instanceIds[0]!;
         const done = instances.find((x) => x.id === id)?.lastDrain?.lastRequestDoneAt;
@@ -122,7 +119,7 @@ async function overhead(dir: string): Promise<number[]> {
     r = await rig(path.join(dir, "overhead"), { instances: 4, dataDir: path.join(dir, "overhead", "fleet"), trafficRps: 20, slowFraction: 0, healthCheck: health });
     for (let round = 0; round < 3; round++) {
       const { id, events } = await rollout(r, `o${round}`, 2);
-      const s = getJournal(r.store, id)!.state;
+      const s = r.journals.get(id)!.state;
       const instances = await r.fleet.control.instances("local");
       const wall = (events.findLast((e) => e.type === "step-succeeded")?.at ?? NaN) - events[0]!.at;
       let fleetNeeded = 0;

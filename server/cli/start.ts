@@ -123,10 +123,10 @@ async function main() {
   // Before anything starts: refuses a non-loopback host with nobody to sign in as, or bad configuration.
   // Imported here (not at the top) so that the refusal goes through main().catch; ESM-only deps load fine.
   const { prepareOperators } = await import("@/server/auth/startup");
-  const { closeStore } = await import("@/server/store");
+  const { runtime } = await import("@/server/runtime");
   const auth = await prepareOperators(host);
   // The dashboard opens the database itself; this process keeps no connection.
-  closeStore();
+  await runtime().close();
   await startFleet();
   if (needsBuild()) {
     console.log("rotor: building the dashboard (first run or sources changed)…");

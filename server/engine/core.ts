@@ -11,14 +11,16 @@ import type { FleetMonitor, FleetSnapshot } from "@/server/monitor";
 import type { LoadBalancerProvider } from "@/server/providers/types";
 import type { RotorStore } from "@/server/store";
 import { acquireLease, heartbeatLease, releaseLease, type Lease } from "@/server/store/lease";
-import { getJournal, type RolloutJournal } from "@/server/store/journal";
+import type { Journals, RolloutJournal } from "@/server/store/journal";
+import type { ChangeBus } from "@/server/bus";
 import { componentLog } from "@/server/log";
-import { onChange } from "./bus";
 import { RolloutRunner } from "./runner";
 import type { RetryPolicy } from "./retry";
 
 export interface EngineConfig {
   store: RotorStore;
+  journals: Journals;
+  bus: ChangeBus;
   provider: LoadBalancerProvider;
   monitor: FleetMonitor;
   pollMs?: number;
@@ -76,7 +78,7 @@ export class Engine {
     this.pollTimer = setInterval(() => this.tick(), every);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), 1_000);
     // Events appended in this process (a server action) are seen at once; other processes' within a poll.
-    this.offBus = onChange((c) => {
+    this.offBus = this.config.bus.on((c) => {
       if (c.kind === "event" && !this.tickQueued) {
         this.tickQueued = true;
         queueMicrotask(() => {
@@ -142,7 +144,7 @@ export class Engine {
   private async adopt(rolloutId: string): Promise<void> {
     this.adopting.add(rolloutId);
     try {
-      const journal = getJournal(this.store, rolloutId);
+      const journal = this.config.journals.get(rolloutId);
       if (!journal) return;
       // What the provider reports now, for the resume record (bounded: a dead provider must not stall the resume).
       const snapshot = await Promise.race([

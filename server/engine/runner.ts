@@ -16,7 +16,7 @@ import type { RolloutJournal } from "@/server/store/journal";
 import { rolloutLog } from "@/server/log";
 import { performEffect, type EffectOutcome, type PerformableEffect } from "./effects";
 import { abortableSleep, type RetryPolicy } from "./retry";
-import { isFinal } from "./machine";
+import { isFinal } from "@/lib/rollout/state";
 
 export interface RunnerDeps {
   provider: LoadBalancerProvider;

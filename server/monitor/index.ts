@@ -11,8 +11,7 @@
  */
 import type { InstanceView, LoadBalancerProvider, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
 import { ProviderError } from "@/server/providers/types";
-import { emitChange } from "@/server/engine/bus";
-import { getProvider } from "@/server/providers";
+import type { ChangeBus } from "@/server/bus";
 import { componentLog } from "@/server/log";
 
 export interface MonitorError {
@@ -85,6 +84,7 @@ class LbLoop {
     private readonly provider: LoadBalancerProvider,
     private readonly intervals: MonitorIntervals,
     private readonly onIdleStop: () => void,
+    private readonly bus: ChangeBus | null,
   ) {
     this.snap = { lb, at: null, instances: [], traffic: null, lastError: null, consecutiveErrors: 0, intervalMs: intervals.fastMs, refreshes: 0 };
   }
@@ -158,7 +158,7 @@ class LbLoop {
     const fp = fingerprint(next);
     if (fp !== this.lastFingerprint) {
       this.lastFingerprint = fp;
-      emitChange({ lb: this.lb, kind: "fleet" });
+      this.bus?.emit({ lb: this.lb, kind: "fleet" });
     }
     return next;
   }
@@ -188,6 +188,8 @@ export class FleetMonitor {
   constructor(
     readonly provider: LoadBalancerProvider,
     intervals: Partial<MonitorIntervals> = {},
+    /** Told when a refresh saw something new (kind "fleet"). */
+    private readonly bus: ChangeBus | null = null,
   ) {
     this.intervals = { ...defaultIntervals(provider), ...intervals };
   }
@@ -195,9 +197,15 @@ export class FleetMonitor {
   private loop(lb: string): LbLoop {
     let l = this.loops.get(lb);
     if (!l) {
-      const created: LbLoop = new LbLoop(lb, this.provider, this.intervals, () => {
-        if (this.loops.get(lb) === created) this.loops.delete(lb);
-      });
+      const created: LbLoop = new LbLoop(
+        lb,
+        this.provider,
+        this.intervals,
+        () => {
+          if (this.loops.get(lb) === created) this.loops.delete(lb);
+        },
+        this.bus,
+      );
       l = created;
       this.loops.set(lb, l);
       l.start();
@@ -299,23 +307,4 @@ export class WaitTimeoutError extends Error {
     super(`still waiting after ${timeoutMs} ms on load balancer ${lb}`);
     this.name = "WaitTimeoutError";
   }
-}
-
-const g = globalThis as unknown as { __rotorMonitor?: FleetMonitor };
-
-/**
- * The process-wide monitor. The first call fixes the provider (the engine passes its own; otherwise
- * the configured one from `getProvider()`); passing a different provider replaces the monitor.
- */
-export function getFleetMonitor(provider?: LoadBalancerProvider): FleetMonitor {
-  if (g.__rotorMonitor && (!provider || g.__rotorMonitor.provider === provider)) return g.__rotorMonitor;
-  g.__rotorMonitor?.stop();
-  g.__rotorMonitor = new FleetMonitor(provider ?? getProvider());
-  return g.__rotorMonitor;
-}
-
-/** Stops and forgets the process-wide monitor (tests, shutdown). */
-export function resetFleetMonitor(): void {
-  g.__rotorMonitor?.stop();
-  g.__rotorMonitor = undefined;
 }

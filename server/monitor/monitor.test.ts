@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { InstanceView, LoadBalancerProvider } from "@/server/providers/types";
 import { ProviderError } from "@/server/providers/types";
-import { onChange } from "@/server/engine/bus";
+import { ChangeBus } from "@/server/bus";
 import { FleetMonitor, WaitTimeoutError, type FleetSnapshot } from "./index";
 
 /** A provider that counts calls and answers from a mutable fleet (or fails on demand). */
@@ -109,11 +109,12 @@ describe("fleet monitor", () => {
 
   it("caches the load balancer list, and notifies the bus only when the fleet changed", async () => {
     const { provider, calls, state } = fakeProvider();
-    monitor = new FleetMonitor(provider, { fastMs: 20, activeMs: 20, idleMs: 20 });
+    const bus = new ChangeBus();
+    monitor = new FleetMonitor(provider, { fastMs: 20, activeMs: 20, idleMs: 20 }, bus);
     await Promise.all([monitor.listLoadBalancers(), monitor.listLoadBalancers(), monitor.listLoadBalancers()]);
     expect(calls.listLbs).toBe(1);
     const changes: unknown[] = [];
-    const off = onChange((c) => c.kind === "fleet" && changes.push(c));
+    const off = bus.on((c) => c.kind === "fleet" && changes.push(c));
     await monitor.freshSnapshot("lb");
     await sleep(150);
     const quiet = changes.length;

@@ -37,6 +37,16 @@ export interface ProviderWarning {
   lb?: string;
 }
 
+import type { FaultView } from "@/lib/views";
+
+/** Optional capability: arming failures on purpose (the local fleet has it, for demos and tests). */
+export interface FaultInjection {
+  list(): Promise<FaultView[]>;
+  /** `kind` is one the provider knows (the local fleet: FAULT_KINDS); an unknown one is refused. */
+  inject(fault: { kind: string; instanceId: string }): Promise<FaultView[]>;
+  clear(): Promise<FaultView[]>;
+}
+
 export interface LoadBalancerProvider {
   readonly name: ProviderName;
   listLoadBalancers(): Promise<LoadBalancerSummary[]>;
@@ -51,6 +61,8 @@ export interface LoadBalancerProvider {
   runHook(lb: string, ids: string[], hook: HookName, params: HookParams, options: HookOptions): Promise<HookResult[]>;
   /** Traffic counters where the provider has them (the local fleet does; AWS: null). */
   trafficStats(lb: string): Promise<TrafficStats | null>;
+  /** Fault injection, where the provider offers it (never on AWS). */
+  readonly faults?: FaultInjection;
   /** Recent warnings (oldest first), optionally only those at or after `since` (epoch ms). */
   warnings?(since?: number): ProviderWarning[];
   close?(): Promise<void>;

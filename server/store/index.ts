@@ -7,9 +7,9 @@
  */
 import type { EventOutcome, StoredEvent } from "@/lib/views";
 import type { RolloutPhase } from "@/lib/rollout/types";
-import { databasePath, openDatabase, type Db } from "./db";
+import { openDatabase, type Db } from "./db";
 
-export { resolveDataDir } from "./db";
+export { databasePath, resolveDataDir } from "./db";
 
 export interface RolloutRow {
   id: string;
@@ -227,25 +227,4 @@ export class RotorStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
-}
-
-const g = globalThis as unknown as { __rotorStores?: Map<string, RotorStore> };
-
-/** The store of a data dir, one connection per process and file (survives Next dev reloads). */
-export function getStore(dataDir?: string): RotorStore {
-  const file = databasePath(dataDir);
-  const stores = (g.__rotorStores ??= new Map());
-  let store = stores.get(file);
-  if (!store || !store.db.open) {
-    store = new RotorStore(file);
-    stores.set(file, store);
-  }
-  return store;
-}
-
-/** Closes and forgets the store of a data dir (tests, shutdown). */
-export function closeStore(dataDir?: string): void {
-  const file = databasePath(dataDir);
-  g.__rotorStores?.get(file)?.close();
-  g.__rotorStores?.delete(file);
 }

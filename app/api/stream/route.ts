@@ -1,6 +1,6 @@
 import { requireReader } from "@/server/auth/audit-route";
 import { authFailureResponse } from "@/server/auth/guard";
-import type { StreamMessage } from "@/components/view-types";
+import type { StreamMessage } from "@/lib/views";
 import { subscribeStream } from "@/server/api/stream";
 
 export const dynamic = "force-dynamic";

@@ -11,7 +11,7 @@ import { PhaseBadge } from "@/components/ui/badges";
 import { fleetView } from "@/server/api/fleet";
 import { NotFound } from "@/server/api/http";
 import { prefetch } from "@/server/api/prefetch";
-import { getFleetMonitor } from "@/server/monitor";
+import { runtime } from "@/server/runtime";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "New rollout" };
@@ -24,7 +24,7 @@ export default async function NewRolloutPage({ searchParams }: Props) {
   const auth = await pageOperator("read", lb ? `/rollouts/new?lb=${encodeURIComponent(lb)}` : "/rollouts/new");
   if (!auth.ok) return <Forbidden message={auth.message} />;
   if (!lb) {
-    const lbs = await getFleetMonitor().listLoadBalancers();
+    const lbs = await runtime().monitor.listLoadBalancers();
     return (
       <section aria-labelledby="new-heading" className="space-y-3">
         <h1 id="new-heading" className="text-xl font-semibold">

@@ -3,7 +3,7 @@ import { createElement } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import type { RolloutEvent } from "@/lib/rollout/types";
 import { AuditTable } from "@/components/audit/audit-table";
-import { getJournal } from "@/server/store/journal";
+import { Journals } from "@/server/store/journal";
 import { recordAccess } from "../access-log";
 import { auditPage, auditRows, csvCell, parseAuditQuery, toCsv, toJsonLines } from "../audit";
 import { handleAuditExport } from "../audit-route";
@@ -18,7 +18,7 @@ beforeEach(async () => {
   env = await tempEnv([{ name: "vera", role: "viewer", password: "vera-password" }]);
   id = seedRollout(env.store, { createdBy: "alice" });
   driveToApproval(env.store, id);
-  getJournal(env.store, id)!.append({ type: "skip-instance", instanceId: "i-9", at: Date.now(), actor: "bob" } as RolloutEvent);
+  new Journals(env.store).get(id)!.append({ type: "skip-instance", instanceId: "i-9", at: Date.now(), actor: "bob" } as RolloutEvent);
   recordAccess(authDb(), { actor: "=HYPERLINK(\"http://evil\")", type: "sign-in", outcome: "rejected", reason: "wrong name or password" });
 });
 afterEach(() => env.cleanup());

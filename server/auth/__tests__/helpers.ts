@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { planRollout } from "@/lib/rollout/plan";
 import type { RolloutEvent } from "@/lib/rollout/types";
-import { closeStore, getStore, type RotorStore } from "@/server/store";
-import { getJournal } from "@/server/store/journal";
-import type { CreateInput } from "@/server/engine/machine";
+import type { CreateRolloutInput } from "@/lib/rollout/machine";
+import { createRuntime, setRuntime } from "@/server/runtime";
+import type { RotorStore } from "@/server/store";
+import { Journals } from "@/server/store/journal";
 import { authDb } from "../db";
 import { hashPassword } from "../password";
 import type { OperatorRole } from "../roles";
@@ -30,12 +31,15 @@ export async function tempEnv(operators: { name: string; role: OperatorRole; pas
     process.env.ROTOR_OPERATORS = JSON.stringify(list);
   } else delete process.env.ROTOR_OPERATORS;
   delete process.env.ROTOR_TWO_PERSON_LBS;
+  const rt = createRuntime({ dataDir: dir });
+  setRuntime(rt);
   authDb();
   return {
     dir,
-    store: getStore(),
+    store: rt.store,
     cleanup() {
-      closeStore(dir);
+      setRuntime(null);
+      rt.store.close();
       for (const [k, v] of [["ROTOR_DATA_DIR", saved.data], ["ROTOR_OPERATORS", saved.ops], ["ROTOR_TWO_PERSON_LBS", saved.tp]] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
@@ -53,7 +57,7 @@ export function seedRollout(store: RotorStore, opts: { id?: string; lb?: string;
   const planned = planRollout(fleet, { version: "v2", batchSize: { unit: "count", value: 2 } });
   if (!planned.ok) throw new Error(planned.error.message);
   const now = Date.now();
-  const createInput: CreateInput = { id, lb, plan: planned.plan, mode: { kind: "manual" }, drainTimeoutMs: 1000, createdAt: now, createdBy: opts.createdBy };
+  const createInput: CreateRolloutInput = { id, lb, plan: planned.plan, mode: { kind: "manual" }, drainTimeoutMs: 1000, createdAt: now, createdBy: opts.createdBy };
   store.insertRollout(
     { id, lb, provider: "local", createdBy: opts.createdBy, createdAt: now, input: {}, createInput, targetVersion: "v2", fromVersions: { v1: 4 }, phase: "running" },
     [{ at: now, actor: opts.createdBy, type: "start", payload: { type: "start" }, outcome: "applied" }],
@@ -63,7 +67,7 @@ export function seedRollout(store: RotorStore, opts: { id?: string; lb?: string;
 
 /** Plays the engine: reports every outstanding effect as done until the rollout waits for approval. */
 export function driveToApproval(store: RotorStore, id: string): void {
-  const journal = getJournal(store, id);
+  const journal = new Journals(store).get(id);
   if (!journal) throw new Error(`no rollout ${id}`);
   for (let guard = 0; guard < 100 && journal.state.phase !== "awaiting-approval"; guard++) {
     const effect = journal.state.outstanding[0];

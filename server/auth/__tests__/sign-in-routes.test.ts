@@ -100,19 +100,25 @@ describe("requireOperator (server actions)", () => {
   });
 });
 
-describe("requireRolloutEvent (the dashboard's operator-event action)", () => {
+describe("the dashboard's operator-event action (session, then the command pipeline)", () => {
   it("needs a session, the role, and a second person where the rule is on", async () => {
-    const { requireRolloutEvent } = await import("../rollout-access");
+    const { operatorEventAction } = await import("@/app/actions/rollout");
     const { seedRollout, driveToApproval } = await import("./helpers");
     process.env.ROTOR_TWO_PERSON_LBS = "local";
     const id = seedRollout(env.store, { createdBy: "alice" });
     driveToApproval(env.store, id);
-    expect(await requireRolloutEvent(id, { type: "approve" }, env.store)).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
+    const act = (type: string) => {
+      const form = new FormData();
+      form.set("rolloutId", id);
+      form.set("type", type);
+      return operatorEventAction(null, form);
+    };
+    expect(await act("approve")).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
     jar.value = cookieOf(await handleSignIn(signInRequest({ name: "vera", password: "vera-password" })));
-    expect(await requireRolloutEvent(id, { type: "approve" }, env.store)).toMatchObject({ ok: false, code: "FORBIDDEN" });
+    expect(await act("approve")).toMatchObject({ ok: false, code: "FORBIDDEN" });
     jar.value = cookieOf(await handleSignIn(signInRequest({ name: "alice", password: "alice-password" })));
-    expect(await requireRolloutEvent(id, { type: "approve" }, env.store)).toMatchObject({ ok: false, code: "TWO_PERSON_RULE" });
-    expect(await requireRolloutEvent(id, { type: "pause" }, env.store)).toEqual({ ok: true, operator: { name: "alice", role: "operator" } });
+    expect(await act("approve")).toMatchObject({ ok: false, code: "TWO_PERSON_RULE" });
+    expect(await act("pause")).toMatchObject({ ok: true });
     expect(env.store.events(id).filter((e) => e.outcome === "rejected").map((e) => [e.actor, e.reason?.split(":")[0]])).toEqual([
       ["vera", "FORBIDDEN"],
       ["alice", "TWO_PERSON_RULE"],

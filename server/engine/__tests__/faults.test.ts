@@ -10,34 +10,39 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getInstance } from "@/lib/rollout/state";
 import type { StartRolloutInput } from "@/lib/validation";
 import { startLocalFleet, type LocalFleetHandle } from "@/server/fleet/testing";
-import { getFleetMonitor, resetFleetMonitor } from "@/server/monitor";
-import { closeStore } from "@/server/store";
-import { startRollout, submitOperatorEvent } from "../commands";
-import { getRolloutDetail, listRollouts } from "../queries";
+import type { OperatorEvent } from "@/lib/rollout/types";
+import { rolloutDetailWithState, rolloutList } from "@/server/api/rollouts";
+import { runCommand } from "@/server/commands";
+import { createRuntime, type Runtime } from "@/server/runtime";
 import { startHeadlessEngine, TestControl, waitFor, type HeadlessEngine } from "./harness";
 
 let dir: string;
 let fleet: LocalFleetHandle;
 let engine: HeadlessEngine;
 let t: TestControl;
+let rt: Runtime;
 const engineDir = () => path.join(dir, "engine");
+const operator = (name: string) => ({ name, role: "operator" as const });
+// The dashboard's own pipeline and reads, in this process; the engine runs headless in its own.
+const startRollout = (input: unknown, actor: string) => runCommand(rt, operator(actor), { type: "start-rollout", input });
+const submitOperatorEvent = (c: { rolloutId: string; event: OperatorEvent }, actor: string) =>
+  runCommand(rt, operator(actor), { type: "operator-event", rolloutId: c.rolloutId, event: c.event });
+const getRolloutDetail = (id: string) => rolloutDetailWithState(id, rt);
+const listRollouts = (filter: { lb?: string } = {}) => rolloutList(filter, rt);
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "rotor-faults-"));
   fleet = await startLocalFleet({ instances: 4, dataDir: path.join(dir, "fleet"), trafficRps: 30, slowFraction: 0.05, drainTimeoutMs: 10_000 });
-  process.env.ROTOR_DATA_DIR = engineDir();
-  getFleetMonitor(fleet.provider);
+  rt = createRuntime({ dataDir: engineDir(), provider: fleet.provider });
   engine = await startHeadlessEngine({ dataDir: engineDir(), controlUrl: fleet.controlUrl });
   t = new TestControl(engineDir(), fleet.provider);
 }, 90_000);
 
 afterAll(async () => {
   t?.close();
-  resetFleetMonitor();
-  closeStore(engineDir());
+  await rt?.close();
   await engine?.stop();
   await fleet?.stop();
-  delete process.env.ROTOR_DATA_DIR;
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
@@ -57,7 +62,7 @@ async function start(version: string): Promise<string> {
   return r.data.id;
 }
 
-async function act(id: string, event: Parameters<typeof submitOperatorEvent>[0]["event"], actor = "olga") {
+async function act(id: string, event: OperatorEvent, actor = "olga") {
   const r = await submitOperatorEvent({ rolloutId: id, event }, actor);
   if (!r.ok) throw new Error(`${event.type} refused: ${r.message}`);
 }
@@ -101,7 +106,7 @@ describe("faults", () => {
     expect(await t.approveUntilDone(id)).toBe("succeeded");
     expect((await fleetNow()).map((i) => i.version)).toEqual(Array(4).fill("2.0.0"));
     expect((await fleet.control.traffic()).failed).toBe(0);
-    expect(listRollouts({ lb: "local" })[0]).toMatchObject({ id, phase: "succeeded", active: false, createdBy: "olga" });
+    expect((await listRollouts({ lb: "local" }))[0]).toMatchObject({ id, phase: "succeeded", active: false, createdBy: "olga" });
   }, 150_000);
 
   it("skip leaves the failed instance out and continues; rollback then restores the previous version everywhere touched", async () => {
@@ -125,7 +130,7 @@ describe("faults", () => {
     const after = await fleetNow();
     expect(after.every((i) => i.registered && i.version === "2.0.0")).toBe(true);
     expect((await fleet.control.traffic()).failed).toBe(0);
-    const summary = listRollouts({ lb: "local" }).find((r) => r.id === id)!;
+    const summary = (await listRollouts({ lb: "local" })).find((r) => r.id === id)!;
     expect(summary).toMatchObject({ phase: "rolled-back", decidedBy: { type: "rollback", actor: "rolf" } });
     const detail = getRolloutDetail(id)!;
     expect(detail.batches.some((b) => b.direction === "rollback")).toBe(true);
@@ -133,7 +138,7 @@ describe("faults", () => {
   }, 180_000);
 
   it("refuses invalid input and impossible plans next to the field, creating nothing", async () => {
-    const before = listRollouts().length;
+    const before = (await listRollouts()).length;
     const bad = await startRollout(input("1.0; rm -rf /"), "olga");
     expect(bad).toMatchObject({ ok: false, code: "INVALID_INPUT" });
     expect(!bad.ok && bad.fieldErrors?.version).toBeTruthy();
@@ -143,7 +148,7 @@ describe("faults", () => {
     const tooHigh = await startRollout(input("4.0.0", { minHealthy: { unit: "count", value: 4 } }), "olga");
     expect(tooHigh).toMatchObject({ ok: false, code: "MIN_HEALTHY_UNREACHABLE" });
     expect(!tooHigh.ok && tooHigh.fieldErrors?.minHealthy).toBeTruthy();
-    expect(listRollouts().length).toBe(before);
+    expect((await listRollouts()).length).toBe(before);
   });
 
   it("two concurrent starts on the same load balancer: exactly one wins, the other names it", async () => {

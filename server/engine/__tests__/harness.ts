@@ -10,8 +10,9 @@ import { FleetMonitor } from "@/server/monitor";
 import type { LoadBalancerProvider } from "@/server/providers/types";
 import { RotorStore } from "@/server/store";
 import { databasePath } from "@/server/store/db";
-import { getJournal } from "@/server/store/journal";
-import { launchRollout, operate, type LaunchInput } from "../launch";
+import { ChangeBus } from "@/server/bus";
+import { Journals } from "@/server/store/journal";
+import { launchRollout, operate, type LaunchInput } from "@/server/commands/launch";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const MAIN = path.join(ROOT, "server", "engine", "main.ts");
@@ -84,15 +85,18 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: n
 export class TestControl {
   readonly store: RotorStore;
   readonly monitor: FleetMonitor;
+  readonly bus = new ChangeBus();
+  readonly journals: Journals;
 
   constructor(dataDir: string, provider: LoadBalancerProvider) {
     this.store = new RotorStore(databasePath(dataDir));
     this.monitor = new FleetMonitor(provider);
+    this.journals = new Journals(this.store, this.bus);
   }
 
   async launch(input: Partial<LaunchInput> & { version: string }, actor = "tester"): Promise<string> {
     const r = await launchRollout(
-      { store: this.store, monitor: this.monitor },
+      { store: this.store, monitor: this.monitor, bus: this.bus },
       { lb: "local", plan: { version: input.version, batchSize: { unit: "count", value: 2 } }, mode: { kind: "manual" }, ...input },
       actor,
     );
@@ -101,11 +105,11 @@ export class TestControl {
   }
 
   operate(id: string, event: OperatorEvent, actor = "tester") {
-    return operate(this.store, id, event, actor);
+    return operate(this.journals, id, event, actor);
   }
 
   state(id: string) {
-    const j = getJournal(this.store, id);
+    const j = this.journals.get(id);
     if (!j) throw new Error(`no rollout ${id}`);
     return j.state;
   }

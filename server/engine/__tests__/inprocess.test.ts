@@ -8,15 +8,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalFleet, type LocalFleetHandle } from "@/server/fleet/testing";
-import { FleetMonitor } from "@/server/monitor";
 import { ProviderError, type LoadBalancerProvider } from "@/server/providers/types";
-import { Engine } from "../core";
-import { rolloutDetail } from "../queries";
+import { rolloutDetailWithState } from "@/server/api/rollouts";
+import { createRuntime, type Runtime } from "@/server/runtime";
 import { TestControl, waitFor } from "./harness";
 
 let dir: string;
 let fleet: LocalFleetHandle;
-let engine: Engine;
+let rt: Runtime;
 let t: TestControl;
 /** Calls to fail with a transient error: method → how many more times (Infinity: until cleared). */
 const failures: Partial<Record<keyof LoadBalancerProvider, number>> = {};
@@ -40,18 +39,12 @@ beforeAll(async () => {
   fleet = await startLocalFleet({ instances: 2, dataDir: path.join(dir, "fleet"), trafficRps: 30, slowFraction: 0 });
   const provider = flaky(fleet.provider);
   t = new TestControl(path.join(dir, "engine"), provider);
-  engine = new Engine({
-    store: t.store,
-    provider,
-    monitor: new FleetMonitor(provider),
-    retry: { attempts: 3, baseMs: 50, maxMs: 200 },
-    autoPauseFailures: 3,
-  });
-  engine.start();
+  rt = createRuntime({ dataDir: path.join(dir, "engine"), provider, engine: { retry: { attempts: 3, baseMs: 50, maxMs: 200 }, autoPauseFailures: 3 } });
+  rt.startEngine();
 }, 90_000);
 
 afterAll(async () => {
-  await engine?.stop();
+  await rt?.close();
   t?.close();
   await fleet?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -136,7 +129,7 @@ describe("engine in process", () => {
     const s = await t.waitPhase(id, "failed-awaiting-operator", 60_000);
     expect(s.failure).toMatchObject({ kind: "timeout", step: "drain", ids: [first] });
     const timedOut = t.events(id).find((e) => e.type === "step-timed-out");
-    const drain = rolloutDetail(t.store, t.monitor, id)!.batches[0]!.instances[0]!.steps.find((x) => x.name === "drain")!;
+    const drain = rolloutDetailWithState(id, rt)!.batches[0]!.instances[0]!.steps.find((x) => x.name === "drain")!;
     expect(drain).toMatchObject({ status: "timed-out" });
     expect(drain.message).toMatch(/drain not finished within 500 ms/);
     expect(String(timedOut?.payload.message)).toMatch(/drain not finished within 500 ms \(\+3000 ms for the load balancer to report\): .*draining \(Instance deregistration currently in progress\.\), 1 in flight/);

@@ -13,7 +13,7 @@ import {
   type LoadBalancerSummary,
   type TrafficStats,
 } from "@/server/providers/types";
-import { LOCAL_LB_NAME, type ControlInstance } from "@/server/fleet/protocol";
+import { LOCAL_LB_NAME, faultBodySchema, type ControlInstance } from "@/server/fleet/protocol";
 import { ControlClient, defaultControlUrl } from "./control-client";
 
 export { ControlClient, createControlClient, defaultControlUrl } from "./control-client";
@@ -100,6 +100,11 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
       check(lb);
       const t = await client.traffic({ timeoutMs });
       return { at: t.at, requests: t.requests, ok: t.ok, failed: t.failed, failuresByKind: t.failuresByKind, ratePerSec: t.ratePerSec };
+    },
+    faults: {
+      list: () => client.faults({ timeoutMs }),
+      inject: (fault) => client.injectFault(faultBodySchema.parse(fault), { timeoutMs }),
+      clear: () => client.clearFaults({ timeoutMs }),
     },
     async close() {},
   };

@@ -1,4 +1,4 @@
-import { handleRolloutEvent } from "@/server/auth/rollout-api";
+import { handleRolloutEvent } from "@/server/api/rollout-commands";
 
 export const dynamic = "force-dynamic";
 

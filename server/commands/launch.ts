@@ -8,15 +8,20 @@ import { planRollout } from "@/lib/rollout/plan";
 import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, RolloutEvent } from "@/lib/rollout/types";
 import type { FleetMonitor } from "@/server/monitor";
 import type { TrafficStats } from "@/server/providers/types";
+import { createRollout, transition, type CreateRolloutInput } from "@/lib/rollout/machine";
+import type { ChangeBus } from "@/server/bus";
 import { ActiveRolloutExistsError, type RotorStore } from "@/server/store";
-import { getJournal } from "@/server/store/journal";
-import { emitChange } from "./bus";
-import { applyEvent, initialState, type CreateInput } from "./machine";
+import type { Journals } from "@/server/store/journal";
 
 export interface LaunchInput {
   lb: string;
   plan: PlanOptions;
   mode: ApprovalMode;
+  /**
+   * The load balancer is under the two-person rule: with automatic approval, or a plan of one batch,
+   * a second person must approve batch 1 before anything is taken out of rotation.
+   */
+  twoPersonRule?: boolean;
   /** Default: the load balancer's own drain timeout. */
   drainTimeoutMs?: number;
   inServiceTimeoutMs?: number;
@@ -42,7 +47,7 @@ export function versionCounts(fleet: readonly FleetInstance[]): Record<string, n
 }
 
 export async function launchRollout(
-  deps: { store: RotorStore; monitor: FleetMonitor },
+  deps: { store: RotorStore; monitor: FleetMonitor; bus: ChangeBus },
   input: LaunchInput,
   actor: string,
   raw: unknown = input,
@@ -73,7 +78,7 @@ export async function launchRollout(
   }
   const now = Date.now();
   const id = newRolloutId(new Date(now));
-  const createInput: CreateInput = {
+  const createInput: CreateRolloutInput = {
     id,
     lb: input.lb,
     plan: planned.plan,
@@ -83,9 +88,10 @@ export async function launchRollout(
     createdBy: actor,
     ...(input.inServiceTimeoutMs !== undefined ? { inServiceTimeoutMs: input.inServiceTimeoutMs } : {}),
     ...(input.hookTimeoutMs !== undefined ? { hookTimeoutMs: input.hookTimeoutMs } : {}),
+    ...(input.twoPersonRule && (input.mode.kind === "auto" || planned.plan.batches.length === 1) ? { approveFirstBatch: true } : {}),
   };
-  const started = applyEvent(initialState(createInput), { type: "start", at: now, actor });
-  if (!started.ok) return { ok: false, code: started.code, message: started.message };
+  const started = transition(createRollout(createInput), { type: "start", at: now, actor });
+  if (!started.ok) return { ok: false, code: started.rejection.code, message: started.rejection.message };
   try {
     store.insertRollout(
       {
@@ -106,7 +112,7 @@ export async function launchRollout(
     if (err instanceof ActiveRolloutExistsError) return { ok: false, code: "ROLLOUT_ACTIVE", message: err.message, fieldErrors: { lb: err.message } };
     throw new Error(`could not create rollout ${id} on ${input.lb}`, { cause: err });
   }
-  emitChange({ rolloutId: id, lb: input.lb, kind: "event" });
+  deps.bus.emit({ rolloutId: id, lb: input.lb, kind: "event" });
   return { ok: true, data: { id } };
 }
 
@@ -116,8 +122,8 @@ export type OperateResult = { ok: true; data: { seq: number } } | { ok: false; c
  * Appends an operator event if the machine accepts it against the rollout's current state (checked
  * and appended in one transaction); a refused event is recorded as rejected and its reason returned.
  */
-export function operate(store: RotorStore, rolloutId: string, event: OperatorEvent, actor: string): OperateResult {
-  const journal = getJournal(store, rolloutId);
+export function operate(journals: Journals, rolloutId: string, event: OperatorEvent, actor: string): OperateResult {
+  const journal = journals.get(rolloutId);
   if (!journal) return { ok: false, code: "NOT_FOUND", message: `No rollout ${rolloutId}` };
   const r = journal.append({ ...event, at: Date.now(), actor } as RolloutEvent);
   return r.ok ? { ok: true, data: { seq: r.seq } } : { ok: false, code: r.code, message: r.message };

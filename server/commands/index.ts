@@ -1,0 +1,80 @@
+/**
+ * The one way a change enters Rotor: `runCommand(rt, operator, command)` — parse once (lib's zod
+ * schemas), authorize once (the role, then the two-person rule; every refusal of a known rollout is
+ * kept in its log), append (a new rollout with its `start`, or an operator event the state machine
+ * accepts). Server actions, the bearer API, the CLI and chat integrations all call it and get one
+ * ActionResult; the engine does the work.
+ *
+ *   click "Approve batch 2" → server action → runCommand(rt, alice, { type: "operator-event", … })
+ *     → operatorEventSchema.parse → role + two-person rule → journal.append(approve) → bus → engine
+ */
+import { fail, ok, type ActionResult } from "@/lib/result";
+import type { OperatorEvent } from "@/lib/rollout/types";
+import { fieldErrorRecord, operatorEventSchema, startRolloutSchema, toOperatorEvent, toRolloutRequest } from "@/lib/validation";
+import { authorizeRolloutEvent } from "@/server/auth/rollout-access";
+import { can, MIN_ROLE, type Operator } from "@/server/auth/roles";
+import { twoPersonLbs, twoPersonRuleApplies } from "@/server/auth/two-person";
+import { ensureAuthSchema } from "@/server/auth/db";
+import { componentLog } from "@/server/log";
+import type { Runtime } from "@/server/runtime";
+import { launchRollout, operate } from "./launch";
+
+/** `input`: the start form or API body, unparsed. */
+export type StartCommand = { type: "start-rollout"; input: unknown };
+/** `event`: `{ type: "approve", batch: 1 }` and the like, unparsed; the rollout comes apart from it. */
+export type EventCommand = { type: "operator-event"; rolloutId: string; event: unknown };
+export type Command = StartCommand | EventCommand;
+
+async function startRollout(rt: Runtime, operator: Operator, input: unknown): Promise<ActionResult<{ id: string }>> {
+  const parsed = startRolloutSchema.safeParse(input);
+  if (!parsed.success) return fail("INVALID_INPUT", "Nothing started: check the highlighted fields", fieldErrorRecord(parsed.error));
+  if (!can(operator.role, "rollout.start")) {
+    return fail("FORBIDDEN", `${operator.name} has the ${operator.role} role; starting a rollout needs ${MIN_ROLE["rollout.start"]} or above`);
+  }
+  const req = toRolloutRequest(parsed.data);
+  const rule = twoPersonRuleApplies(req.lb, twoPersonLbs(ensureAuthSchema(rt.store.db)));
+  const r = await launchRollout(
+    { store: rt.store, monitor: rt.monitor, bus: rt.bus },
+    { lb: req.lb, plan: req.options, mode: req.approval, twoPersonRule: rule, ...(req.drainTimeoutMs !== undefined ? { drainTimeoutMs: req.drainTimeoutMs } : {}) },
+    operator.name,
+    parsed.data,
+  );
+  return r.ok ? ok(r.data) : fail(r.code, r.message, r.fieldErrors as Record<string, string> | undefined);
+}
+
+function operatorEvent(rt: Runtime, operator: Operator, rolloutId: string, raw: unknown): ActionResult<{ seq: number }> {
+  const body = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
+  if (!body) return fail("INVALID_INPUT", 'Send an operator event, e.g. { "type": "approve" }');
+  if (body.rolloutId !== undefined && body.rolloutId !== rolloutId) {
+    return fail("INVALID_INPUT", `The event names rollout ${String(body.rolloutId)} but was sent to ${rolloutId}`);
+  }
+  const parsed = operatorEventSchema.safeParse({ ...body, rolloutId });
+  if (!parsed.success) return fail("INVALID_INPUT", parsed.error.issues.map((i) => i.message).join("; "), fieldErrorRecord(parsed.error));
+  const event: OperatorEvent = toOperatorEvent(parsed.data);
+  if (event.type === "start") return fail("INVALID_INPUT", "A rollout starts when it is created; start a new one instead");
+  // Refusals of a known rollout are kept in its event log as rejected (actor, reason).
+  const access = authorizeRolloutEvent(rt.store, operator, rolloutId, event);
+  if (!access.ok) {
+    rt.bus.emit({ rolloutId, kind: "event" });
+    return fail(access.code, access.message);
+  }
+  const r = operate(rt.journals, rolloutId, event, operator.name);
+  return r.ok ? ok(r.data) : fail(r.code, r.message);
+}
+
+/** Parse once, authorize once, append. Never throws: an unexpected error is INTERNAL with its cause logged. */
+export function runCommand(rt: Runtime, operator: Operator, command: StartCommand): Promise<ActionResult<{ id: string }>>;
+export function runCommand(rt: Runtime, operator: Operator, command: EventCommand): Promise<ActionResult<{ seq: number }>>;
+export async function runCommand(rt: Runtime, operator: Operator, command: Command): Promise<ActionResult<{ id: string } | { seq: number }>> {
+  try {
+    switch (command.type) {
+      case "start-rollout":
+        return await startRollout(rt, operator, command.input);
+      case "operator-event":
+        return operatorEvent(rt, operator, command.rolloutId, command.event);
+    }
+  } catch (err) {
+    componentLog("commands").error({ err, command: command.type, actor: operator.name }, "command failed");
+    return fail("INTERNAL", `${command.type === "start-rollout" ? "Starting the rollout" : "Recording the action"} failed on the server: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

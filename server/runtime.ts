@@ -1,0 +1,125 @@
+/**
+ * The composition root: the one place a process builds its parts — store, journals, bus, provider,
+ * fleet monitor, engine — and hands them down. Route handlers, server actions and pages reach them
+ * through `runtime()`; the headless engine, the CLI, benchmarks and tests call `createRuntime` with
+ * their own options (a data dir, a provider of their own) and pass the result on.
+ *
+ *   runtime() ─┬─ store (SQLite, append-only log) ── journals (state + read models per rollout)
+ *              ├─ bus (appended events, fleet changes) ── engine wakes, live stream tells browsers
+ *              ├─ provider (local fleet | AWS) ── monitor (one poll loop per load balancer)
+ *              └─ engine (started by instrumentation.ts in the dashboard's server process)
+ *
+ * The provider is built on first use, so a bad provider configuration shows in the dashboard as a
+ * sentence instead of stopping it.
+ */
+import { ChangeBus } from "./bus";
+import { Engine } from "./engine/core";
+import type { RetryPolicy } from "./engine/retry";
+import { componentLog } from "./log";
+import { FleetMonitor, type MonitorIntervals } from "./monitor";
+import { createProvider } from "./providers";
+import type { LoadBalancerProvider } from "./providers/types";
+import { RotorStore } from "./store";
+import { databasePath, resolveDataDir } from "./store/db";
+import { Journals } from "./store/journal";
+
+type Env = Record<string, string | undefined>;
+
+export interface RuntimeOptions {
+  /** Default ROTOR_DATA_DIR, else `.rotor`. */
+  dataDir?: string;
+  env?: Env;
+  /** A provider of the caller's own (tests, the e2e fixture); default: the configured one. */
+  provider?: LoadBalancerProvider;
+  monitorIntervals?: Partial<MonitorIntervals>;
+  engine?: {
+    pollMs?: number;
+    retry?: RetryPolicy;
+    /** Auto mode: pause a batch when traffic failures rise by this many (0 = off). */
+    autoPauseFailures?: number;
+  };
+}
+
+export class Runtime {
+  readonly dataDir: string;
+  readonly bus = new ChangeBus();
+  readonly store: RotorStore;
+  readonly journals: Journals;
+  private providerValue: LoadBalancerProvider | null;
+  private monitorValue: FleetMonitor | null = null;
+  private engineValue: Engine | null = null;
+
+  constructor(private readonly options: RuntimeOptions = {}) {
+    const env = options.env ?? process.env;
+    this.dataDir = resolveDataDir(options.dataDir ?? env.ROTOR_DATA_DIR);
+    this.store = new RotorStore(databasePath(this.dataDir));
+    this.journals = new Journals(this.store, this.bus);
+    this.providerValue = options.provider ?? null;
+  }
+
+  /** The provider; throws ProviderError("CONFIG") with a readable message when misconfigured. */
+  get provider(): LoadBalancerProvider {
+    this.providerValue ??= createProvider(this.options.env ?? process.env);
+    return this.providerValue;
+  }
+
+  get monitor(): FleetMonitor {
+    this.monitorValue ??= new FleetMonitor(this.provider, this.options.monitorIntervals, this.bus);
+    return this.monitorValue;
+  }
+
+  /** The engine, once started in this process. */
+  get engine(): Engine | null {
+    return this.engineValue;
+  }
+
+  /** Starts the engine once (it takes the data dir's lease, or stands by until it can). */
+  startEngine(): Engine {
+    if (this.engineValue) return this.engineValue;
+    const env = this.options.env ?? process.env;
+    const engine = new Engine({
+      store: this.store,
+      journals: this.journals,
+      bus: this.bus,
+      provider: this.provider,
+      monitor: this.monitor,
+      pollMs: this.options.engine?.pollMs,
+      retry: this.options.engine?.retry,
+      autoPauseFailures: this.options.engine?.autoPauseFailures ?? Number(env.ROTOR_AUTO_PAUSE_FAILURES ?? 5),
+    });
+    this.engineValue = engine;
+    engine.start();
+    process.once("exit", () => engine.recordExit());
+    componentLog("engine").info({ dataDir: this.dataDir, provider: this.provider.name }, "engine started");
+    return engine;
+  }
+
+  /** Stops the engine, the monitor and the provider, and closes the store. */
+  async close(): Promise<void> {
+    await this.engineValue?.stop();
+    this.engineValue = null;
+    this.monitorValue?.stop();
+    this.monitorValue = null;
+    await this.providerValue?.close?.();
+    this.store.close();
+  }
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  return new Runtime(options);
+}
+
+// The one global slot: Next's dev server reloads modules, and a second runtime would mean a second
+// engine and a second database connection in the same process.
+const slot = globalThis as unknown as { __rotorRuntime?: Runtime };
+
+/** The dashboard process's runtime, built on first use from the environment. */
+export function runtime(): Runtime {
+  slot.__rotorRuntime ??= createRuntime();
+  return slot.__rotorRuntime;
+}
+
+/** Tests: make `rt` the process runtime; null forgets it (the next `runtime()` builds one from the environment). */
+export function setRuntime(rt: Runtime | null): void {
+  slot.__rotorRuntime = rt ?? undefined;
+}
