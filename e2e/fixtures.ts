@@ -5,7 +5,7 @@
  */
 import { expect, test as base, type APIRequestContext, type Page } from "@playwright/test";
 import { ControlClient } from "@/server/providers/local/control-client";
-import type { FleetView, RolloutDetailView, RolloutSummary } from "@/components/view-types";
+import type { FleetView, RolloutDetailView, RolloutSummary } from "@/lib/views";
 import type { RolloutPhase } from "@/lib/rollout/types";
 
 export const LB = "local";
