@@ -1,7 +1,7 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
-import { schemaInput, valuesFromFormData } from "@/components/rollout/form-values";
+import { NO_CAPACITY_WARNING, needsNoCapacityConfirmation, schemaInput, valuesFromFormData } from "@/components/rollout/form-values";
 import type { FormResult } from "@/components/ui/action-state";
 import { fail } from "@/lib/result";
 import { fieldErrorRecord, operatorEventSchema, startRolloutSchema, toOperatorEvent } from "@/lib/validation";
@@ -24,8 +24,12 @@ const DONE: Record<string, string> = {
 export async function startRolloutAction(_prev: FormResult<{ id: string }> | null, form: FormData): Promise<FormResult<{ id: string }>> {
   const auth = await requireOperator("rollout.start");
   if (!auth.ok) return auth;
-  const parsed = startRolloutSchema.safeParse(schemaInput(valuesFromFormData(form)));
+  const values = valuesFromFormData(form);
+  const parsed = startRolloutSchema.safeParse(schemaInput(values));
   if (!parsed.success) return fail("INVALID_INPUT", "Nothing started: check the highlighted fields", fieldErrorRecord(parsed.error));
+  if (needsNoCapacityConfirmation(values, parsed.data.minHealthy)) {
+    return fail("INVALID_INPUT", `Nothing started: ${NO_CAPACITY_WARNING}; confirm it on the form`, { minHealthy: `${NO_CAPACITY_WARNING}: tick the confirmation to do it on purpose` });
+  }
   const result = await startRollout(parsed.data, auth.operator.name);
   if (!result.ok) return { ...result, message: `Nothing started: ${result.message}` };
   revalidatePath("/rollouts");

@@ -3,6 +3,7 @@
  * as the AWS provider sees ELB and SSM through theirs. One HTTP call per refresh.
  */
 import type { HookName } from "@/lib/rollout/types";
+import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
 import {
   ProviderError,
   type HookOptions,
@@ -84,6 +85,8 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
     },
     async runHook(lb: string, ids: string[], hook: HookName, params: HookParams, hookOptions: HookOptions): Promise<HookResult[]> {
       check(lb);
+      // At the port boundary, before anything is sent: the fleet checks again, but nothing relies on it.
+      if (!isVersion(params.version)) throw new ProviderError("INVALID_INPUT", `version ${JSON.stringify(params.version).slice(0, 140)} is not allowed: ${VERSION_MESSAGE}`);
       if (ids.length === 0) return [];
       const results = await client.runHook(
         hook,
