@@ -15,7 +15,7 @@ import {
   type TrafficStats,
 } from "@/server/providers/types";
 import { LOCAL_LB_NAME, type ControlInstance } from "@/server/fleet/protocol";
-import { ControlClient, defaultControlUrl } from "./control-client";
+import { ControlClient, defaultControlUrl, type SecretSource } from "./control-client";
 
 export { ControlClient, createControlClient, defaultControlUrl } from "./control-client";
 export { LOCAL_LB_NAME } from "@/server/fleet/protocol";
@@ -25,6 +25,8 @@ export interface LocalProviderOptions {
   controlUrl?: string;
   /** Default `local`. */
   lbName?: string;
+  /** The control API's secret; default: the file the fleet writes (see server/fleet/control-secret.ts). */
+  controlSecret?: SecretSource;
   /** Per-call timeout for everything but hooks (hooks use their own timeout plus a margin). Default 5 s. */
   requestTimeoutMs?: number;
 }
@@ -49,7 +51,7 @@ function toView(i: ControlInstance): InstanceView {
 }
 
 export function createLocalProvider(options: LocalProviderOptions = {}): LoadBalancerProvider {
-  const client = new ControlClient(options.controlUrl ?? defaultControlUrl());
+  const client = options.controlSecret ? new ControlClient(options.controlUrl ?? defaultControlUrl(), options.controlSecret) : new ControlClient(options.controlUrl ?? defaultControlUrl());
   const lbName = options.lbName ?? LOCAL_LB_NAME;
   const timeoutMs = options.requestTimeoutMs;
 
