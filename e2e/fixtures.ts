@@ -4,6 +4,8 @@
  * spec is about is clicked.
  */
 import { expect, test as base, type APIRequestContext, type Page } from "@playwright/test";
+import path from "node:path";
+import { CONTROL_SECRET_FILE, readControlSecret } from "@/server/fleet/control-secret";
 import { ControlClient } from "@/server/providers/local/control-client";
 import type { FleetView, RolloutDetailView, RolloutSummary } from "@/lib/views";
 import type { RolloutPhase } from "@/lib/rollout/types";
@@ -11,6 +13,8 @@ import type { RolloutPhase } from "@/lib/rollout/types";
 export const LB = "local";
 const lbPort = Number(process.env.ROTOR_E2E_LB_PORT ?? 18080);
 export const controlUrl = `http://127.0.0.1:${lbPort + 1}`;
+// The e2e server's fleet writes its control API secret into the e2e data dir at each start.
+const controlSecretFile = path.join(path.resolve(process.env.ROTOR_E2E_DATA_DIR ?? ".rotor/e2e"), CONTROL_SECRET_FILE);
 
 export class DashboardApi {
   constructor(private readonly request: APIRequestContext) {}
@@ -29,7 +33,7 @@ type Fixtures = { fleet: ControlClient; api: DashboardApi };
 
 export const test = base.extend<Fixtures>({
   fleet: async ({}, provide) => {
-    await provide(new ControlClient(controlUrl));
+    await provide(new ControlClient(controlUrl, () => readControlSecret(controlSecretFile)));
   },
   api: async ({ request }, provide) => {
     await provide(new DashboardApi(request));

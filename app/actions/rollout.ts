@@ -1,7 +1,8 @@
 "use server";
 
-import { schemaInput, valuesFromFormData } from "@/components/rollout/form-values";
+import { NO_CAPACITY_WARNING, needsNoCapacityConfirmation, schemaInput, valuesFromFormData } from "@/components/rollout/form-values";
 import type { FormResult } from "@/components/ui/action-state";
+import { fail } from "@/lib/result";
 import { ACTIONS } from "@/lib/rollout/actions";
 import type { OperatorEventType } from "@/lib/rollout/types";
 import { requireOperator } from "@/server/auth/guard";
@@ -18,7 +19,12 @@ import { runtime } from "@/server/runtime";
 export async function startRolloutAction(_prev: FormResult<{ id: string }> | null, form: FormData): Promise<FormResult<{ id: string }>> {
   const auth = await requireOperator("read");
   if (!auth.ok) return auth;
-  const r = await runCommand(runtime(), auth.operator, { type: "start-rollout", input: schemaInput(valuesFromFormData(form)) });
+  const values = valuesFromFormData(form);
+  // The form's second yes for min healthy 0 (the API's is the count 0 spelled out).
+  if (needsNoCapacityConfirmation(values)) {
+    return fail("INVALID_INPUT", `Nothing started: ${NO_CAPACITY_WARNING}; confirm it on the form`, { minHealthy: `${NO_CAPACITY_WARNING}: tick the confirmation to do it on purpose` });
+  }
+  const r = await runCommand(runtime(), auth.operator, { type: "start-rollout", input: schemaInput(values) });
   if (!r.ok) return { ...r, message: r.message.startsWith("Nothing started") ? r.message : `Nothing started: ${r.message}` };
   return { ok: true, data: r.data, message: `Started rollout ${r.data.id}` };
 }

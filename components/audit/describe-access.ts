@@ -10,6 +10,10 @@ export function describeAccess(r: AuditRow): string {
       return r.outcome === "applied" ? `signed in${str(d.via) === "oidc" ? " with single sign-on" : ""} as ${str(d.role) ?? "?"}` : "sign-in refused";
     case "sign-out":
       return "signed out";
+    case "fault-injected":
+      return `injected fault ${str(d.kind) ?? "?"} on ${str(d.instanceId) ?? "?"}`;
+    case "faults-cleared":
+      return "cleared the fleet's faults";
     case "token-created":
       return `created API token ${str(d.name) ?? ""} (${str(d.role) ?? "?"})`;
     case "token-revoked":

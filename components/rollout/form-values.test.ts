@@ -32,6 +32,19 @@ describe("new-rollout form reading", () => {
     if (!r.ok) expect(Object.keys(r.fields)).toContain(field);
   });
 
+  it("asks for a second confirmation before min healthy 0 is taken", () => {
+    const unconfirmed = readForm(form({ batchSize: "100", batchUnit: "percent", minHealthy: "0" }));
+    expect(unconfirmed.ok).toBe(false);
+    if (!unconfirmed.ok) expect(unconfirmed.fields.minHealthy).toMatch(/whole load balancer out of service/);
+    const confirmed = readForm(form({ batchSize: "100", batchUnit: "percent", minHealthy: "0", confirmNoCapacity: true }));
+    expect(confirmed.ok && confirmed.request.options.minHealthy).toEqual({ unit: "count", value: 0 });
+    // A percent 0 is not the explicit 0: no confirmation asked, the planner keeps 1 in service.
+    expect(readForm(form({ minHealthy: "0", minHealthyUnit: "percent" })).ok).toBe(true);
+    const fd = new FormData();
+    fd.set("confirmNoCapacity", "on");
+    expect(valuesFromFormData(fd).confirmNoCapacity).toBe(true);
+  });
+
   it("reads FormData as the browser posts it", () => {
     const fd = new FormData();
     for (const [k, v] of Object.entries({ lb: "local", version: "3.1.4", batchSize: "2", batchUnit: "count", minHealthy: "", minHealthyUnit: "percent", canary: "on", approval: "manual", bake: "60", order: "" })) fd.set(k, v);

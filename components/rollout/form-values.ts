@@ -2,6 +2,7 @@
  * The new-rollout form's values, and their reading through lib's startRolloutSchema: pure, shared
  * by the browser's plan preview and the server action, so both say the same thing about one input.
  */
+import type { Quantity } from "@/lib/rollout/types";
 import { fieldErrorRecord, startRolloutSchema, toRolloutRequest } from "@/lib/validation";
 
 export type FormField = "version" | "batchSize" | "minHealthy" | "drainTimeout" | "bake" | "order" | "fleet" | "form";
@@ -22,6 +23,8 @@ export interface RolloutFormValues {
   bake: string;
   /** Instance ids, separated by spaces, commas or new lines; empty: spread across zones. */
   order: string;
+  /** The second confirmation that min healthy 0 may take the whole load balancer out of service. */
+  confirmNoCapacity: boolean;
 }
 
 export const defaultFormValues = (lb: string): RolloutFormValues => ({
@@ -37,6 +40,7 @@ export const defaultFormValues = (lb: string): RolloutFormValues => ({
   approval: "manual",
   bake: "60",
   order: "",
+  confirmNoCapacity: false,
 });
 
 export function valuesFromFormData(fd: FormData): RolloutFormValues {
@@ -57,6 +61,7 @@ export function valuesFromFormData(fd: FormData): RolloutFormValues {
     approval: s("approval") === "auto" ? "auto" : "manual",
     bake: s("bake"),
     order: s("order"),
+    confirmNoCapacity: fd.get("confirmNoCapacity") === "on",
   };
 }
 
@@ -96,9 +101,20 @@ export function toFormFields(errors: Record<string, string>): Partial<Record<For
 
 export type ReadResult = { ok: true; request: ReturnType<typeof toRolloutRequest> } | { ok: false; fields: Partial<Record<FormField, string>> };
 
+export const NO_CAPACITY_WARNING = "Min healthy 0 takes the whole load balancer out of service";
+
+/** Min healthy 0 asks for a second, explicit yes on the form (the API takes the count 0 spelled out as that yes). */
+export function needsNoCapacityConfirmation(v: RolloutFormValues): boolean {
+  return v.minHealthyUnit === "count" && v.minHealthy.trim() !== "" && Number(v.minHealthy) === 0 && !v.confirmNoCapacity;
+}
+
 /** Parses the form like the server will; the planner then judges the numbers against the fleet. */
 export function readForm(v: RolloutFormValues): ReadResult {
   const parsed = startRolloutSchema.safeParse(schemaInput(v));
   if (!parsed.success) return { ok: false, fields: toFormFields(fieldErrorRecord(parsed.error)) };
-  return { ok: true, request: toRolloutRequest(parsed.data) };
+  const request = toRolloutRequest(parsed.data);
+  if (needsNoCapacityConfirmation(v)) {
+    return { ok: false, fields: { minHealthy: `${NO_CAPACITY_WARNING}: tick the confirmation to do it on purpose` } };
+  }
+  return { ok: true, request };
 }

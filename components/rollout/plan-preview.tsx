@@ -21,6 +21,16 @@ export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | nu
             {pluralize(plan.fleetSize, "instance")} → <span className="font-mono">{plan.targetVersion}</span> in {pluralize(plan.batches.length, "batch", "batches")} of up to {plan.batchSize}; at least{" "}
             <strong>{plan.minHealthy}</strong> stay in service.
           </p>
+          {plan.batches.some((b) => b.inServiceDuring === 0) && (
+            <p role="alert" className="px-3 pb-2 text-sm font-medium text-red-700 dark:text-red-400">
+              Capacity goes to 0: the whole load balancer is out of service while{" "}
+              {plan.batches
+                .filter((b) => b.inServiceDuring === 0)
+                .map((b) => `batch ${b.index + 1}`)
+                .join(", ")}{" "}
+              runs.
+            </p>
+          )}
           <ol aria-label="Planned batches" className="divide-y divide-zinc-100 border-t border-zinc-100 dark:divide-zinc-800 dark:border-zinc-800">
             {plan.batches.map((b) => (
               <li key={b.index} className="grid grid-cols-[8rem_1fr_7rem] items-start gap-2 px-3 py-1.5 text-sm">
@@ -48,14 +58,20 @@ export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | nu
 function Capacity({ during, min, total }: { during: number; min: number; total: number }) {
   const pct = total > 0 ? (during / total) * 100 : 0;
   const minPct = total > 0 ? (min / total) * 100 : 0;
+  const empty = during === 0;
   return (
-    <span className="flex items-center gap-2 text-xs" title={`${during} of ${total} in service while this batch is out (minimum ${min})`}>
-      <span aria-hidden className="relative h-1.5 w-16 overflow-hidden rounded bg-zinc-200 dark:bg-zinc-700">
+    <span
+      data-capacity={empty ? "none" : "some"}
+      className={`flex items-center gap-2 text-xs ${empty ? "font-semibold text-red-700 dark:text-red-400" : ""}`}
+      title={`${during} of ${total} in service while this batch is out (minimum ${min})`}
+    >
+      <span aria-hidden className={`relative h-1.5 w-16 overflow-hidden rounded ${empty ? "bg-red-500" : "bg-zinc-200 dark:bg-zinc-700"}`}>
         <span className="absolute inset-y-0 left-0 bg-emerald-500" style={{ width: `${pct}%` }} />
         <span className="absolute inset-y-0 w-px bg-zinc-900 dark:bg-zinc-100" style={{ left: `${minPct}%` }} />
       </span>
       <span className="font-mono tabular-nums">
         {during}/{total}
+        {empty && <span className="sr-only"> (none in service)</span>}
       </span>
     </span>
   );

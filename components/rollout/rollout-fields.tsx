@@ -23,11 +23,17 @@ export function RolloutFields({ values: v, set, errorFor, onVersionBlur }: { val
           <input {...describe("batchSize", errorFor("batchSize"))} name="batchSize" inputMode="numeric" className={`${inputCls} w-16 font-mono`} value={v.batchSize} onChange={(e) => set("batchSize", e.target.value)} />
           {unit("batchUnit", "Batch size unit")}
         </Field>
-        <Field id="minHealthy" label="Min healthy" hint="Empty: fleet minus batch" error={errorFor("minHealthy")}>
+        <Field id="minHealthy" label="Min healthy" hint="Empty: fleet minus batch, at least 1" error={errorFor("minHealthy")}>
           <input {...describe("minHealthy", errorFor("minHealthy"), true)} name="minHealthy" inputMode="numeric" className={`${inputCls} w-16 font-mono`} value={v.minHealthy} onChange={(e) => set("minHealthy", e.target.value)} />
           {unit("minHealthyUnit", "Min healthy unit")}
         </Field>
       </div>
+      {v.minHealthyUnit === "count" && v.minHealthy.trim() !== "" && Number(v.minHealthy) === 0 && (
+        <label className="flex items-start gap-2 rounded-md border border-red-300 bg-red-50 p-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+          <input type="checkbox" name="confirmNoCapacity" className="mt-0.5" checked={v.confirmNoCapacity} onChange={(e) => set("confirmNoCapacity", e.target.checked)} />
+          <span>Yes, min healthy 0: this takes the whole load balancer out of service while a batch holds every instance in service.</span>
+        </label>
+      )}
       <div className="grid grid-cols-2 gap-3">
         <Field id="drainTimeout" label="Drain timeout (s)" hint="Empty: the load balancer's" error={errorFor("drainTimeout")}>
           <input {...describe("drainTimeout", errorFor("drainTimeout"), true)} name="drainTimeout" inputMode="numeric" className={`${inputCls} w-20 font-mono`} value={v.drainTimeout} onChange={(e) => set("drainTimeout", e.target.value)} />

@@ -350,7 +350,7 @@ describe("rollback", () => {
 
   it("groups rollback batches by the version each instance goes back to", () => {
     const fleet = fleetOf(4).map((f, i) => ({ ...f, version: i % 2 === 0 ? "v0" : "v1" }));
-    const d = new Driver(rolloutOf(fleet, { batchSize: { unit: "count", value: 4 } }));
+    const d = new Driver(rolloutOf(fleet, { batchSize: { unit: "count", value: 4 }, minHealthy: { unit: "count", value: 0 } }));
     d.send({ type: "start" });
     d.ok();
     d.send({ type: "rollback" });

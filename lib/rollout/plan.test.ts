@@ -37,7 +37,14 @@ describe("planRollout: plans", () => {
     minHealthy: number;
     inServiceDuring?: number[];
   }> = [
-    { name: "fleet of 1, batch 1", fleet: fleetOf(1), options: { batchSize: count(1) }, batches: [["a1"]], minHealthy: 0, inServiceDuring: [0] },
+    {
+      name: "fleet of 1, batch 1, minHealthy count 0 given explicitly",
+      fleet: fleetOf(1),
+      options: { batchSize: count(1), minHealthy: count(0) },
+      batches: [["a1"]],
+      minHealthy: 0,
+      inServiceDuring: [0],
+    },
     {
       name: "fleet of 2, batch 1, two zones",
       fleet: fleetOf(2, ["a", "b"]),
@@ -76,9 +83,9 @@ describe("planRollout: plans", () => {
       minHealthy: 4,
     },
     {
-      name: "fleet of 5, batch 100%, everything at once",
+      name: "fleet of 5, batch 100%, minHealthy count 0 given explicitly: everything at once",
       fleet: fleetOf(5),
-      options: { batchSize: percent(100) },
+      options: { batchSize: percent(100), minHealthy: count(0) },
       batches: [["a1", "b1", "c1", "a2", "b2"]],
       minHealthy: 0,
       inServiceDuring: [0],
@@ -89,6 +96,21 @@ describe("planRollout: plans", () => {
       options: { batchSize: count(2), minHealthy: percent(50) },
       batches: [["a1", "b1"], ["c1", "a2"], ["b2"]],
       minHealthy: 3,
+    },
+    {
+      name: "fleet of 5, batch 4, no minHealthy: the default keeps 1 in service",
+      fleet: fleetOf(5),
+      options: { batchSize: count(4) },
+      batches: [["a1", "b1", "c1", "a2"], ["b2"]],
+      minHealthy: 1,
+      inServiceDuring: [1, 4],
+    },
+    {
+      name: "fleet of 5, batch 2, minHealthy 0%: a percent keeps at least 1",
+      fleet: fleetOf(5),
+      options: { batchSize: count(2), minHealthy: percent(0) },
+      batches: [["a1", "b1"], ["c1", "a2"], ["b2"]],
+      minHealthy: 1,
     },
     {
       name: "fleet of 10, batch 25% rounds up to 3, last batch smaller",
@@ -237,6 +259,35 @@ describe("planRollout: refusals", () => {
       message: /Minimum healthy 5 cannot be kept: batch 1 takes 1 instance out, leaving 4 of 5/,
     },
     {
+      name: "batch 100% with minHealthy omitted: never the whole fleet by default",
+      fleet: five,
+      options: { version: "v2", batchSize: percent(100) },
+      code: "NO_CAPACITY_LEFT",
+      field: "batchSize",
+      message:
+        "Batch 1 takes all 5 instances out, leaving none in service: lower the batch size, or set min healthy to the count 0 to take the whole load balancer out of service on purpose",
+    },
+    {
+      name: "batch 5 of 5 with minHealthy 0%: a percent 0 does not mean 0",
+      fleet: five,
+      options: { version: "v2", batchSize: count(5), minHealthy: percent(0) },
+      code: "NO_CAPACITY_LEFT",
+      field: "minHealthy",
+      message: /takes all 5 instances out, leaving none in service/,
+    },
+    {
+      name: "fleet of 1 with minHealthy omitted",
+      fleet: fleetOf(1),
+      options: { version: "v2", batchSize: count(1) },
+      code: "NO_CAPACITY_LEFT",
+      field: "batchSize",
+      message: /Batch 1 takes the only instance out, leaving none in service/,
+    },
+    { name: "version '.'", fleet: five, options: { version: ".", batchSize: count(1) }, code: "INVALID_VERSION", field: "version", message: /not allowed/ },
+    { name: "version '..'", fleet: five, options: { version: "..", batchSize: count(1) }, code: "INVALID_VERSION", field: "version", message: /not allowed/ },
+    { name: "version '--force'", fleet: five, options: { version: "--force", batchSize: count(1) }, code: "INVALID_VERSION", field: "version", message: /not allowed/ },
+    { name: "version '-rf'", fleet: five, options: { version: "-rf", batchSize: count(1) }, code: "INVALID_VERSION", field: "version", message: /not allowed/ },
+    {
       name: "instances not in service",
       fleet: [...fleetOf(3), { id: "x1", zone: "a", state: "out-of-service", version: "v1" }, { id: "x2", zone: "b", state: "unknown", version: "v1" }],
       options: { version: "v2", batchSize: count(1) },
@@ -295,16 +346,22 @@ describe("quantities", () => {
     { q: percent(1), total: 5, batch: 1, min: 1 },
     { q: percent(33.3), total: 10, batch: 4, min: 4 },
     { q: percent(20), total: 5, batch: 1, min: 1 },
-    { q: percent(0), total: 5, batch: 1, min: 0 },
     { q: count(3), total: 5, batch: 3, min: 3 },
   ])("$q.value $q.unit of $total → batch $batch, minHealthy $min", ({ q, total, batch, min }) => {
     expect(resolveBatchSize(q, total)).toBe(batch);
     expect(resolveMinHealthy(q, total, batch)).toBe(min);
     expect(resolveQuantity(q, total)).toBe(min);
   });
-  it("minHealthy defaults to fleet size minus batch size", () => {
+  it("a minHealthy percent never resolves below 1; only the count 0 is 0", () => {
+    expect(resolveQuantity(percent(0), 5)).toBe(0);
+    expect(resolveMinHealthy(percent(0), 5, 1)).toBe(1);
+    expect(resolveMinHealthy(percent(1), 5, 1)).toBe(1);
+    expect(resolveMinHealthy(count(0), 5, 5)).toBe(0);
+  });
+  it("minHealthy defaults to fleet size minus batch size, and at least 1", () => {
     expect(resolveMinHealthy(undefined, 5, 2)).toBe(3);
-    expect(resolveMinHealthy(undefined, 1, 1)).toBe(0);
+    expect(resolveMinHealthy(undefined, 5, 5)).toBe(1);
+    expect(resolveMinHealthy(undefined, 1, 1)).toBe(1);
   });
 });
 
@@ -328,7 +385,9 @@ describe("planRollout properties", () => {
         });
         const strict = planRollout(fleet, { version: "v2", batchSize: percent(pct), canary, includeOutOfService: true });
         if (strict.ok) for (const b of strict.plan.batches) expect(b.inServiceDuring).toBeGreaterThanOrEqual(strict.plan.minHealthy);
-        else expect(strict.error.code).toBe("MIN_HEALTHY_UNREACHABLE");
+        else expect(["MIN_HEALTHY_UNREACHABLE", "NO_CAPACITY_LEFT"]).toContain(strict.error.code);
+        // Without an explicit count 0, no batch ever leaves the load balancer empty.
+        if (strict.ok) for (const b of strict.plan.batches) expect(b.inServiceDuring).toBeGreaterThanOrEqual(1);
       }),
       { numRuns: 60 },
     );

@@ -7,7 +7,12 @@
  *   A percent rounds **up**, and is never less than 1: 10% of 5 is 1, 30% of 5 is 2, 100% of 5 is 5.
  * - `minHealthy` is a count (0 to fleet size) or a percent (0 to 100) of the fleet; a percent also
  *   rounds **up**, because it is a safety floor: 50% of 5 keeps 3 in service, not 2.
- *   Default: fleet size minus batch size (5 instances in batches of 2 keep at least 3 in service).
+ *   Default: max(1, fleet size minus batch size) (5 instances in batches of 2 keep at least 3 in service).
+ * - Never the whole fleet by default: a plan leaves at least one instance in service unless `minHealthy`
+ *   is the count 0, given explicitly (the operator's "take the whole load balancer out" choice). A
+ *   percent never resolves below 1 (0% keeps 1), and an omitted minHealthy is at least 1; a batch that
+ *   would leave none in service is refused as NO_CAPACITY_LEFT, shown in the batch-size field when
+ *   minHealthy was omitted (the batch size is what to change), else in the minHealthy field.
  * - While batch i is out of rotation, the instances in service are those updated by earlier batches
  *   (they came back through wait-in-service) plus the not-yet-updated ones that were in service at the
  *   start. Every batch must keep at least `minHealthy` in service, or the plan is refused.
@@ -24,6 +29,10 @@
  * - same, batch 1, canary:                  [a1] [b1] [c1] [a2] [b2] (batch 1 is the canary), minHealthy 4.
  * - same, batch 2, minHealthy 4:            refused, MIN_HEALTHY_UNREACHABLE: batch 1 leaves 3 of 5 in service.
  * - same, batch 6:                          refused, BATCH_SIZE_TOO_LARGE: "batch size 6 is larger than the fleet (5 instances)".
+ * - same, batch 100%:                       refused, NO_CAPACITY_LEFT (batchSize): minHealthy defaults to 1, batch 1 leaves 0.
+ * - same, batch 100%, minHealthy 0%:        refused, NO_CAPACITY_LEFT (minHealthy): 0% keeps 1.
+ * - same, batch 100%, minHealthy count 0:   [a1 b1 c1 a2 b2], in service during: 0 (the operator's explicit choice).
+ * - 1 instance, batch 1:                    refused, NO_CAPACITY_LEFT; only minHealthy count 0 updates a fleet of one.
  */
 import {
   VERSION_PATTERN,
@@ -54,9 +63,13 @@ export function resolveBatchSize(q: Quantity, fleetSize: number): number {
   return q.unit === "count" ? q.value : Math.max(1, resolveQuantity(q, fleetSize));
 }
 
-/** minHealthy in instances; a percent rounds up (a safety floor). Default: fleet size minus batch size. */
+/**
+ * minHealthy in instances; a percent rounds up (a safety floor) and is at least 1. Default: max(1, fleet
+ * size minus batch size). Only `{ unit: "count", value: 0 }` resolves to 0.
+ */
 export function resolveMinHealthy(q: Quantity | undefined, fleetSize: number, batchSize: number): number {
-  return q === undefined ? Math.max(0, fleetSize - batchSize) : resolveQuantity(q, fleetSize);
+  if (q === undefined) return Math.max(1, fleetSize - batchSize);
+  return q.unit === "percent" ? Math.max(1, resolveQuantity(q, fleetSize)) : q.value;
 }
 
 /** "i-1, i-2, i-3 and 4 more" */
@@ -67,6 +80,12 @@ export function listIds(ids: readonly string[], max = 3): string {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** "the only instance", "all 5 instances", "2 instances" */
+function taken(n: number, fleetSize: number): string {
+  if (n < fleetSize) return plural(n, "instance");
+  return fleetSize === 1 ? "the only instance" : `all ${fleetSize} instances`;
 }
 
 function fail(code: PlanError["code"], field: PlanError["field"], message: string): PlanResult {
@@ -219,6 +238,14 @@ export function planRollout(fleet: readonly FleetInstance[], options: PlanOption
     const inBatchInService = members.reduce((n, i) => n + (i.state === "in-service" ? 1 : 0), 0);
     const inServiceDuring = updated + inServiceAhead - inBatchInService;
     const index = batches.length;
+    if (inServiceDuring <= 0 && minHealthy > 0) {
+      return fail(
+        "NO_CAPACITY_LEFT",
+        options.minHealthy === undefined ? "batchSize" : "minHealthy",
+        `Batch ${index + 1} takes ${taken(members.length, fleetSize)} out, ` +
+          `leaving none in service: lower the batch size, or set min healthy to the count 0 to take the whole load balancer out of service on purpose`,
+      );
+    }
     if (inServiceDuring < minHealthy) {
       const down = fleetSize - inServiceDuring - members.length;
       return fail(

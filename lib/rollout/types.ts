@@ -23,7 +23,11 @@ export interface PlanOptions {
   /** Target version; must match VERSION_PATTERN. */
   version: string;
   batchSize: Quantity;
-  /** Instances that must stay in service at every moment. Default: fleet size minus batch size. */
+  /**
+   * Instances that must stay in service at every moment. Default: max(1, fleet size minus batch size).
+   * Only the count 0, given explicitly, allows a batch to take every instance out; a percent never
+   * resolves below 1.
+   */
   minHealthy?: Quantity;
   /** Start with a batch of exactly one instance. */
   canary?: boolean;
@@ -33,8 +37,12 @@ export interface PlanOptions {
   includeOutOfService?: boolean;
 }
 
-/** Allow-pattern for versions: letters, digits and `._-+`, 1 to 128 characters. */
-export const VERSION_PATTERN = /^[A-Za-z0-9._+-]{1,128}$/;
+/**
+ * Allow-pattern for versions: a letter or digit, then letters, digits and `._+-`, 1 to 128 characters in all.
+ * The first character keeps `.`, `..` (folder names) and `-rf`, `--force` (command options) out.
+ * lib/validation/version.ts builds the form's schema and the hook scripts' shell check from it.
+ */
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 
 export interface PlannedInstance {
   id: string;
@@ -78,6 +86,8 @@ export type PlanErrorCode =
   | "MIN_HEALTHY_INVALID"
   /** Taking a batch out would leave fewer than minHealthy instances in service. */
   | "MIN_HEALTHY_UNREACHABLE"
+  /** A batch would take every instance out of service, and minHealthy 0 was not given explicitly. */
+  | "NO_CAPACITY_LEFT"
   /** Some instances are not in service and includeOutOfService is not set. */
   | "INSTANCES_NOT_IN_SERVICE"
   | "ORDER_DUPLICATE_ID"

@@ -1,2 +1,3 @@
 export * from "./rollout";
 export * from "./errors";
+export * from "./version";

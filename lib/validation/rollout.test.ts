@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { fail, ok } from "../result";
 import { fieldErrorRecord, fieldErrorsFromZod } from "./errors";
-import { VERSION_MESSAGE, operatorEventSchema, startRolloutSchema, toOperatorEvent, toRolloutRequest } from "./rollout";
+import { operatorEventSchema, startRolloutSchema, toOperatorEvent, toRolloutRequest } from "./rollout";
+import { VERSION_MESSAGE, isVersion, versionShellCheck } from "./version";
 
 const base = { lb: "local", version: "v2.1.0+build_7", batchSize: { unit: "count", value: 2 } };
 
@@ -37,6 +38,12 @@ describe("startRolloutSchema", () => {
     { name: "a shell command as version", input: { ...base, version: "v2; rm -rf /" }, field: "version", message: VERSION_MESSAGE },
     { name: "an empty version", input: { ...base, version: "" }, field: "version", message: VERSION_MESSAGE },
     { name: "a 129-character version", input: { ...base, version: "a".repeat(129) }, field: "version", message: VERSION_MESSAGE },
+    ...[".", "..", "--force", "-rf", "1.0;touch /tmp/x", "$(id)", "v2\n", "v2\nv3", "+1", "_x"].map((version) => ({
+      name: `version ${JSON.stringify(version)}`,
+      input: { ...base, version },
+      field: "version",
+      message: VERSION_MESSAGE,
+    })),
     { name: "no load balancer", input: { ...base, lb: " " }, field: "lb", message: "Choose a load balancer" },
     { name: "a batch size that is not a number", input: { ...base, batchSize: { unit: "count", value: "two" } }, field: "batchSize.value", message: "Batch size must be a number" },
     { name: "an unknown unit", input: { ...base, batchSize: { unit: "pct", value: 2 } }, field: "batchSize.unit", message: "Batch size: choose count or percent" },
@@ -50,6 +57,30 @@ describe("startRolloutSchema", () => {
     if (r.success) return;
     expect(fieldErrorsFromZod(r.error)).toContainEqual({ field, message });
     expect(fieldErrorRecord(r.error)[field]).toBe(message);
+  });
+});
+
+describe("minHealthy", () => {
+  it("passes the count 0 through only when spelled out; an empty or omitted value leaves the planner's default", () => {
+    const zero = startRolloutSchema.parse({ ...base, minHealthy: { unit: "count", value: 0 } });
+    expect(toRolloutRequest(zero).options.minHealthy).toEqual({ unit: "count", value: 0 });
+    expect(toRolloutRequest(startRolloutSchema.parse({ ...base, minHealthy: { unit: "count", value: "" } })).options.minHealthy).toBeUndefined();
+    expect(toRolloutRequest(startRolloutSchema.parse(base)).options.minHealthy).toBeUndefined();
+  });
+});
+
+describe("the version rule", () => {
+  it.each(["1", "v2", "2.0.0-rc.1+build.7", "a".repeat(128), "V_1"])("accepts %j", (v) => {
+    expect(isVersion(v)).toBe(true);
+    expect(startRolloutSchema.safeParse({ ...base, version: v }).success).toBe(true);
+  });
+  it("forgives spaces around a typed version, not a newline", () => {
+    expect(startRolloutSchema.parse({ ...base, version: "  v2 " }).version).toBe("v2");
+    expect(startRolloutSchema.safeParse({ ...base, version: "v2\n" }).success).toBe(false);
+  });
+  it("builds a shell check only for a plain variable name", () => {
+    expect(versionShellCheck("SSM_Version").join("\n")).toContain('case "$SSM_Version" in');
+    expect(() => versionShellCheck("x; rm")).toThrow(/not a shell variable name/);
   });
 });
 

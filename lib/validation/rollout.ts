@@ -6,11 +6,13 @@
  *   startRolloutSchema.parse({ lb: "local", version: "v2", batchSize: { unit: "count", value: 2 },
  *     approval: { mode: "auto", bakeSec: 30 } })   → canary false, includeOutOfService false filled in
  *   startRolloutSchema.parse({ …, version: "v2; rm -rf /" })  → fails at "version" with VERSION_MESSAGE
+ *
+ * minHealthy: omitted (or an empty form field) leaves the planner's default, which never lets a batch
+ * take every instance out; only `{ unit: "count", value: 0 }` spelled out allows that.
  */
 import { z } from "zod";
-import { VERSION_PATTERN, type ApprovalMode, type OperatorEvent, type PlanOptions } from "../rollout/types";
-
-export const VERSION_MESSAGE = "Version may contain only letters, digits and . _ - + (1–128 characters)";
+import type { ApprovalMode, OperatorEvent, PlanOptions } from "../rollout/types";
+import { versionSchema } from "./version";
 
 /** Form posts send strings: "" is "not given", "on"/"true" is true. */
 const emptyToUndefined = (v: unknown) => (v === "" || v === null ? undefined : v);
@@ -23,8 +25,6 @@ const number = (what: string) =>
     (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
     z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be a number`),
   );
-
-export const versionSchema = z.string({ error: VERSION_MESSAGE }).trim().regex(VERSION_PATTERN, { error: VERSION_MESSAGE });
 
 export const quantitySchema = (what: string) =>
   z.object({
@@ -42,7 +42,8 @@ export const approvalSchema = z.discriminatedUnion("mode", [
 
 export const startRolloutSchema = z.object({
   lb: z.string({ error: "Choose a load balancer" }).trim().min(1, "Choose a load balancer").max(255),
-  version: versionSchema,
+  // Spaces around a typed version are forgiven; anything else (a newline included) is judged as it is.
+  version: z.preprocess((v) => (typeof v === "string" ? v.replace(/^[ \t]+|[ \t]+$/g, "") : v), versionSchema),
   batchSize: quantitySchema("Batch size"),
   minHealthy: z.preprocess(
     (v) => (typeof v === "object" && v !== null && "value" in v && emptyToUndefined((v as { value: unknown }).value) === undefined ? undefined : v),

@@ -8,6 +8,8 @@ import type { Db } from "@/server/store/db";
 export type AccessEventType =
   | "sign-in"
   | "sign-out"
+  | "fault-injected"
+  | "faults-cleared"
   | "token-created"
   | "token-revoked"
   | "operator-added"

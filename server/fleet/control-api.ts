@@ -13,9 +13,17 @@
  *   GET    /v1/traffic · POST /v1/traffic { enabled?, rps?, slowFraction? } · POST /v1/traffic/reset
  *   GET    /v1/faults · POST /v1/faults { kind, instanceId, holdMs? } · DELETE /v1/faults
  *   POST   /v1/reset                               clear faults, reset traffic and balancer counters
+ *
+ * Who may call it: every request but `GET /v1/health` carries `Authorization: Bearer <secret>` (the
+ * fleet's per-start secret, see control-secret.ts) or gets 401; the `Host` header must name loopback
+ * and this port (127.0.0.1, localhost, [::1]), or 403, so a web page reaching it through DNS
+ * rebinding is refused; every request that changes something must be `application/json` (415
+ * otherwise), so a page's "simple" cross-origin form POST never gets through. Each changing request,
+ * and each refusal, is a line in the fleet's log.
  */
 import http from "node:http";
 import { z } from "zod";
+import { bearerMatches } from "./control-secret";
 import { type Fleet, FleetUnavailableError, UnknownInstanceError } from "./fleet";
 import { API_PREFIX, HOOK_NAMES, LOCAL_LB_NAME, faultBodySchema, hookBodySchema, idsBodySchema, settingsBodySchema, trafficBodySchema } from "./protocol";
 
@@ -64,7 +72,32 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 type Route = { method: string; pattern: RegExp; handle: (m: RegExpMatchArray, req: http.IncomingMessage) => Promise<[number, unknown]> };
 
-export function createControlServer(fleet: Fleet): http.Server {
+export interface ControlServerOptions {
+  /** The bearer secret every request but the health check must carry. */
+  secret: string;
+  /** Where control actions and refusals are written (default: the fleet's stdout). */
+  log?: (line: string) => void;
+}
+
+const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
+
+/** Refusals that come before any route: wrong Host, no or wrong secret, not JSON. */
+function admit(req: http.IncomingMessage, pathname: string, port: number | undefined, secret: string): void {
+  const host = (req.headers.host ?? "").toLowerCase();
+  if (port === undefined || !LOOPBACK_HOSTS.some((h) => host === `${h}:${port}`)) {
+    throw new HttpError(403, "FORBIDDEN_HOST", `the control API answers only to Host 127.0.0.1:${port}, localhost:${port} or [::1]:${port}, not ${JSON.stringify(host)}`);
+  }
+  if (req.method === "GET" && pathname === `${API_PREFIX}/health`) return;
+  if (!bearerMatches(req.headers.authorization, secret)) {
+    throw new HttpError(401, "UNAUTHENTICATED", "send Authorization: Bearer <secret> (the fleet writes a new one to control.secret in its data dir at each start)");
+  }
+  if (req.method !== "GET" && req.method !== "HEAD" && !/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
+    throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send JSON with content-type: application/json");
+  }
+}
+
+export function createControlServer(fleet: Fleet, options: ControlServerOptions): http.Server {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const lb = (name: string | undefined) => {
     if (name !== LOCAL_LB_NAME) throw new HttpError(404, "UNKNOWN_LOAD_BALANCER", `unknown load balancer ${JSON.stringify(name)}; the local fleet has one: "${LOCAL_LB_NAME}"`);
   };
@@ -159,8 +192,16 @@ export function createControlServer(fleet: Fleet): http.Server {
   ];
 
   const server = http.createServer(async (req, res) => {
+    const pathname = new URL(req.url ?? "/", "http://control").pathname;
+    const changing = req.method !== "GET" && req.method !== "HEAD";
+    res.once("finish", () => {
+      if (changing || res.statusCode === 401 || res.statusCode === 403) {
+        log(`rotor-fleet: control ${req.method} ${pathname} → ${res.statusCode} (from ${req.socket.remoteAddress ?? "?"}, host ${JSON.stringify(req.headers.host ?? "")})`);
+      }
+    });
     try {
-      const pathname = new URL(req.url ?? "/", "http://control").pathname;
+      const address = server.address();
+      admit(req, pathname, typeof address === "object" && address ? address.port : undefined, options.secret);
       const matching = routes.filter((r) => pathname.match(r.pattern));
       if (matching.length === 0) throw new HttpError(404, "NOT_FOUND", `no such endpoint: ${pathname}`);
       const route = matching.find((r) => r.method === req.method);

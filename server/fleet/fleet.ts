@@ -15,6 +15,7 @@ import { ipcClient } from "./ipc";
 import { Tail } from "./output";
 import type { ControlInstance, ControlLoadBalancer, Fault, FaultBody, HookResultWire, LbTotals, SettingsBody } from "./protocol";
 import { LOCAL_LB_NAME } from "./protocol";
+import { ensurePrivateDir } from "@/server/store/files";
 import { ensureRelease, readDeployed, writeDeployed } from "./releases";
 import { TrafficGenerator } from "./traffic";
 import type { BackendView } from "./balancer";
@@ -64,6 +65,7 @@ export class Fleet {
 
   /** Starts the balancer and every instance, registers them all; resolves once the balancer listens. */
   async boot(): Promise<void> {
+    ensurePrivateDir(this.cfg.dataDir);
     await ensureRelease(this.cfg.fleetDir, this.cfg.initialVersion);
     for (let i = 0; i < this.cfg.instances; i++) {
       const id = instanceId(i);

@@ -6,6 +6,7 @@
  */
 import { loadConfig } from "./config";
 import { createControlServer } from "./control-api";
+import { controlSecretPath, createControlSecret } from "./control-secret";
 import { Fleet } from "./fleet";
 
 async function main() {
@@ -15,7 +16,8 @@ async function main() {
   process.on("SIGINT", () => void fleet.shutdown(0));
   if (process.send) process.on("disconnect", () => void fleet.shutdown(0));
 
-  const control = createControlServer(fleet);
+  // A new secret at each start, before the control API listens: nothing answers without it.
+  const control = createControlServer(fleet, { secret: createControlSecret(controlSecretPath(process.env)) });
   await new Promise<void>((resolve, reject) => {
     control.once("error", (err) => reject(new Error(`cannot listen on 127.0.0.1:${cfg.controlPort} for the control API`, { cause: err })));
     control.listen(cfg.controlPort, "127.0.0.1", () => resolve());

@@ -6,7 +6,8 @@
  * Every error answers `{ error: { code, message } }` with a 4xx/5xx status and changes nothing.
  */
 import { z } from "zod";
-import { VERSION_PATTERN, type HookName } from "@/lib/rollout/types";
+import type { HookName } from "@/lib/rollout/types";
+import { versionSchema } from "@/lib/validation/version";
 import type { InstanceView, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
 
 /** The one load balancer of the local fleet (`/lb/local` in the dashboard). */
@@ -14,11 +15,8 @@ export const LOCAL_LB_NAME = "local";
 
 export const API_PREFIX = "/v1";
 
-/** VERSION_PATTERN, minus "." and ".." (a version names a release folder). */
-export const versionSchema = z
-  .string()
-  .regex(VERSION_PATTERN, "version must be 1–128 of A–Z a–z 0–9 . _ - +")
-  .refine((v) => !/^\.+$/.test(v), "version must not be only dots");
+/** lib's one version rule (it also keeps "." and ".." out, since a version names a release folder). */
+export { versionSchema } from "@/lib/validation/version";
 export const instanceIdSchema = z.string().min(1).max(64);
 
 export const idsBodySchema = z.object({ ids: z.array(instanceIdSchema).min(1).max(1000) }).strict();

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile, access } from "node:fs/promises";
 import path from "node:path";
-import { VERSION_PATTERN } from "@/lib/rollout/types";
+import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
 
 export class DeployError extends Error {
   constructor(
@@ -16,9 +16,9 @@ export class DeployError extends Error {
   }
 }
 
-/** VERSION_PATTERN, minus names a folder cannot safely take ("." and ".."). */
+/** lib's version rule (it also keeps "." and ".." out of folder names); exit code 2 like a refusing script. */
 export function checkVersion(version: string): void {
-  if (!VERSION_PATTERN.test(version) || /^\.+$/.test(version)) throw new DeployError(`invalid version ${JSON.stringify(version).slice(0, 140)}: expected 1–128 of A–Z a–z 0–9 . _ - + (not only dots)`, 2);
+  if (!isVersion(version)) throw new DeployError(`invalid version ${JSON.stringify(version).slice(0, 140)}: ${VERSION_MESSAGE}`, 2);
 }
 
 /** A demo release is "broken" when its name says so: deploying it fails cleanly. */
@@ -68,7 +68,7 @@ function stateFile(fleetDir: string, id: string) {
 export async function readDeployed(fleetDir: string, id: string): Promise<string | null> {
   try {
     const v = (JSON.parse(await readFile(stateFile(fleetDir, id), "utf8")) as { version?: unknown }).version;
-    return typeof v === "string" && VERSION_PATTERN.test(v) ? v : null;
+    return isVersion(v) ? v : null;
   } catch {
     return null;
   }

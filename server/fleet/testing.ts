@@ -13,6 +13,7 @@ import type { LoadBalancerProvider } from "@/server/providers/types";
 import { createLocalProvider } from "@/server/providers/local";
 import { ControlClient } from "@/server/providers/local/control-client";
 import type { HealthCheckSettings } from "./health";
+import { CONTROL_SECRET_FILE, readControlSecret } from "./control-secret";
 import { LOCAL_LB_NAME } from "./protocol";
 
 export interface StartLocalFleetOptions {
@@ -38,6 +39,8 @@ export interface LocalFleetHandle {
   lbUrl: string;
   lbPort: number;
   controlUrl: string;
+  /** The control API's secret, written by the fleet at start (0600). */
+  secretFile: string;
   provider: LoadBalancerProvider;
   control: ControlClient;
   lbName: string;
@@ -61,6 +64,7 @@ function alive(pid: number): boolean {
 }
 
 export async function startLocalFleet(options: StartLocalFleetOptions): Promise<LocalFleetHandle> {
+  const secretFile = path.join(path.resolve(options.dataDir), CONTROL_SECRET_FILE);
   const lbPort = await freePort();
   let controlPort = await freePort();
   while (controlPort === lbPort) controlPort = await freePort();
@@ -74,6 +78,7 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
     ROTOR_INSTANCES: String(options.instances ?? 5),
     ROTOR_INSTANCE_BASE_PORT: "auto",
     ROTOR_DATA_DIR: options.dataDir,
+    ROTOR_CONTROL_SECRET_FILE: secretFile,
     ROTOR_TRAFFIC: options.trafficRps ? "on" : "off",
     ROTOR_TRAFFIC_RPS: String(options.trafficRps ?? 0),
     ROTOR_TRAFFIC_SLOW_FRACTION: String(options.slowFraction ?? 0.25),
@@ -91,8 +96,9 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   const controlUrl = `http://127.0.0.1:${controlPort}`;
-  const control = new ControlClient(controlUrl);
-  const provider = createLocalProvider({ controlUrl });
+  const secret = () => readControlSecret(secretFile);
+  const control = new ControlClient(controlUrl, secret);
+  const provider = createLocalProvider({ controlUrl, controlSecret: secret });
   const known = new Set<number>();
 
   const stop = async () => {
@@ -124,6 +130,8 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the fleet was not ready within ${readyMs} ms:\n${out}`)), Math.max(0, deadline - Date.now())).unref());
     await Promise.race([ready, timeout]);
     for (const pid of (await control.fleet()).childPids) known.add(pid);
+    // Processes this test starts next (a headless engine, a dashboard) inherit the way to the secret.
+    process.env.ROTOR_CONTROL_SECRET_FILE = secretFile;
     for (;;) {
       const instances = await provider.describeInstances(LOCAL_LB_NAME);
       if (instances.every((i) => i.state === "in-service")) break;
@@ -135,5 +143,5 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
     throw err;
   }
 
-  return { lbUrl: `http://127.0.0.1:${lbPort}`, lbPort, controlUrl, provider, control, lbName: LOCAL_LB_NAME, pid: child.pid ?? -1, output: () => out, stop };
+  return { lbUrl: `http://127.0.0.1:${lbPort}`, lbPort, controlUrl, secretFile, provider, control, lbName: LOCAL_LB_NAME, pid: child.pid ?? -1, output: () => out, stop };
 }

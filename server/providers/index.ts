@@ -1,6 +1,6 @@
 /**
- * The configured provider, one per process: `ROTOR_PROVIDER=local|aws` (default `local`).
- * Kept on globalThis so Next's module reloading in development does not build a second one.
+ * Choosing the provider from the environment: `ROTOR_PROVIDER=local|aws` (default `local`). The
+ * runtime (server/runtime.ts) builds the one a process uses.
  */
 import { createAwsProvider, loadAwsConfig } from "@/server/providers/aws";
 import { createLocalProvider } from "@/server/providers/local";
@@ -10,8 +10,6 @@ export { ProviderError } from "@/server/providers/types";
 export type { LoadBalancerProvider, ProviderName } from "@/server/providers/types";
 
 type Env = Record<string, string | undefined>;
-
-const g = globalThis as unknown as { __rotorProvider?: LoadBalancerProvider };
 
 /** `ROTOR_PROVIDER`, validated; throws ProviderError("CONFIG") for anything but local or aws. */
 export function providerName(env: Env = process.env): ProviderName {
@@ -24,12 +22,6 @@ export function providerName(env: Env = process.env): ProviderName {
 /** Builds a provider from the environment without remembering it. */
 export function createProvider(env: Env = process.env): LoadBalancerProvider {
   return providerName(env) === "aws" ? createAwsProvider(loadAwsConfig(env)) : createLocalProvider();
-}
-
-/** The process-wide provider. Throws ProviderError("CONFIG") with a readable message when misconfigured. */
-export function getProvider(): LoadBalancerProvider {
-  g.__rotorProvider ??= createProvider();
-  return g.__rotorProvider;
 }
 
 /**
@@ -45,16 +37,4 @@ export function providerConfigError(env: Env = process.env): string | null {
     if (err instanceof ProviderError) return err.message;
     return `Provider configuration could not be read: ${err instanceof Error ? err.message : String(err)}`;
   }
-}
-
-/** Replaces the process-wide provider (tests, or an e2e fixture). */
-export function setProvider(provider: LoadBalancerProvider): void {
-  g.__rotorProvider = provider;
-}
-
-/** Closes and forgets the process-wide provider; the next getProvider() builds a fresh one. */
-export async function resetProvider(): Promise<void> {
-  const current = g.__rotorProvider;
-  g.__rotorProvider = undefined;
-  await current?.close?.();
 }

@@ -1,10 +1,10 @@
 /**
  * Opening the SQLite database: WAL, a busy timeout so concurrent writers queue instead of
- * failing, foreign keys, and the schema migrations.
+ * failing, foreign keys, and the schema migrations. The data dir is 0700 and the database 0600.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { ensurePrivateDir, ensurePrivateFile } from "./files";
 import { MIGRATIONS, type Migration } from "./migrations";
 
 export type Db = Database.Database;
@@ -19,7 +19,9 @@ export function databasePath(dataDir?: string): string {
 }
 
 export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
-  mkdirSync(path.dirname(file), { recursive: true });
+  ensurePrivateDir(path.dirname(file));
+  // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the main file's mode.
+  ensurePrivateFile(file);
   const db = new Database(file);
   try {
     db.pragma("journal_mode = WAL");

@@ -3,9 +3,11 @@
  * answers 4xx with a clear JSON message and changes nothing; faults and hooks behave as documented.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, existsSync, statSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { readControlSecret } from "../control-secret";
 import { startLocalFleet, type LocalFleetHandle } from "../testing";
 import { ProviderError } from "@/server/providers/types";
 import { waitFor } from "./procedure";
@@ -13,9 +15,27 @@ import { waitFor } from "./procedure";
 let fleet: LocalFleetHandle;
 let dataDir: string;
 
+const secret = () => readControlSecret(fleet.secretFile) ?? "";
+
 async function raw(method: string, urlPath: string, body?: string, type = "application/json") {
-  const res = await fetch(`${fleet.controlUrl}${urlPath}`, { method, body, headers: body === undefined ? {} : { "content-type": type } });
+  const headers: Record<string, string> = { authorization: `Bearer ${secret()}`, ...(method === "GET" ? {} : { "content-type": type }) };
+  const res = await fetch(`${fleet.controlUrl}${urlPath}`, { method, body, headers });
   return { status: res.status, json: (await res.json()) as { error?: { code: string; message: string } } };
+}
+
+/** node:http, not fetch: fetch will not send a Host header of our choosing. */
+function request(method: string, urlPath: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: { error?: { code: string; message: string } } }> {
+  const url = new URL(`${fleet.controlUrl}${urlPath}`);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method, headers, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as { error?: { code: string; message: string } } }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 /** What must not change when input is refused. */
@@ -36,6 +56,67 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
   rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("control API access", () => {
+  const port = () => new URL(fleet.controlUrl).port;
+
+  it("keeps its per-start secret in a 0600 file of the data dir", () => {
+    expect(statSync(fleet.secretFile).mode & 0o777).toBe(0o600);
+    expect(secret()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it.each([
+    ["no secret (curl)", "GET", "/v1/fleet", {}],
+    ["no secret, a change", "POST", "/v1/reset", { "content-type": "application/json" }],
+    ["a wrong secret", "DELETE", "/v1/faults", { authorization: "Bearer not-the-secret", "content-type": "application/json" }],
+    ["a secret of another scheme", "GET", "/v1/faults", { authorization: "Basic Zm9vOmJhcg==" }],
+  ] as const)("answers 401 to %s, and nothing changes", async (_name, method, urlPath, headers) => {
+    await fleet.control.injectFault({ kind: "deploy-fails", instanceId: "i-local-1" });
+    const before = await snapshot();
+    const res = await request(method, urlPath, { host: `127.0.0.1:${port()}`, ...headers }, method === "GET" ? undefined : "{}");
+    expect(res.status).toBe(401);
+    expect(res.json.error?.code).toBe("UNAUTHENTICATED");
+    expect(await snapshot()).toEqual(before);
+    await fleet.control.clearFaults();
+  });
+
+  it("answers the health check without the secret (npm start probes it)", async () => {
+    expect((await request("GET", "/v1/health", { host: `127.0.0.1:${port()}` })).status).toBe(200);
+  });
+
+  it.each(["evil.example", `evil.example:${"PORT"}`, "127.0.0.1", "10.0.0.1:PORT"])("refuses Host %s (DNS rebinding) with 403, even with the secret", async (host) => {
+    const res = await request("POST", "/v1/reset", { host: host.replace("PORT", port()), authorization: `Bearer ${secret()}`, "content-type": "application/json" }, "{}");
+    expect(res.status).toBe(403);
+    expect(res.json.error?.code).toBe("FORBIDDEN_HOST");
+  });
+
+  it.each(["localhost", "[::1]"])("accepts the loopback name %s with the port", async (name) => {
+    expect((await request("GET", "/v1/faults", { host: `${name}:${port()}`, authorization: `Bearer ${secret()}` })).status).toBe(200);
+  });
+
+  it.each([
+    ["a form post", "POST", "/v1/reset", "application/x-www-form-urlencoded"],
+    ["a text/plain post (a page's simple request)", "POST", "/v1/traffic/reset", "text/plain"],
+    ["a DELETE with no type", "DELETE", "/v1/faults", undefined],
+  ] as const)("refuses %s with 415", async (_name, method, urlPath, type) => {
+    await fleet.control.injectFault({ kind: "start-fails", instanceId: "i-local-2" });
+    const before = await snapshot();
+    const headers: Record<string, string> = { host: `127.0.0.1:${port()}`, authorization: `Bearer ${secret()}`, ...(type ? { "content-type": type } : {}) };
+    const res = await request(method, urlPath, headers, type ? "{}" : undefined);
+    expect(res.status).toBe(415);
+    expect(await snapshot()).toEqual(before);
+    await fleet.control.clearFaults();
+  });
+
+  it("records control actions and refusals in the fleet's log", async () => {
+    await fleet.control.injectFault({ kind: "backend-500", instanceId: "i-local-3" });
+    await fleet.control.clearFaults();
+    await request("POST", "/v1/reset", { host: `127.0.0.1:${port()}`, "content-type": "application/json" }, "{}");
+    await expect.poll(() => fleet.output()).toMatch(/control POST \/v1\/faults → 200/);
+    expect(fleet.output()).toMatch(/control DELETE \/v1\/faults → 200/);
+    expect(fleet.output()).toMatch(/control POST \/v1\/reset → 401/);
+  });
 });
 
 describe("control API bad input", () => {

@@ -3,7 +3,8 @@
  * the provider port, hooks through SSM Run Command, EC2 for names and zones. See README.md here.
  */
 import { z } from "zod";
-import { VERSION_PATTERN, type HookName } from "@/lib/rollout/types";
+import type { HookName } from "@/lib/rollout/types";
+import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
 import { type LbBackend, TtlCache } from "@/server/providers/aws/backend";
 import { AwsCaller, type CallerDeps } from "@/server/providers/aws/calls";
 import { ClassicBalancers } from "@/server/providers/aws/classic";
@@ -214,9 +215,9 @@ export class AwsProvider implements LoadBalancerProvider {
   }
 
   async runHook(lb: string, ids: string[], hook: HookName, params: HookParams, options: HookOptions): Promise<HookResult[]> {
-    // Before anything touches AWS: a version is data matching VERSION_PATTERN, or nothing runs.
-    if (!VERSION_PATTERN.test(params.version)) {
-      throw new ProviderError("INVALID_INPUT", `version ${JSON.stringify(params.version)} is not allowed (letters, digits and ._+- only, 1 to 128)`);
+    // Before anything touches AWS: a version is data matching lib's version rule, or nothing runs.
+    if (!isVersion(params.version)) {
+      throw new ProviderError("INVALID_INPUT", `version ${JSON.stringify(params.version).slice(0, 140)} is not allowed: ${VERSION_MESSAGE}`);
     }
     const checked = this.checkIds(ids);
     this.backend(lb);

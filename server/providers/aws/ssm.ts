@@ -3,7 +3,8 @@
  * (`Rotor-RunHook`, schema 2.2) built from configuration; the version reaches the instance only as
  * the typed `Version` parameter (allowedPattern = VERSION_PATTERN, `interpolationType: ENV_VAR`, so
  * the script reads `$SSM_Version` and no value is ever pasted into shell text). Rotor checks the
- * version against VERSION_PATTERN before any AWS call as well.
+ * version against VERSION_PATTERN before any AWS call as well, and the script itself refuses (exit 2)
+ * a version outside the rule before any hook runs.
  */
 import {
   CancelCommandCommand,
@@ -16,6 +17,7 @@ import {
   type GetCommandInvocationCommandOutput,
 } from "@aws-sdk/client-ssm";
 import { VERSION_PATTERN, type HookName } from "@/lib/rollout/types";
+import { versionShellCheck } from "@/lib/validation/version";
 import { type AwsConfig, verifyCommand } from "@/server/providers/aws/config";
 import type { AwsCaller } from "@/server/providers/aws/calls";
 import type { AwsClients } from "@/server/providers/aws/clients";
@@ -45,6 +47,9 @@ export function hookDocument(config: AwsConfig): Record<string, unknown> {
     "#!/bin/sh",
     // Agents older than 3.3.2746.0 ignore interpolationType: refuse rather than run with an empty version.
     'if [ -z "${SSM_Hook:-}" ] || [ -z "${SSM_Version:-}" ]; then echo "rotor: SSM agent did not pass parameters as environment variables (needs agent 3.3.2746.0+)" >&2; exit 3; fi',
+    // The document's allowedPattern already holds the version to the rule; the script checks again so a
+    // document edited by hand, or an agent that skips the pattern, still never runs a hook on `--force` or `..`.
+    ...versionShellCheck("SSM_Version"),
     'case "$SSM_Hook" in',
     ...hooks.flatMap(([name, cmd]) => [`  ${name})`, ...indent(cmd ?? `echo "rotor: no ${name} command configured" >&2; exit 2`), "    ;;"]),
     '  *) echo "rotor: unknown hook $SSM_Hook" >&2; exit 2 ;;',

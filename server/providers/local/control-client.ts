@@ -3,6 +3,7 @@
  * Used by the local provider, by tests, and by the dashboard's fault panel.
  * Transport failures become ProviderError: refused → UNAVAILABLE, no answer in time → TIMEOUT.
  */
+import { readControlSecret } from "@/server/fleet/control-secret";
 import { ProviderError, type ProviderErrorCode } from "@/server/providers/types";
 import {
   API_PREFIX,
@@ -30,6 +31,7 @@ export function defaultControlUrl(env: Record<string, string | undefined> = proc
 
 function statusCode(status: number): ProviderErrorCode {
   if (status === 404) return "NOT_FOUND";
+  if (status === 401 || status === 403) return "AUTH";
   if (status === 429) return "THROTTLED";
   if (status === 503) return "UNAVAILABLE";
   if (status >= 400 && status < 500) return "INVALID_INPUT";
@@ -51,11 +53,17 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** The control API's bearer secret, read when each request is made (a restarted fleet writes a new one). */
+export type SecretSource = () => string | null;
+
 export class ControlClient {
   readonly baseUrl: string;
+  private readonly secret: SecretSource;
 
-  constructor(baseUrl: string = defaultControlUrl()) {
+  /** `secret`: default, the file the fleet writes (`${ROTOR_DATA_DIR}/control.secret` or ROTOR_CONTROL_SECRET_FILE). */
+  constructor(baseUrl: string = defaultControlUrl(), secret: SecretSource = () => readControlSecret()) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.secret = secret;
   }
 
   async request<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
@@ -65,9 +73,13 @@ export class ControlClient {
     const what = `${method} ${API_PREFIX}${path}`;
     let res: Response;
     try {
+      const secret = this.secret();
       res = await fetch(`${this.baseUrl}${API_PREFIX}${path}`, {
         method,
-        headers: body === undefined ? undefined : { "content-type": "application/json" },
+        headers: {
+          ...(secret ? { authorization: `Bearer ${secret}` } : {}),
+          ...(method === "GET" ? {} : { "content-type": "application/json" }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
         cache: "no-store",

@@ -58,4 +58,23 @@ describe("local provider errors", () => {
     const p = createLocalProvider({ controlUrl: `http://127.0.0.1:${await freePort()}` });
     expect((await failure(p.describeInstances("prod"))).code).toBe("NOT_FOUND");
   });
+
+  it.each([".", "..", "--force", "-rf", "1.0;touch /tmp/x", "$(id)", "v2\n"])("refuses the version %j before sending anything", async (version) => {
+    let requests = 0;
+    const counting = http.createServer((_req, res) => {
+      requests++;
+      res.statusCode = 500;
+      res.end();
+    });
+    await new Promise<void>((r) => counting.listen(0, "127.0.0.1", () => r()));
+    try {
+      const p = createLocalProvider({ controlUrl: `http://127.0.0.1:${(counting.address() as AddressInfo).port}` });
+      const err = await failure(p.runHook("local", ["i-local-1"], "deploy", { version }, { timeoutMs: 1_000 }));
+      expect(err.code).toBe("INVALID_INPUT");
+      expect(requests).toBe(0);
+    } finally {
+      counting.closeAllConnections();
+      await new Promise((r) => counting.close(r));
+    }
+  });
 });

@@ -3,6 +3,7 @@
  * as the AWS provider sees ELB and SSM through theirs. One HTTP call per refresh.
  */
 import type { HookName } from "@/lib/rollout/types";
+import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
 import {
   ProviderError,
   type HookOptions,
@@ -14,7 +15,7 @@ import {
   type TrafficStats,
 } from "@/server/providers/types";
 import { LOCAL_LB_NAME, faultBodySchema, type ControlInstance } from "@/server/fleet/protocol";
-import { ControlClient, defaultControlUrl } from "./control-client";
+import { ControlClient, defaultControlUrl, type SecretSource } from "./control-client";
 
 export { ControlClient, createControlClient, defaultControlUrl } from "./control-client";
 export { LOCAL_LB_NAME } from "@/server/fleet/protocol";
@@ -24,6 +25,8 @@ export interface LocalProviderOptions {
   controlUrl?: string;
   /** Default `local`. */
   lbName?: string;
+  /** The control API's secret; default: the file the fleet writes (see server/fleet/control-secret.ts). */
+  controlSecret?: SecretSource;
   /** Per-call timeout for everything but hooks (hooks use their own timeout plus a margin). Default 5 s. */
   requestTimeoutMs?: number;
 }
@@ -48,7 +51,7 @@ function toView(i: ControlInstance): InstanceView {
 }
 
 export function createLocalProvider(options: LocalProviderOptions = {}): LoadBalancerProvider {
-  const client = new ControlClient(options.controlUrl ?? defaultControlUrl());
+  const client = options.controlSecret ? new ControlClient(options.controlUrl ?? defaultControlUrl(), options.controlSecret) : new ControlClient(options.controlUrl ?? defaultControlUrl());
   const lbName = options.lbName ?? LOCAL_LB_NAME;
   const timeoutMs = options.requestTimeoutMs;
 
@@ -84,6 +87,8 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
     },
     async runHook(lb: string, ids: string[], hook: HookName, params: HookParams, hookOptions: HookOptions): Promise<HookResult[]> {
       check(lb);
+      // At the port boundary, before anything is sent: the fleet checks again, but nothing relies on it.
+      if (!isVersion(params.version)) throw new ProviderError("INVALID_INPUT", `version ${JSON.stringify(params.version).slice(0, 140)} is not allowed: ${VERSION_MESSAGE}`);
       if (ids.length === 0) return [];
       const results = await client.runHook(
         hook,

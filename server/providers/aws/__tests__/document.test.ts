@@ -66,12 +66,26 @@ describe("the Rotor-RunHook script", () => {
     expect(await run(env, { SSM_Hook: "stop", SSM_Version: "none" })).toMatchObject({ code: 0, stdout: "stopping\n" });
   });
 
-  it("passes a hostile value through as data, never as shell", async () => {
+  it("refuses a hostile value before any hook runs, and never evaluates it as shell", async () => {
     const marker = path.join(dir, "pwned");
     const hostile = `1.2; touch ${marker} $(touch ${marker}) \`touch ${marker}\``;
     const r = await run({ ROTOR_AWS_HOOK_DEPLOY: 'printf "%s" "$SSM_Version"' }, { SSM_Hook: "deploy", SSM_Version: hostile });
-    expect(r).toMatchObject({ code: 0, stdout: hostile });
+    expect(r).toMatchObject({ code: 2, stdout: "" });
+    expect(r.stderr).toContain("rotor: refusing version");
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it.each([".", "..", "--force", "-rf", "1.0;touch /tmp/x", "$(id)", "v2\nv3", "v2\n", "é1", "a".repeat(129)])(
+    "refuses the version %j with exit 2 before the deploy command runs",
+    async (version) => {
+      const r = await run({ ROTOR_AWS_HOOK_DEPLOY: "echo DEPLOYED" }, { SSM_Hook: "deploy", SSM_Version: version });
+      expect(r.code).toBe(2);
+      expect(r.stdout).not.toContain("DEPLOYED");
+    },
+  );
+
+  it.each(["1", "2.0.0-rc.1+build_7", "a".repeat(128)])("accepts the version %j", async (version) => {
+    expect(await run({ ROTOR_AWS_HOOK_DEPLOY: "echo DEPLOYED" }, { SSM_Hook: "deploy", SSM_Version: version })).toMatchObject({ code: 0, stdout: "DEPLOYED\n" });
   });
 
   it("verifies health and the served version with curl, printing what it saw", async () => {

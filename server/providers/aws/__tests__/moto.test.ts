@@ -123,7 +123,7 @@ describe("AWS provider against moto", () => {
 
   it("refuses a version like `1.2; rm -rf /` before any AWS call", async () => {
     const { provider, calls } = motoProvider(moto);
-    for (const version of ["1.2; rm -rf /", "$(reboot)", "1.2 && curl evil", "", "a".repeat(129)]) {
+    for (const version of ["1.2; rm -rf /", "$(reboot)", "1.2 && curl evil", "", "a".repeat(129), ".", "..", "--force", "-rf", "v2\n"]) {
       await expect(provider.runHook("web", estate.ids.slice(0, 1), "deploy", { version }, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
     }
     expect(calls).toEqual([]);
