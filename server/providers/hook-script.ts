@@ -27,8 +27,10 @@
  * `rotor-version=<observed>` for Rotor. Exit 0 success, 1 failure, 2 refused input, 3 no parameters.
  */
 
-/** Where a configured command replaces a built-in hook (the AWS document's overrides). */
-export const HOOK_OVERRIDES_MARKER = "# rotor: configured hooks";
+/** Where configured commands replace built-in hooks (the AWS document's overrides). */
+const HOOK_OVERRIDES_MARKER = "# rotor: configured hooks";
+/** Where configured settings go: before the defaults, so they win over them. */
+const SETTINGS_MARKER = "# rotor: configured settings";
 
 const SCRIPT = String.raw`#!/bin/sh
 # Rotor lifecycle hook for Apache httpd. Parameters arrive as SSM_Hook and SSM_Version (data, never text).
@@ -44,6 +46,8 @@ case "$SSM_Version" in
     rotor_fail 2 "refusing version: it must start with a letter or digit, then letters, digits and . _ + - only" ;;
 esac
 if [ "${"${#SSM_Version}"}" -gt 128 ]; then rotor_fail 2 "refusing version: longer than 128 characters"; fi
+
+${SETTINGS_MARKER}
 
 ROTOR_PORT="${"${ROTOR_PORT:-80}"}"
 ROTOR_GRACEFUL_TIMEOUT="${"${ROTOR_GRACEFUL_TIMEOUT:-30}"}"
@@ -187,13 +191,21 @@ esac
 
 export type ScriptHook = "stop" | "deploy" | "start" | "verify" | "probe";
 
-/**
- * The script; `overrides` (configuration, never operator input) replace built-in hooks with commands
- * of their own, defined as functions after the built-in ones.
- */
-export function apacheHookScript(overrides: Partial<Record<ScriptHook, string>> = {}): string {
-  const defs = Object.entries(overrides)
-    .filter(([, cmd]) => cmd !== undefined)
+export interface ScriptOverrides {
+  /** Commands (configuration, never operator input) that replace built-in hooks. */
+  hooks?: Partial<Record<ScriptHook, string | undefined>>;
+  /** Settings as shell words, already quoted (e.g. `'http://127.0.0.1:8080/health'`); the instance's environment wins. */
+  settings?: Record<string, string>;
+}
+
+/** The script, with configured commands defined as functions after the built-in ones, and configured settings. */
+export function apacheHookScript(overrides: ScriptOverrides = {}): string {
+  const defs = Object.entries(overrides.hooks ?? {})
+    .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([hook, cmd]) => `rotor_${hook}() {\n${cmd}\n}`);
-  return defs.length ? SCRIPT.replace(HOOK_OVERRIDES_MARKER, `${HOOK_OVERRIDES_MARKER}\n${defs.join("\n")}`) : SCRIPT;
+  const settings = Object.entries(overrides.settings ?? {}).map(([k, v]) => `[ -n "\${${k}:-}" ] || ${k}=${v}`);
+  let text = SCRIPT;
+  if (settings.length) text = text.replace(SETTINGS_MARKER, `${SETTINGS_MARKER}\n${settings.join("\n")}`);
+  if (defs.length) text = text.replace(HOOK_OVERRIDES_MARKER, `${HOOK_OVERRIDES_MARKER}\n${defs.join("\n")}`);
+  return text;
 }

@@ -161,7 +161,7 @@ export async function prepareInstance(s: ApacheSettings, fleetDir: string, inst:
 }
 
 /** The environment the shared script gets on this instance (what an instance's settings would be). */
-export function scriptEnv(s: ApacheSettings, fleetDir: string, inst: InstanceRecord): Record<string, string> {
+export function scriptEnv(s: ApacheSettings, fleetDir: string, inst: { id: string; port: number }): Record<string, string> {
   return {
     ROTOR_APACHE_BIN: s.bin,
     ROTOR_APACHE_CONF: confFile(fleetDir, inst.id),
@@ -242,7 +242,7 @@ export async function setBackend500(fleetDir: string, id: string, on: boolean): 
 }
 
 /** Hard stop (the supervisor is shutting down): TERM to the parent, wait up to 3 s, then KILL. */
-export async function killApache(fleetDir: string, inst: InstanceRecord): Promise<void> {
+export async function killApache(fleetDir: string, inst: { id: string }): Promise<void> {
   const pid = await readPid(fleetDir, inst.id);
   if (!pid) return;
   process.kill(pid, "SIGTERM");
