@@ -84,11 +84,13 @@ function apacheConf(s: ApacheSettings, dir: string, inst: { id: string; zone: st
     "KeepAliveTimeout 10",
     "MaxKeepAliveRequests 0",
     "Timeout 60",
-    "StartServers 5",
-    "MinSpareServers 5",
-    "MaxSpareServers 20",
-    "ServerLimit 64",
-    "MaxRequestWorkers 64",
+    // Prefork: one child per connection, idle keep-alive ones included. Children are ready before traffic
+    // arrives (forking mod_perl children on demand under a burst is slow), with room for the slow requests.
+    "StartServers 24",
+    "MinSpareServers 16",
+    "MaxSpareServers 48",
+    "ServerLimit 128",
+    "MaxRequestWorkers 128",
     `GracefulShutdownTimeout ${s.gracefulTimeoutS}`,
     // The start-fails fault reaches the app as an environment variable of that one start.
     "PerlPassEnv ROTOR_FAIL_START",
