@@ -15,6 +15,8 @@ export interface LoadBalancerSummary {
   /** Connection draining / deregistration delay, as the load balancer itself is configured. */
   drainTimeoutMs: number;
   description?: string;
+  /** What the instances run, where the provider knows it (the local fleet: its Node server, or Apache httpd + mod_perl). */
+  server?: "node" | "apache";
 }
 
 export interface InstanceView {
@@ -33,6 +35,8 @@ export interface InstanceView {
   /** Last health-check result, where known. */
   healthCheck?: { ok: boolean; detail: string };
   address?: string;
+  /** The server's (Apache: parent) process id, where the provider knows it. */
+  pid?: number | null;
 }
 
 /** Traffic as the load balancer (or the local traffic generator) counts it. */

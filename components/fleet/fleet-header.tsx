@@ -19,7 +19,8 @@ export function FleetHeader({ lb }: { lb: string }) {
         </h1>
         {data && (
           <p className="text-xs text-zinc-500 dark:text-zinc-400">
-            {data.lb.provider} · {data.lb.kind} · drain timeout {formatDuration(data.lb.drainTimeoutMs)}
+            {data.lb.provider} · {data.lb.kind}
+            {data.lb.server ? ` · ${data.lb.server === "apache" ? "Apache httpd + mod_perl" : "Node"} servers` : ""} · drain timeout {formatDuration(data.lb.drainTimeoutMs)}
             {data.lb.description ? ` · ${data.lb.description}` : ""}
           </p>
         )}

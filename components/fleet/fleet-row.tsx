@@ -11,6 +11,7 @@ export const FleetRowView = memo(function FleetRowView({ r }: { r: FleetRow }) {
       <th scope="row" className={`${td} text-left font-normal`}>
         <span className="font-mono text-xs">{r.id}</span>
         {r.name && r.name !== r.id && <span className="ml-2 text-xs text-zinc-500">{r.name}</span>}
+        {typeof r.pid === "number" && <span className="ml-2 font-mono text-xs text-zinc-500" data-pid={r.pid}>pid {r.pid}</span>}
       </th>
       <td className={`${td} font-mono text-xs`}>{r.zone}</td>
       <td className={td}>

@@ -2,7 +2,6 @@
  * The new-rollout form's values, and their reading through lib's startRolloutSchema: pure, shared
  * by the browser's plan preview and the server action, so both say the same thing about one input.
  */
-import type { Quantity } from "@/lib/rollout/types";
 import { fieldErrorRecord, startRolloutSchema, toRolloutRequest } from "@/lib/validation";
 
 export type FormField = "version" | "batchSize" | "minHealthy" | "drainTimeout" | "bake" | "order" | "fleet" | "form";

@@ -114,6 +114,13 @@ export type StepName = (typeof STEPS)[number];
 
 export type HookName = "stop" | "deploy" | "start" | "verify";
 
+/**
+ * The exit status a hook script uses when it refuses its input before changing anything (a version
+ * outside the rule, an unknown hook): EX_USAGE from sysexits.h. The engine reports such a failure
+ * with `changed: false`, so abort knows the instance is as it was.
+ */
+export const HOOK_REFUSED_EXIT = 64;
+
 export type RolloutPhase =
   | "planned"
   | "running"

@@ -7,7 +7,7 @@
  *   isVersion("2.0.0-rc.1+build.7") === true;  isVersion("--force") === false;  isVersion("..") === false
  */
 import { z } from "zod";
-import { VERSION_PATTERN } from "../rollout/types";
+import { HOOK_REFUSED_EXIT, VERSION_PATTERN } from "../rollout/types";
 
 export { VERSION_PATTERN };
 
@@ -24,7 +24,7 @@ export const versionSchema = z.string({ error: VERSION_MESSAGE }).regex(VERSION_
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /**
- * POSIX sh lines that exit 2 unless the variable named `name` holds a version by VERSION_PATTERN,
+ * POSIX sh lines that exit HOOK_REFUSED_EXIT (64: refused, nothing changed) unless the variable named `name` holds a version by VERSION_PATTERN,
  * for hook scripts that receive the version as data (an environment variable). `name` is a constant
  * of the script, never operator input.
  */
@@ -32,8 +32,8 @@ export function versionShellCheck(name: string): string[] {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`versionShellCheck: ${JSON.stringify(name)} is not a shell variable name`);
   return [
     `case "$${name}" in`,
-    `  ''|[!${ALNUM}]*|*[!${ALNUM}._+-]*) echo "rotor: refusing version: it must start with a letter or digit, then letters, digits and ._+- only" >&2; exit 2 ;;`,
+    `  ''|[!${ALNUM}]*|*[!${ALNUM}._+-]*) echo "rotor: refusing version: it must start with a letter or digit, then letters, digits and ._+- only" >&2; exit ${HOOK_REFUSED_EXIT} ;;`,
     "esac",
-    `if [ "\${#${name}}" -gt 128 ]; then echo "rotor: refusing version: longer than 128 characters" >&2; exit 2; fi`,
+    `if [ "\${#${name}}" -gt 128 ]; then echo "rotor: refusing version: longer than 128 characters" >&2; exit ${HOOK_REFUSED_EXIT}; fi`,
   ];
 }

@@ -16,7 +16,7 @@
  * Transient provider errors are retried with backoff (each retry noted); the rest become failures.
  */
 import type { Logger } from "pino";
-import type { Effect, InstanceStepResult } from "@/lib/rollout/types";
+import { HOOK_REFUSED_EXIT, type Effect, type InstanceStepResult } from "@/lib/rollout/types";
 import type { InfoEventType } from "@/lib/views";
 import type { InstanceView, LoadBalancerProvider } from "@/server/providers/types";
 import { ProviderError } from "@/server/providers/types";
@@ -181,7 +181,10 @@ export async function performEffect(effect: PerformableEffect, ctx: EffectContex
         if (err instanceof ProviderError && err.code === "TIMEOUT") {
           return { type: "step-timed-out", ids: effect.ids, message: `${what} did not finish within ${timeoutMs} ms: ${err.message}` };
         }
-        return failure(effect.ids, `${what} failed: ${errorMessage(err)}`);
+        // Refused before anything was sent (a version outside the rule): nothing changed on the instances.
+        const unchanged = err instanceof ProviderError && err.code === "INVALID_INPUT";
+        const message = `${what} failed: ${errorMessage(err)}`;
+        return { type: "step-failed", results: effect.ids.map((id) => ({ id, ok: false, message, ...(unchanged ? { changed: false } : {}) })), message };
       }
       const stepResults: InstanceStepResult[] = results.map((r) => {
         let ok = r.ok;
@@ -194,6 +197,8 @@ export async function performEffect(effect: PerformableEffect, ctx: EffectContex
         }
         const out: InstanceStepResult = { id: r.id, ok, exitCode: r.exitCode, durationMs: r.durationMs, outputTail: r.outputTail };
         if (message) out.message = message;
+        // The hook refused its input before changing anything (hook scripts exit 64 for that).
+        if (!r.ok && r.exitCode === HOOK_REFUSED_EXIT) out.changed = false;
         return out;
       });
       const failed = stepResults.filter((r) => !r.ok);

@@ -15,13 +15,18 @@
  * | ROTOR_DEPLOY_DELAY_MS | 200 (a deploy's pretend work) |
  * | ROTOR_TRAFFIC | on (`off` disables the generator) |
  * | ROTOR_TRAFFIC_RPS | 20 |
+ * | ROTOR_FLEET_SERVER | node; `apache`: each instance a real Apache httpd + mod_perl (apache/instances.ts) |
  */
 import path from "node:path";
 import { z } from "zod";
 import { versionSchema } from "./protocol";
 import { DEFAULT_HEALTH_CHECK, type HealthCheckSettings } from "./health";
 
+export const FLEET_SERVERS = ["node", "apache"] as const;
+export type FleetServer = (typeof FLEET_SERVERS)[number];
+
 export interface FleetConfig {
+  server: FleetServer;
   lbPort: number;
   controlPort: number;
   instances: number;
@@ -67,6 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const health = env.ROTOR_HEALTH_CHECK ? healthSchema.parse(JSON.parse(env.ROTOR_HEALTH_CHECK)) : {};
     const rps = z.coerce.number().min(0).max(5_000).parse(env.ROTOR_TRAFFIC_RPS ?? 20);
     return {
+      server: z.enum(FLEET_SERVERS, { error: "ROTOR_FLEET_SERVER must be node or apache" }).parse(env.ROTOR_FLEET_SERVER ?? "node"),
       lbPort,
       controlPort,
       instances,

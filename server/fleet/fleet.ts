@@ -19,6 +19,7 @@ import { ensurePrivateDir } from "@/server/store/files";
 import { ensureRelease, readDeployed, writeDeployed } from "./releases";
 import { TrafficGenerator } from "./traffic";
 import type { BackendView } from "./balancer";
+import { apacheDeploy, apacheSettings, apacheStart, apacheStop, apacheVerify, checkApacheInstalled, killApache, prepareInstance, readPid, setBackend500, type ApacheContext } from "./apache/instances";
 
 const BALANCER_MAIN = path.join(__dirname, "balancer-main.ts");
 
@@ -51,6 +52,8 @@ export class Fleet {
   private lb: ChildProcess | null = null;
   private lbCall: (<T>(op: string, args?: unknown, timeoutMs?: number) => Promise<T>) | null = null;
   private readonly ctx: HookContext;
+  /** Set when the instances are Apache servers (ROTOR_FLEET_SERVER=apache). */
+  private readonly apache: ApacheContext | null;
   private shuttingDown = false;
 
   constructor(readonly cfg: FleetConfig) {
@@ -61,18 +64,22 @@ export class Fleet {
       takeFault: (kind, id) => this.faults.take(kind, id) !== undefined,
       onStarted: (inst) => this.applyFaults(inst),
     };
+    this.apache = cfg.server === "apache" ? { ...this.ctx, apache: apacheSettings(process.env, cfg.stopTimeoutMs) } : null;
   }
 
   /** Starts the balancer and every instance, registers them all; resolves once the balancer listens. */
   async boot(): Promise<void> {
     ensurePrivateDir(this.cfg.dataDir);
+    if (this.apache) await checkApacheInstalled(this.apache.apache);
     await ensureRelease(this.cfg.fleetDir, this.cfg.initialVersion);
     for (let i = 0; i < this.cfg.instances; i++) {
       const id = instanceId(i);
       const deployed = (await readDeployed(this.cfg.fleetDir, id)) ?? this.cfg.initialVersion;
       if (deployed === this.cfg.initialVersion) await writeDeployed(this.cfg.fleetDir, id, deployed);
       const port = this.cfg.instanceBasePort === null ? await freePort() : this.cfg.instanceBasePort + i;
-      this.instances.set(id, { id, zone: zoneOf(i, this.cfg.instances), port, child: null, runningVersion: null, deployedVersion: deployed, log: new Tail(8_192), hookOut: null, lock: Promise.resolve() });
+      const zone = zoneOf(i, this.cfg.instances);
+      if (this.apache) await prepareInstance(this.apache.apache, this.cfg.fleetDir, { id, zone, port, deployedVersion: deployed });
+      this.instances.set(id, { id, zone, port, child: null, pid: null, runningVersion: null, deployedVersion: deployed, log: new Tail(8_192), hookOut: null, lock: Promise.resolve() });
     }
     await this.startBalancer();
     await this.lbCall!("upsert", [...this.instances.values()].map((i) => ({ id: i.id, zone: i.zone, port: i.port })));
@@ -140,8 +147,18 @@ export class Fleet {
     if (unknown.length) throw new UnknownInstanceError(`unknown instance ${unknown.join(", ")}; the fleet has ${[...this.instances.keys()].join(", ")}`);
   }
 
+  /** Apache instances: is the parent still there (it may die on its own, or be killed from outside)? */
+  private async refreshApachePids(): Promise<void> {
+    if (!this.apache) return;
+    for (const inst of this.instances.values()) {
+      inst.pid = await readPid(this.cfg.fleetDir, inst.id);
+      if (inst.pid === null) inst.runningVersion = null;
+    }
+  }
+
   async describeInstances(): Promise<ControlInstance[]> {
     const lb = await this.call<LbDescribe>("describe");
+    await this.refreshApachePids();
     const byId = new Map(lb.backends.map((b) => [b.id, b]));
     return [...this.instances.values()].map((inst) => {
       const b = byId.get(inst.id);
@@ -153,8 +170,8 @@ export class Fleet {
         address: `127.0.0.1:${inst.port}`,
         version: inst.runningVersion,
         deployedVersion: inst.deployedVersion,
-        running: inst.child !== null,
-        pid: inst.child?.pid ?? null,
+        running: this.apache ? inst.pid !== null : inst.child !== null,
+        pid: this.apache ? inst.pid : (inst.child?.pid ?? null),
       };
       if (!b) {
         return { ...base, state: "unknown", description: "The balancer does not know this instance.", reasonCode: "N/A", inFlight: null, registered: false, counters: { inFlight: 0, requests: 0, backend5xx: 0, lb5xx: 0, errors: 0, retries: 0, drainCut: 0, clientAborts: 0 }, lastDrain: null } satisfies ControlInstance;
@@ -170,7 +187,8 @@ export class Fleet {
       provider: "local",
       kind: "local",
       drainTimeoutMs: lb.drainTimeoutMs,
-      description: `Local fleet: balancer on 127.0.0.1:${this.cfg.lbPort}, ${this.instances.size} instances`,
+      server: this.cfg.server,
+      description: `Local fleet: balancer on 127.0.0.1:${this.cfg.lbPort}, ${this.instances.size} ${this.apache ? "Apache httpd + mod_perl" : "Node"} instances`,
       address: `127.0.0.1:${this.cfg.lbPort}`,
       healthCheck: lb.healthCheck,
       totals: lb.totals,
@@ -213,7 +231,8 @@ export class Fleet {
       let outcome: { exitCode: number | null; observedVersion?: string };
       try {
         // Leave room inside the hook's deadline for the forced stop after the graceful period.
-        if (hook === "stop") outcome = await stopHook(inst, timeoutMs === undefined ? this.cfg.stopTimeoutMs : Math.floor(timeoutMs - Math.min(2_000, timeoutMs / 5)), out);
+        if (this.apache) outcome = await this.runApache(hook, inst, version, timeoutMs, out);
+        else if (hook === "stop") outcome = await stopHook(inst, timeoutMs === undefined ? this.cfg.stopTimeoutMs : Math.floor(timeoutMs - Math.min(2_000, timeoutMs / 5)), out);
         else if (hook === "deploy") outcome = await deployHook(this.ctx, inst, version, out);
         else if (hook === "start") outcome = await startHook(this.ctx, inst, timeoutMs ?? 20_000, out);
         else outcome = await verifyHook(inst, version, timeoutMs ?? 5_000, out);
@@ -232,26 +251,41 @@ export class Fleet {
     return next;
   }
 
+  private runApache(hook: HookName, inst: InstanceRecord, version: string, timeoutMs: number | undefined, out: Tail) {
+    const ctx = this.apache!;
+    // Stop may take the whole graceful period (GracefulShutdownTimeout) and a margin to see the parent go.
+    if (hook === "stop") return apacheStop(ctx, inst, timeoutMs ?? (ctx.apache.gracefulTimeoutS + 10) * 1000, out);
+    if (hook === "deploy") return apacheDeploy(ctx, inst, version, timeoutMs ?? 60_000, out);
+    if (hook === "start") return apacheStart(ctx, inst, timeoutMs ?? 30_000, out);
+    return apacheVerify(ctx, inst, version, timeoutMs ?? 5_000, out);
+  }
+
+  private async setBackend500(inst: InstanceRecord | undefined, on: boolean): Promise<void> {
+    if (!inst) return;
+    if (this.apache) await setBackend500(this.cfg.fleetDir, inst.id, on);
+    else inst.child?.send({ type: "fault", backend500: on });
+  }
+
   private async applyFaults(inst: InstanceRecord): Promise<void> {
     const health = this.faults.has("health-fails-after-start", inst.id);
     if (health) {
       health.active = true;
       await this.call("healthFault", { id: inst.id, failing: true });
     }
-    if (this.faults.has("backend-500", inst.id)) inst.child?.send({ type: "fault", backend500: true });
+    if (this.faults.has("backend-500", inst.id)) await this.setBackend500(inst, true);
   }
 
   async injectFault(body: FaultBody): Promise<Fault[]> {
     this.checkIds([body.instanceId]);
     this.faults.add(body);
-    if (body.kind === "backend-500") this.instances.get(body.instanceId)?.child?.send({ type: "fault", backend500: true });
+    if (body.kind === "backend-500") await this.setBackend500(this.instances.get(body.instanceId), true);
     return this.faults.list();
   }
 
   async clearFaults(): Promise<Fault[]> {
     for (const f of this.faults.clear()) {
       if (f.kind === "health-fails-after-start") await this.call("healthFault", { id: f.instanceId, failing: false });
-      if (f.kind === "backend-500") this.instances.get(f.instanceId)?.child?.send({ type: "fault", backend500: false });
+      if (f.kind === "backend-500") await this.setBackend500(this.instances.get(f.instanceId), false);
     }
     return this.faults.list();
   }
@@ -263,7 +297,7 @@ export class Fleet {
   }
 
   childPids(): number[] {
-    const pids = [this.lb?.pid, ...[...this.instances.values()].map((i) => i.child?.pid)];
+    const pids = [this.lb?.pid, ...[...this.instances.values()].map((i) => i.child?.pid ?? i.pid)];
     return pids.filter((p): p is number => typeof p === "number");
   }
 
@@ -272,6 +306,7 @@ export class Fleet {
     if (this.shuttingDown) return new Promise<never>(() => undefined);
     this.shuttingDown = true;
     this.traffic.close();
+    if (this.apache) await Promise.all([...this.instances.values()].map((i) => killApache(this.cfg.fleetDir, i).catch(() => undefined)));
     const children = [...[...this.instances.values()].map((i) => i.child), this.lb].filter((c): c is ChildProcess => c !== null && c.exitCode === null && c.signalCode === null);
     await Promise.all(
       children.map(

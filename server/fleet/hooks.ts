@@ -22,6 +22,8 @@ export interface InstanceRecord {
   zone: string;
   port: number;
   child: ChildProcess | null;
+  /** Apache fleet: the running parent's pid (Apache daemonizes, so it is no child of ours). */
+  pid: number | null;
   /** The version the running process serves (null when stopped). */
   runningVersion: string | null;
   deployedVersion: string;
@@ -78,13 +80,23 @@ export async function stopHook(inst: InstanceRecord, graceMs: number, out: Tail)
   return { exitCode: 0 };
 }
 
+/** A deploy's checks and pretend work, shared by both servers: throws DeployError (bad version, faults, broken release). */
+export async function beginDeploy(ctx: HookContext, inst: InstanceRecord, version: string, out: Tail): Promise<void> {
+  checkVersion(version);
+  out.push(`deploying ${version} to ${inst.id} (currently ${inst.deployedVersion})`);
+  if (ctx.deployDelayMs > 0) await new Promise((r) => setTimeout(r, ctx.deployDelayMs));
+  if (ctx.takeFault("deploy-fails", inst.id)) throw new DeployError(`deploy of ${version} failed: could not unpack the release (injected fault: deploy-fails)`, 1);
+  if (isBroken(version)) throw new DeployError(`deploy of ${version} failed: the release is marked broken; ${inst.id} keeps ${inst.deployedVersion}`, 1);
+}
+
+export function deployFailed(err: unknown, out: Tail): HookOutcome {
+  out.push(err instanceof Error ? err.message : String(err));
+  return { exitCode: err instanceof DeployError ? err.exitCode : 1 };
+}
+
 export async function deployHook(ctx: HookContext, inst: InstanceRecord, version: string, out: Tail): Promise<HookOutcome> {
   try {
-    checkVersion(version);
-    out.push(`deploying ${version} to ${inst.id} (currently ${inst.deployedVersion})`);
-    if (ctx.deployDelayMs > 0) await new Promise((r) => setTimeout(r, ctx.deployDelayMs));
-    if (ctx.takeFault("deploy-fails", inst.id)) throw new DeployError(`deploy of ${version} failed: could not unpack the release (injected fault: deploy-fails)`, 1);
-    if (isBroken(version)) throw new DeployError(`deploy of ${version} failed: the release is marked broken; ${inst.id} keeps ${inst.deployedVersion}`, 1);
+    await beginDeploy(ctx, inst, version, out);
     const { dir, created } = await ensureRelease(ctx.fleetDir, version);
     out.push(`${created ? "created" : "selected"} release ${dir}`);
     await writeDeployed(ctx.fleetDir, inst.id, version);
@@ -92,8 +104,7 @@ export async function deployHook(ctx: HookContext, inst: InstanceRecord, version
     out.push(inst.child ? `${inst.id} now points to ${version}; it is running ${inst.runningVersion}, the new release serves after a restart` : `${inst.id} now points to ${version}`);
     return { exitCode: 0 };
   } catch (err) {
-    out.push(err instanceof Error ? err.message : String(err));
-    return { exitCode: err instanceof DeployError ? err.exitCode : 1 };
+    return deployFailed(err, out);
   }
 }
 

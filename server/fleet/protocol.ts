@@ -136,6 +136,8 @@ export interface LbTotals {
 }
 
 export interface ControlLoadBalancer extends LoadBalancerSummary {
+  /** What each instance runs: the Node demo server, or Apache httpd + mod_perl. */
+  server: "node" | "apache";
   address: string;
   healthCheck: { path: string; intervalMs: number; timeoutMs: number; healthyThreshold: number; unhealthyThreshold: number };
   totals: LbTotals;

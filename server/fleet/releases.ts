@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile, access } from "node:fs/promises";
 import path from "node:path";
+import { HOOK_REFUSED_EXIT } from "@/lib/rollout/types";
 import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
 
 export class DeployError extends Error {
@@ -18,7 +19,7 @@ export class DeployError extends Error {
 
 /** lib's version rule (it also keeps "." and ".." out of folder names); exit code 2 like a refusing script. */
 export function checkVersion(version: string): void {
-  if (!isVersion(version)) throw new DeployError(`invalid version ${JSON.stringify(version).slice(0, 140)}: ${VERSION_MESSAGE}`, 2);
+  if (!isVersion(version)) throw new DeployError(`invalid version ${JSON.stringify(version).slice(0, 140)}: ${VERSION_MESSAGE}`, HOOK_REFUSED_EXIT);
 }
 
 /** A demo release is "broken" when its name says so: deploying it fails cleanly. */

@@ -94,7 +94,7 @@ describe("POST /api/rollouts", () => {
     const ci = token("ci", "operator").token;
     const bad = await handleStartRollout(post("/api/rollouts", { ...startBody, version: "v2; rm -rf /" }, bearer(ci)), deps);
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ code: "INVALID_INPUT", fieldErrors: { version: expect.stringMatching(/Version may contain only/) } });
+    expect(await bad.json()).toMatchObject({ code: "INVALID_INPUT", fieldErrors: { version: expect.stringMatching(/Version must start with a letter or digit/) } });
     const notJson = new Request("http://127.0.0.1/api/rollouts", { method: "POST", headers: { ...bearer(ci), "content-type": "text/plain" }, body: "lb=local" });
     expect((await handleStartRollout(notJson, deps)).status).toBe(415);
     expect(counts()).toEqual({ rollouts: 0, events: 0 });

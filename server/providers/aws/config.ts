@@ -13,18 +13,21 @@ const AWS_LB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
 export const TARGET_GROUP_PREFIX = "tg_";
 const ROTOR_LB_NAME = new RegExp(`^(?:${TARGET_GROUP_PREFIX})?${AWS_LB_NAME.source.slice(1, -1)}$`);
 
-const DEFAULT_HEALTH_URL = "http://127.0.0.1/health";
-const DEFAULT_VERSION_URL = "http://127.0.0.1/version";
+export const DEFAULT_HEALTH_URL = "http://127.0.0.1/health";
+export const DEFAULT_VERSION_URL = "http://127.0.0.1/version";
 
 const shellCommand = z.string().trim().min(1).max(4_000);
 const positiveMs = z.coerce.number().int().min(0).max(3_600_000);
 
+/**
+ * Unset: the built-in Apache hooks of the shared hook script (server/providers/hook-script.ts), the very
+ * script the local Apache fleet runs. A command set here replaces that one hook.
+ */
 const hooksSchema = z.object({
-  stop: shellCommand.default("apachectl -k graceful-stop"),
+  stop: shellCommand.optional(),
   /** Must install the release named by `$SSM_Version` (always quote it: it is data). */
-  deploy: shellCommand.default('/usr/local/bin/rotor-deploy "$SSM_Version"'),
-  start: shellCommand.default("apachectl start"),
-  /** Empty: built from healthUrl and versionUrl. */
+  deploy: shellCommand.optional(),
+  start: shellCommand.optional(),
   verify: shellCommand.optional(),
 });
 
@@ -153,18 +156,4 @@ export function parseAwsConfig(input: unknown): AwsConfig {
 export function loadAwsConfig(env: Env = process.env): AwsConfig {
   const file = env.ROTOR_AWS_CONFIG ? readFile(env.ROTOR_AWS_CONFIG) : {};
   return parseAwsConfig(merge(file, fromEnv(env)));
-}
-
-/** The verify hook: the health URL answers 2xx, and the version URL answers exactly `$SSM_Version`. */
-export function verifyCommand(config: AwsConfig): string {
-  if (config.hooks.verify) return config.hooks.verify;
-  // The URLs come from configuration (validated as URLs) and are single-quoted; the version is an env var.
-  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
-  return [
-    `curl -fsS --max-time 10 ${q(config.healthUrl)} >/dev/null || exit 1`,
-    `observed="$(curl -fsS --max-time 10 ${q(config.versionUrl)})" || exit 1`,
-    `observed="$(printf '%s' "$observed" | tr -d '[:space:]')"`,
-    `echo "rotor-version=$observed"`,
-    `if [ "$observed" != "$SSM_Version" ]; then echo "expected version $SSM_Version, instance serves $observed" >&2; exit 1; fi`,
-  ].join("\n");
 }

@@ -17,8 +17,8 @@ import {
   type GetCommandInvocationCommandOutput,
 } from "@aws-sdk/client-ssm";
 import { VERSION_PATTERN, type HookName } from "@/lib/rollout/types";
-import { versionShellCheck } from "@/lib/validation/version";
-import { type AwsConfig, verifyCommand } from "@/server/providers/aws/config";
+import { type AwsConfig, DEFAULT_HEALTH_URL, DEFAULT_VERSION_URL } from "@/server/providers/aws/config";
+import { apacheHookScript } from "@/server/providers/hook-script";
 import type { AwsCaller } from "@/server/providers/aws/calls";
 import type { AwsClients } from "@/server/providers/aws/clients";
 import { parseObservedVersion, tail } from "@/server/providers/aws/reshape";
@@ -30,31 +30,25 @@ const TERMINAL = new Set(["Success", "Failed", "Cancelled", "TimedOut", "Undeliv
 /** Placeholder for hooks that need no version (probe); matches VERSION_PATTERN. */
 const NO_VERSION = "none";
 
-function indent(script: string): string[] {
-  return script.split("\n").map((line) => `    ${line}`);
+/** Configuration as shell text: single-quoted, so a value is never expanded. */
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, "'\\''")}'`;
 }
 
-/** The document Rotor runs. Its content depends only on configuration, never on operator input. */
+/**
+ * The document Rotor runs: the shared hook script, with the commands and URLs set in configuration.
+ * Its content depends only on configuration, never on operator input.
+ */
 export function hookDocument(config: AwsConfig): Record<string, unknown> {
-  const hooks: [RunnableHook, string | undefined][] = [
-    ["stop", config.hooks.stop],
-    ["deploy", config.hooks.deploy],
-    ["start", config.hooks.start],
-    ["verify", verifyCommand(config)],
-    ["probe", config.inFlightCommand],
-  ];
-  const script = [
-    "#!/bin/sh",
-    // Agents older than 3.3.2746.0 ignore interpolationType: refuse rather than run with an empty version.
-    'if [ -z "${SSM_Hook:-}" ] || [ -z "${SSM_Version:-}" ]; then echo "rotor: SSM agent did not pass parameters as environment variables (needs agent 3.3.2746.0+)" >&2; exit 3; fi',
-    // The document's allowedPattern already holds the version to the rule; the script checks again so a
-    // document edited by hand, or an agent that skips the pattern, still never runs a hook on `--force` or `..`.
-    ...versionShellCheck("SSM_Version"),
-    'case "$SSM_Hook" in',
-    ...hooks.flatMap(([name, cmd]) => [`  ${name})`, ...indent(cmd ?? `echo "rotor: no ${name} command configured" >&2; exit 2`), "    ;;"]),
-    '  *) echo "rotor: unknown hook $SSM_Hook" >&2; exit 2 ;;',
-    "esac",
-  ];
+  const settings: Record<string, string> = {};
+  // Only URLs that differ from the script's own defaults, so the instance's environment can still set them.
+  if (config.healthUrl !== DEFAULT_HEALTH_URL) settings.ROTOR_HEALTH_URL = config.healthUrl;
+  if (config.versionUrl !== DEFAULT_VERSION_URL) settings.ROTOR_VERSION_URL = config.versionUrl;
+  const text = apacheHookScript({
+    hooks: { stop: config.hooks.stop, deploy: config.hooks.deploy, start: config.hooks.start, verify: config.hooks.verify, probe: config.inFlightCommand },
+    settings: Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, shellQuote(v)])),
+  });
+  const script = text.replace(/\n$/, "").split("\n");
   return {
     schemaVersion: "2.2",
     description: "Rotor lifecycle hook (stop, deploy, start, verify, probe). Managed by Rotor from its configuration.",

@@ -47,6 +47,7 @@ function toView(i: ControlInstance): InstanceView {
   if (i.reasonCode !== undefined) view.reasonCode = i.reasonCode;
   if (i.healthCheck !== undefined) view.healthCheck = i.healthCheck;
   if (i.address !== undefined) view.address = i.address;
+  if (typeof i.pid === "number") view.pid = i.pid;
   return view;
 }
 
@@ -65,7 +66,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
       const lbs = await client.loadBalancers({ timeoutMs });
       return lbs
         .filter((lb) => lb.name === lbName)
-        .map((lb) => ({ name: lb.name, provider: "local", kind: "local", drainTimeoutMs: lb.drainTimeoutMs, description: lb.description }));
+        .map((lb) => ({ name: lb.name, provider: "local", kind: "local", drainTimeoutMs: lb.drainTimeoutMs, description: lb.description, server: lb.server }));
     },
     async describeInstances(lb: string): Promise<InstanceView[]> {
       check(lb);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadAwsConfig, verifyCommand } from "@/server/providers/aws/config";
+import { loadAwsConfig } from "@/server/providers/aws/config";
 import { hookDocument } from "@/server/providers/aws/ssm";
 import { providerConfigError, providerName } from "@/server/providers";
 
@@ -14,9 +14,8 @@ describe("AWS configuration", () => {
     const c = loadAwsConfig({});
     expect(c.loadBalancers).toBeNull();
     expect(c).toMatchObject({ retryMode: "standard", maxAttempts: 3, documentName: "Rotor-RunHook", manageDocument: true, versionTag: "rotor:version" });
-    expect(c.hooks).toMatchObject({ stop: "apachectl -k graceful-stop", start: "apachectl start" });
-    expect(verifyCommand(c)).toContain("curl -fsS");
-    expect(verifyCommand(c)).toContain('"$SSM_Version"');
+    // No command configured: the document runs the shared script's built-in Apache hooks.
+    expect(c.hooks).toEqual({});
   });
 
   it("reads the environment, which wins over the JSON file", () => {
@@ -52,6 +51,7 @@ describe("AWS configuration", () => {
   it("puts hook commands from configuration into the document, never a version", () => {
     const doc = JSON.stringify(hookDocument(loadAwsConfig({ ROTOR_AWS_HOOK_DEPLOY: "/opt/deploy \"$SSM_Version\"" })));
     expect(doc).toContain("/opt/deploy");
+    expect(doc).toContain("apachectl");
     expect(doc).toContain("graceful-stop");
     expect(doc).toContain('"interpolationType":"ENV_VAR"');
     expect(doc).not.toContain("{{");
