@@ -13,6 +13,7 @@ export type AccessEventType =
   | "operator-added"
   | "operator-disabled"
   | "setting-changed"
+  | "lock-lifted"
   | "access-refused";
 
 export interface AccessEvent {

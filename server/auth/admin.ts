@@ -9,6 +9,7 @@ import { recordAccess } from "./access-log";
 import { addOperator, disableOperator, operatorNameSchema } from "./accounts";
 import { ROLES, type Operator } from "./roles";
 import { revokeSessionsOf } from "./sessions";
+import { liftSignInLock } from "./sign-in";
 import { writeSetting } from "./settings";
 import { createApiToken, revokeApiToken, tokenInputSchema, TokenNameTaken } from "./tokens";
 import { TWO_PERSON_SETTING } from "./two-person";
@@ -80,4 +81,14 @@ export function setTwoPersonLbs(db: Db, by: Operator, input: unknown): ActionRes
   writeSetting(db, TWO_PERSON_SETTING, parsed.data, by.name);
   recordAccess(db, { actor: by.name, type: "setting-changed", outcome: "applied", details: { key: TWO_PERSON_SETTING, value: parsed.data } });
   return { ok: true, data: { lbs: parsed.data } };
+}
+
+const lockName = z.string().trim().min(1, "Which account?").max(128);
+
+/** Lifts the sign-in lock of an account (after too many failed attempts). Audited either way. */
+export function liftLock(db: Db, by: Operator, name: unknown): ActionResult<{ name: string; wasLocked: boolean }> {
+  const parsed = lockName.safeParse(name);
+  if (!parsed.success) return invalid(parsed.error);
+  const wasLocked = liftSignInLock(db, by.name, parsed.data);
+  return { ok: true, data: { name: parsed.data, wasLocked } };
 }
