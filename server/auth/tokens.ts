@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Db } from "@/server/store/db";
 import { ROLES, type Operator, type OperatorRole } from "./roles";
+import { announceRevocation } from "./revocations";
 import { digest, newSecret } from "./secrets";
 
 export const TOKEN_PREFIX = "rotor_";
@@ -104,6 +105,7 @@ export function listApiTokens(db: Db): ApiTokenInfo[] {
 export function revokeApiToken(db: Db, id: string, by: string, now = Date.now()): ApiTokenInfo | null {
   const changed = db.prepare("UPDATE auth_tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL").run(now, by, id).changes === 1;
   if (!changed) return null;
+  announceRevocation();
   const row = db.prepare<[string], TokenRow>("SELECT * FROM auth_tokens WHERE id = ?").get(id);
   return row ? info(row) : null;
 }
