@@ -47,6 +47,12 @@ export interface CreateRolloutInput {
   hookTimeoutMs?: number;
   createdAt: number;
   createdBy: string;
+  /**
+   * Gate batch 1 too: `start` issues `awaitApproval` for batch 0 (phase awaiting-approval) instead of
+   * batch 0's deregister, in either mode, and `approve` (batch 0) starts it. The two-person rule
+   * sets it so a second person approves before anything leaves rotation. Default false.
+   */
+  approveFirstBatch?: boolean;
 }
 
 export type TransitionResult =
@@ -109,7 +115,10 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
     endedAt: null,
     updatedAt: input.createdAt,
     currentBatch: -1,
-    cursor: { run: "forward", batch: 0, stage: runSteps("forward")[0] ?? "deregister", status: "todo" },
+    // The gate "after batch -1" is the gate before batch 0: approving it moves on to batch 0, as any gate does.
+    cursor: input.approveFirstBatch
+      ? { run: "forward", batch: -1, stage: "gate", status: "todo" }
+      : { run: "forward", batch: 0, stage: runSteps("forward")[0] ?? "deregister", status: "todo" },
     batches: plan.batches.map((b) => ({
       index: b.index,
       canary: b.canary,

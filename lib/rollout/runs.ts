@@ -103,7 +103,8 @@ export function issueStage(d: Draft, at: number, only?: readonly string[]): Issu
   const c = s.cursor;
   if (c.stage === "gate") {
     let effect: Effect;
-    if (s.mode.kind === "manual") {
+    // Before batch 0 (approveFirstBatch) the gate is an approval in either mode.
+    if (s.mode.kind === "manual" || c.batch < 0) {
       effect = { type: "awaitApproval", effectId: nextEffectId(d, "approval"), batch: c.batch + 1 };
       s.phase = "awaiting-approval";
     } else {

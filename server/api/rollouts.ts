@@ -7,10 +7,19 @@ import type { ActiveRolloutRef, FleetRow, RolloutDetailView, RolloutSummary } fr
 import type { RolloutDetail } from "@/lib/views";
 import { activeRolloutFor, getRolloutDetail, listRollouts } from "@/server/engine/queries";
 import { NotFound } from "@/server/api/http";
+import { authDb } from "@/server/auth/db";
+import { twoPersonLbs, twoPersonWaiting } from "@/server/auth/two-person";
 
-export function toDetailView(d: RolloutDetail): RolloutDetailView {
+/** Under the two-person rule, the waiting line names who must act ("a second operator"). */
+function withTwoPerson<V extends { phase: string; message: string }>(d: RolloutDetail, view: V, lbs: Set<string>): V {
+  const gate = d.state.outstanding.find((e) => e.type === "awaitApproval");
+  const line = twoPersonWaiting(d.state.lb, view.phase, gate && "batch" in gate ? gate.batch : null, d.state.createdBy, lbs);
+  return line ? { ...view, message: line } : view;
+}
+
+export function toDetailView(d: RolloutDetail, lbs: Set<string> = new Set()): RolloutDetailView {
   const { state, ...rest } = d;
-  return { ...rest, approval: state.mode, drainTimeoutMs: state.drainTimeoutMs };
+  return { ...rest, view: withTwoPerson(d, rest.view, lbs), approval: state.mode, drainTimeoutMs: state.drainTimeoutMs };
 }
 
 export async function rolloutList(): Promise<RolloutSummary[]> {
@@ -20,14 +29,15 @@ export async function rolloutList(): Promise<RolloutSummary[]> {
 export async function rolloutDetail(id: string): Promise<RolloutDetailView> {
   const d = getRolloutDetail(id);
   if (!d) throw new NotFound(`No rollout ${id}`);
-  return toDetailView(d);
+  return toDetailView(d, twoPersonLbs(authDb()));
 }
 
 export async function activeRolloutRef(lb: string): Promise<ActiveRolloutRef | null> {
   const s = activeRolloutFor(lb);
   const d = s ? getRolloutDetail(s.id) : null;
   if (!s || !d) return null;
-  return { id: s.id, phase: d.view.phase, message: d.view.message, targetVersion: s.targetVersion, progress: d.view.progress };
+  const view = withTwoPerson(d, d.view, twoPersonLbs(authDb()));
+  return { id: s.id, phase: view.phase, message: view.message, targetVersion: s.targetVersion, progress: view.progress };
 }
 
 /**

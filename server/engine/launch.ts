@@ -10,6 +10,8 @@ import type { FleetMonitor } from "@/server/monitor";
 import type { TrafficStats } from "@/server/providers/types";
 import { ActiveRolloutExistsError, type RotorStore } from "@/server/store";
 import { getJournal } from "@/server/store/journal";
+import { ensureAuthSchema } from "@/server/auth/db";
+import { needsFirstApproval, twoPersonLbs } from "@/server/auth/two-person";
 import { emitChange } from "./bus";
 import { applyEvent, initialState, type CreateInput } from "./machine";
 
@@ -83,6 +85,9 @@ export async function launchRollout(
     createdBy: actor,
     ...(input.inServiceTimeoutMs !== undefined ? { inServiceTimeoutMs: input.inServiceTimeoutMs } : {}),
     ...(input.hookTimeoutMs !== undefined ? { hookTimeoutMs: input.hookTimeoutMs } : {}),
+    // Two-person rule: automatic approval, or one batch holding the whole plan, would let the
+    // starter finish alone; a second person then approves batch 1 before anything is deregistered.
+    ...(needsFirstApproval(input.lb, input.mode, planned.plan.batches.length, twoPersonLbs(ensureAuthSchema(store.db))) ? { approveFirstBatch: true } : {}),
   };
   const started = applyEvent(initialState(createInput), { type: "start", at: now, actor });
   if (!started.ok) return { ok: false, code: started.code, message: started.message };

@@ -21,7 +21,7 @@ describe("admin", () => {
     const r = createToken(db, amy, { name: "ci", role: "operator", expiresInDays: "30" });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(verifyApiToken(db, r.data.token)?.name).toBe("api:ci");
+    expect(verifyApiToken(db, r.data.token)?.name).toBe(`api:ci for ${amy.name}`);
     expect(createToken(db, amy, { name: "ci", role: "operator" })).toMatchObject({ ok: false, code: "NAME_TAKEN" });
     expect(createToken(db, amy, { name: "", role: "root" })).toMatchObject({ ok: false, code: "INVALID_INPUT", fieldErrors: { name: expect.any(String), role: expect.any(String) } });
     const id = verifyApiToken(db, r.data.token)!.tokenId;
