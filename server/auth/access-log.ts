@@ -4,6 +4,7 @@
  * triggers that refuse UPDATE and DELETE); never a password, a token or a session id.
  */
 import type { Db } from "@/server/store/db";
+import { componentLog } from "@/server/log";
 
 export type AccessEventType =
   | "sign-in"
@@ -30,4 +31,28 @@ export function recordAccess(db: Db, e: AccessEvent): number {
     .prepare("INSERT INTO auth_events (at, actor, type, outcome, reason, details) VALUES (?, ?, ?, ?, ?, ?)")
     .run(e.at ?? Date.now(), e.actor, e.type, e.outcome, e.reason ?? null, e.details ? JSON.stringify(e.details) : null);
   return Number(info.lastInsertRowid);
+}
+
+/**
+ * A refusal for the audit trail: who (`anonymous` when no credential checked out), which action,
+ * on what target (a path, a rollout id, an operator name), and why. Never throws: a refusal stands
+ * even when it cannot be written down (the log says so).
+ */
+export function recordRefusal(
+  db: Db,
+  r: { actor: string; action: string; target?: string | null; reason: string; via?: string; details?: Record<string, unknown> },
+  at = Date.now(),
+): void {
+  try {
+    recordAccess(db, {
+      at,
+      actor: r.actor,
+      type: "access-refused",
+      outcome: "rejected",
+      reason: r.reason,
+      details: { action: r.action, ...(r.target ? { target: r.target } : {}), ...(r.via ? { via: r.via } : {}), ...r.details },
+    });
+  } catch (err) {
+    componentLog("auth").warn({ err, action: r.action }, "could not record a refused request");
+  }
 }
