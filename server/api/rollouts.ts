@@ -13,7 +13,8 @@ import { twoPersonLbs, twoPersonWaiting } from "@/server/auth/two-person";
 /** Under the two-person rule, the waiting line names who must act ("a second operator"). */
 function withTwoPerson<V extends { phase: string; message: string }>(d: RolloutDetail, view: V, lbs: Set<string>): V {
   const gate = d.state.outstanding.find((e) => e.type === "awaitApproval");
-  const line = twoPersonWaiting(d.state.lb, view.phase, gate && "batch" in gate ? gate.batch : null, d.state.createdBy, lbs);
+  const waitingBatch = gate && "batch" in gate ? gate.batch : null;
+  const line = twoPersonWaiting({ lb: d.state.lb, phase: view.phase, waitingBatch, batches: d.state.batches.length, startedBy: d.state.createdBy }, lbs);
   return line ? { ...view, message: line } : view;
 }
 

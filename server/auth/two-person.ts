@@ -67,7 +67,10 @@ export function needsFirstApproval(lb: string, mode: { kind: string }, batches: 
 }
 
 /** The rollout page's line while a rule-bound rollout waits: who must act, on which batch. */
-export function twoPersonWaiting(lb: string, phase: string, waitingBatch: number | null, startedBy: string, lbs: Set<string>): string | null {
-  if (phase !== "awaiting-approval" || waitingBatch === null || !twoPersonRuleApplies(lb, lbs)) return null;
-  return `Waiting for a second operator to approve batch ${waitingBatch + 1} (${humanOf(startedBy)} started this rollout and cannot approve it)`;
+export function twoPersonWaiting(
+  r: { lb: string; phase: string; waitingBatch: number | null; batches: number; startedBy: string },
+  lbs: Set<string>,
+): string | null {
+  if (r.phase !== "awaiting-approval" || r.waitingBatch === null || !twoPersonRuleApplies(r.lb, lbs)) return null;
+  return `Waiting for a second operator to approve batch ${r.waitingBatch + 1} of ${r.batches} (${humanOf(r.startedBy)} started this rollout and cannot approve it)`;
 }

@@ -83,7 +83,7 @@ describe("launch under the two-person rule", () => {
     expect(s.phase).toBe("awaiting-approval");
     expect(s.outstanding).toEqual([expect.objectContaining({ type: "awaitApproval", batch: 0 })]);
     expect(s.outstanding.some((e) => e.type === "deregister")).toBe(false);
-    expect((await rolloutDetail(r.data.id)).view.message).toMatch(/^Waiting for a second operator to approve batch 1 \(alice started/);
+    expect((await rolloutDetail(r.data.id)).view.message).toBe("Waiting for a second operator to approve batch 1 of 2 (alice started this rollout and cannot approve it)");
 
     const { token } = createApiToken(authDb(), { name: "mine", role: "operator" }, "alice");
     const viaToken = verifyApiToken(authDb(), token)!;
