@@ -40,9 +40,10 @@ export function recordAccess(db: Db, e: AccessEvent): number {
  */
 export function recordRefusal(
   db: Db,
-  r: { actor: string; action: string; target?: string | null; reason: string; via?: string; details?: Record<string, unknown> },
+  r: { actor: string; action: string; target?: string | null; reason: string; via?: string; details?: Record<string, unknown>; once?: string },
   at = Date.now(),
 ): void {
+  if (r.once !== undefined && repeated(r.once, at)) return;
   try {
     recordAccess(db, {
       at,
@@ -55,4 +56,24 @@ export function recordRefusal(
   } catch (err) {
     componentLog("auth").warn({ err, action: r.action }, "could not record a refused request");
   }
+}
+
+/**
+ * A dead credential left in a browser tab is refused on every poll (every 2 s): one row per
+ * credential per minute says it as well as thousands would. Bounded: the oldest keys go first.
+ */
+const REPEAT_MS = 60_000;
+const lastSeen = new Map<string, number>();
+
+function repeated(key: string, at: number): boolean {
+  const last = lastSeen.get(key);
+  if (last !== undefined && at - last < REPEAT_MS) return true;
+  lastSeen.delete(key);
+  lastSeen.set(key, at);
+  while (lastSeen.size > 10_000) {
+    const first = lastSeen.keys().next();
+    if (first.done) break;
+    lastSeen.delete(first.value);
+  }
+  return false;
 }

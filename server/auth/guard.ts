@@ -15,6 +15,7 @@ import { recordRefusal } from "./access-log";
 import { authDb } from "./db";
 import { can, MIN_ROLE, type Action, type Operator } from "./roles";
 import { resolveSession, SESSION_COOKIE, type Session } from "./sessions";
+import { digest } from "./secrets";
 import { verifyApiToken } from "./tokens";
 
 export type AuthFailureCode = "UNAUTHENTICATED" | "FORBIDDEN";
@@ -38,7 +39,7 @@ export function sessionFor(db: Db, token: string | undefined | null, now = Date.
 export function authorizeSession(db: Db, token: string | undefined | null, action: Action, now = Date.now(), target?: string): AuthResult {
   const session = sessionFor(db, token, now);
   if (!session) {
-    if (token) recordRefusal(db, { actor: "anonymous", action, target, reason: "session cookie unknown, expired or revoked", via: "session" }, now);
+    if (token) recordRefusal(db, { actor: "anonymous", action, target, reason: "session cookie unknown, expired or revoked", via: "session", once: `session:${digest(token)}` }, now);
     return { ok: false, code: "UNAUTHENTICATED", message: "Sign in first: no live session (signed out, expired or never signed in)." };
   }
   if (!can(session.operator.role, action)) return forbidden(db, session.operator, action, "session", target);
@@ -61,7 +62,7 @@ export function requireBearer(request: Request, action: Action, db: Db = authDb(
   const operator = verifyApiToken(db, token, now);
   const target = `${request.method} ${new URL(request.url).pathname}`;
   if (!operator) {
-    recordRefusal(db, { actor: "anonymous", action, target, reason: "API token unknown, revoked, expired, or its creator disabled", via: "token" }, now);
+    recordRefusal(db, { actor: "anonymous", action, target, reason: "API token unknown, revoked, expired, or its creator disabled", via: "token", once: `token:${digest(token)}:${target}` }, now);
     return { ok: false, code: "UNAUTHENTICATED", message: "The API token is unknown, revoked or expired." };
   }
   if (!can(operator.role, action)) return forbidden(db, { name: operator.name, role: operator.role }, action, "token", target);

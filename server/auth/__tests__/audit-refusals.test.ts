@@ -43,6 +43,8 @@ describe("refusals in the audit trail", () => {
     revokeSession(db, token);
     expect(authorizeSession(db, token, "read", Date.now(), "GET /api/audit").ok).toBe(false);
     expect(authorizeSession(db, undefined, "read", Date.now(), "GET /api/audit").ok).toBe(false);
+    // A tab polling with the dead cookie: refused every time, written down once a minute.
+    for (let i = 0; i < 5; i++) expect(authorizeSession(db, token, "read", Date.now(), "GET /api/audit").ok).toBe(false);
     expect(refusals()).toEqual([{ actor: "anonymous", reason: "session cookie unknown, expired or revoked", details: { action: "read", target: "GET /api/audit", via: "session" } }]);
   });
 
