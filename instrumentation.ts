@@ -4,6 +4,9 @@
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
+    // The sign-in limit's client address: the TCP peer, stamped before Next sees the request.
+    const { installPeerStamp } = await import("./server/auth/peer");
+    installPeerStamp();
     const { runtime } = await import("./server/runtime");
     try {
       runtime().startEngine();

@@ -106,11 +106,12 @@ test("a viewer's approve is refused; with the two-person rule on, the starter's 
     await setTwoPerson(LB, new RegExp(`^Two-person rule on for ${LB}$`));
 
     const id = await startRollout(page, { version: uniqueVersion("two"), batchSize: "2" });
-    await expect(statusMessage(page)).toHaveText("Waiting for approval of batch 2 of 3", { timeout: 60_000 });
+    const waiting = (n: number) => `Waiting for a second operator to approve batch ${n} of 3 (alice started this rollout and cannot approve it)`;
+    await expect(statusMessage(page)).toHaveText(waiting(2), { timeout: 60_000 });
 
     // The viewer: the control is there (the page does not hide it), the action refuses.
     await vera.page.goto(`/rollouts/${encodeURIComponent(id)}`);
-    await expect(statusMessage(vera.page)).toHaveText("Waiting for approval of batch 2 of 3");
+    await expect(statusMessage(vera.page)).toHaveText(waiting(2));
     await control(vera.page, "Approve batch 2");
     await expect(vera.page.getByRole("status").filter({ hasText: "vera has the viewer role; approve needs operator or above" })).toBeVisible();
 
@@ -118,13 +119,13 @@ test("a viewer's approve is refused; with the two-person rule on, the starter's 
     await control(page, "Approve batch 2");
     await expect(page.getByRole("status").filter({ hasText: `Load balancer ${LB} requires a second person: alice started rollout ${id}` })).toBeVisible();
     expect(await api.phase(id)).toBe("awaiting-approval");
-    await expect(statusMessage(page)).toHaveText("Waiting for approval of batch 2 of 3");
+    await expect(statusMessage(page)).toHaveText(waiting(2));
 
     // A second operator (bob): accepted; the rollout goes on.
     await bob.page.goto(`/rollouts/${encodeURIComponent(id)}`);
     await control(bob.page, "Approve batch 2");
     await expect(bob.page.getByRole("status").filter({ hasText: "Approved: the next batch starts now" })).toBeVisible();
-    await expect(statusMessage(bob.page)).toHaveText("Waiting for approval of batch 3 of 3", { timeout: 60_000 });
+    await expect(statusMessage(bob.page)).toHaveText(waiting(3), { timeout: 60_000 });
     await control(bob.page, "Approve batch 3");
     await waitForPhase(new DashboardApi(bob.ctx.request), id, "succeeded");
 

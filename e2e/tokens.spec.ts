@@ -1,7 +1,7 @@
 import { LB, expect, settledFleet, test, waitForPhase, uniqueVersion } from "./fixtures";
 import { stateFile } from "./users";
 
-test("an admin's API token starts and aborts a rollout as api:<name>; once revoked it stops working", async ({ browser, page, fleet, api, playwright, baseURL, request }) => {
+test("an admin's API token starts and aborts a rollout as api:<name> for <admin>; once revoked it stops working", async ({ browser, page, fleet, api, playwright, baseURL, request }) => {
   await settledFleet(page, fleet, api);
   const amy = await browser.newContext({ storageState: stateFile("amy") });
   const bearer = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
@@ -31,8 +31,8 @@ test("an admin's API token starts and aborts a rollout as api:<name>; once revok
     const audit = await request.get(`/api/audit?format=jsonl&rollout=${encodeURIComponent(id)}`);
     const rows = (await audit.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { actor: string; type: string; at: number });
     expect(rows.filter((r) => r.actor !== "engine").sort((a, b) => a.at - b.at).map((r) => [r.actor, r.type])).toEqual([
-      [`api:${name}`, "start"],
-      [`api:${name}`, "abort"],
+      [`api:${name} for amy`, "start"],
+      [`api:${name} for amy`, "abort"],
     ]);
 
     // Revoked in the dashboard: the same token is refused everywhere, at once.

@@ -10,7 +10,7 @@ export interface AuditRow {
   /** Order within its kind (events.seq or auth_events.seq). */
   seq: number;
   at: number;
-  /** "engine", an operator's name, or "api:<token name>". */
+  /** "engine", an operator's name, or "api:<token name> for <its creator>". */
   actor: string;
   type: string;
   outcome: AuditOutcome;

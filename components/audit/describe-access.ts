@@ -24,8 +24,10 @@ export function describeAccess(r: AuditRow): string {
       return `disabled operator ${str(d.name) ?? ""}`;
     case "setting-changed":
       return `changed setting ${str(d.key) ?? ""}`;
+    case "lock-lifted":
+      return `lifted the sign-in lock on ${str(d.name) ?? ""}`;
     case "access-refused":
-      return `refused: ${str(d.action) ?? "an action"}`;
+      return `refused: ${str(d.action) ?? "an action"}${str(d.target) ? ` on ${str(d.target)}` : ""}`;
     default:
       return r.type.replace(/-/g, " ");
   }

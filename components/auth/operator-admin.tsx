@@ -62,6 +62,33 @@ function TwoPerson({ stored, fromEnv, action }: { stored: string[]; fromEnv: str
   );
 }
 
+function LiftLock({ name, action }: { name: string; action: FormAction<Named & { wasLocked: boolean }> }) {
+  const [state, submit, pending] = useActionState<FormResult<Named & { wasLocked: boolean }> | null, FormData>(action, null);
+  return (
+    <form action={submit}>
+      <input type="hidden" name="name" value={name} />
+      <button type="submit" disabled={pending} className={buttonCls.secondary} aria-label={`Lift the sign-in lock on ${name}`}>Lift lock</button>
+      <StatusLine state={statusOf(state, "Lifted")} />
+    </form>
+  );
+}
+
+/** Accounts locked after too many failed sign-ins, with the time left; an admin can lift a lock. */
+function Locks({ locks, action }: { locks: { name: string; retryAfterMs: number }[]; action: FormAction<Named & { wasLocked: boolean }> }) {
+  if (locks.length === 0) return <p className="p-3 text-sm text-zinc-600 dark:text-zinc-400">No account is locked.</p>;
+  return (
+    <ul className="divide-y divide-zinc-100 p-3 text-sm dark:divide-zinc-800">
+      {locks.map((l) => (
+        <li key={l.name} className="flex items-center gap-3 py-1">
+          <span className="font-mono">{l.name}</span>
+          <span>locked for {Math.ceil(l.retryAfterMs / 60_000)} more min</span>
+          <LiftLock name={l.name} action={action} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function OperatorAdmin(props: {
   me: string;
   operators: OperatorView[];
@@ -69,9 +96,14 @@ export function OperatorAdmin(props: {
   add: FormAction<Named>;
   disable: FormAction<Named>;
   setTwoPerson: FormAction<{ lbs: string[] }>;
+  locks: { name: string; retryAfterMs: number }[];
+  liftLock: FormAction<Named & { wasLocked: boolean }>;
 }) {
   return (
     <div className="space-y-4">
+      <Panel title="Locked sign-ins" id="locks-heading">
+        <Locks locks={props.locks} action={props.liftLock} />
+      </Panel>
       <Panel title="Two-person rule" id="two-person-heading">
         <TwoPerson {...props.twoPerson} action={props.setTwoPerson} />
       </Panel>

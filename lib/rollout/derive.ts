@@ -151,7 +151,7 @@ export function deriveMessage(s: RolloutState, now: number, all: InstanceState[]
       return `Paused: ${batchLabel(s).toLowerCase()}${done} — resume to go on${skippedNote(all)}`;
     }
     case "awaiting-approval":
-      if (c.batch < 0) return `Waiting for a second operator to approve batch 1 of ${s.batches.length} before anything is taken out of rotation`;
+      if (c.batch < 0) return `Waiting for approval of batch 1 of ${s.batches.length} before anything is taken out of rotation`;
       return `Waiting for approval of batch ${c.batch + 2} of ${s.batches.length}${skippedNote(all)}`;
     case "baking":
       return `Baking batch ${c.batch + 1} of ${s.batches.length}: ${formatDuration((s.bakeUntil ?? now) - now)} left`;

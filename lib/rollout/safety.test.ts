@@ -81,7 +81,7 @@ describe("approval before the first batch (the two-person rule)", () => {
     const d = new Driver(createRollout({ ...inputFor(fleetOf(3), {}, { kind: "auto", bakeMs: 1_000 }), approveFirstBatch: true }));
     expect(d.send({ type: "start" })).toEqual([{ type: "awaitApproval", effectId: "f-1:approval#1", batch: 0 }]);
     expect(d.state.phase).toBe("awaiting-approval");
-    expect(derivePhase(d.state, d.t).message).toBe("Waiting for a second operator to approve batch 1 of 3 before anything is taken out of rotation");
+    expect(derivePhase(d.state, d.t).message).toBe("Waiting for approval of batch 1 of 3 before anything is taken out of rotation");
     expect(d.reject({ type: "approve", batch: 1 }).code).toBe("STALE_BATCH");
     expect(d.send({ type: "approve", batch: 0 }, "bob")).toEqual([expect.objectContaining({ type: "deregister", ids: ["i-1"] })]);
     expect(d.state.batches[0]).toMatchObject({ approvedBy: "bob" });

@@ -13,7 +13,20 @@ import type { FleetSnapshot } from "@/server/monitor";
 import type { RolloutRow } from "@/server/store";
 import type { RolloutJournal } from "@/server/store/journal";
 import { runtime, type Runtime } from "@/server/runtime";
+import { ensureAuthSchema } from "@/server/auth/db";
+import { twoPersonLbs, twoPersonWaiting } from "@/server/auth/two-person";
+import type { RolloutState } from "@/lib/rollout/state";
+import type { DerivedView } from "@/lib/rollout/derive";
 import { NotFound } from "./http";
+
+/** Under the two-person rule, the waiting line names who must act ("a second operator"). */
+function withTwoPerson(rt: Runtime, s: RolloutState, view: DerivedView): DerivedView {
+  const gate = s.outstanding.find((e) => e.type === "awaitApproval");
+  const waitingBatch = gate ? gate.batch : null;
+  const lbs = twoPersonLbs(ensureAuthSchema(rt.store.db));
+  const line = twoPersonWaiting({ lb: s.lb, phase: view.phase, waitingBatch, batches: s.batches.length, startedBy: s.createdBy }, lbs);
+  return line ? { ...view, message: line } : view;
+}
 
 function summarize(row: RolloutRow, decision: StoredEvent | null, now: number): RolloutSummary {
   return {
@@ -73,7 +86,7 @@ export function rolloutDetailWithState(id: string, rt: Runtime = runtime()): Rol
   return {
     summary: summarize(row, rt.store.lastDecision(id), now),
     state: s,
-    view: derivePhase(s, now),
+    view: withTwoPerson(rt, s, derivePhase(s, now)),
     remainingMs: estimateRemainingMs(s, now),
     batches: j.readModel().batches,
     capacity: { inService: observed, believedInService: inServiceCount(s), minHealthy: s.plan.minHealthy, fleetSize: s.plan.fleetSize },
@@ -96,7 +109,7 @@ export async function activeRolloutRef(lb: string, rt: Runtime = runtime()): Pro
   const row = rt.store.activeRolloutFor(lb);
   const j = row ? rt.journals.get(row.id) : null;
   if (!row || !j) return null;
-  const view = derivePhase(j.state, Date.now());
+  const view = withTwoPerson(rt, j.state, derivePhase(j.state, Date.now()));
   return { id: row.id, phase: view.phase, message: view.message, targetVersion: row.targetVersion, progress: view.progress };
 }
 

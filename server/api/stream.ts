@@ -12,6 +12,7 @@ import type { StreamMessage } from "@/lib/views";
 import type { FleetSnapshot } from "@/server/monitor";
 import { runtime } from "@/server/runtime";
 import { componentLog } from "@/server/log";
+import { onRevocation } from "@/server/auth/revocations";
 
 type Client = (msg: StreamMessage) => void;
 
@@ -110,4 +111,130 @@ const g = globalThis as unknown as { __rotorStreamHub?: Hub };
 export function subscribeStream(client: Client): () => void {
   g.__rotorStreamHub ??= new Hub();
   return g.__rotorStreamHub.add(client);
+}
+
+/**
+ * One open `/api/stream` per entry: whose credential it rides on, and how to close it. A stream
+ * outlives the request that opened it, so its credential is checked again every `recheckMs`, and at
+ * once whenever any credential is revoked (sign-out, operator disabled, token revoked): a revoked
+ * session's streams end instead of delivering for hours.
+ */
+interface OpenStream {
+  credential: string;
+  recheck(): void;
+}
+
+const open = new Set<OpenStream>();
+let stopRevocations: (() => void) | null = null;
+
+export interface StreamLimits {
+  /** How often an open stream's credential is checked again (at most 30 s). */
+  recheckMs: number;
+  perCredential: number;
+  total: number;
+}
+
+export function streamLimits(env: Readonly<Record<string, string | undefined>> = process.env): StreamLimits {
+  const num = (v: string | undefined, dflt: number, min: number, max: number) => {
+    const n = Number(v);
+    return v !== undefined && v !== "" && Number.isInteger(n) && n >= min && n <= max ? n : dflt;
+  };
+  return {
+    recheckMs: num(env.ROTOR_STREAM_RECHECK_MS, 30_000, 10, 30_000),
+    perCredential: 10,
+    total: num(env.ROTOR_STREAM_MAX, 200, 1, 100_000),
+  };
+}
+
+/** Open streams now (tests, the benchmark). */
+export function openStreamCount(): number {
+  return open.size;
+}
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * GET /api/stream: server-sent events naming what changed; the browser refetches those queries.
+ * `authorize` is asked at open and at every re-check; `credential` names the session or token
+ * the stream rides on (a digest, never the secret), for the per-session cap.
+ */
+export function openStream(
+  req: Request,
+  auth: { authorize: () => { ok: true } | { ok: false; code: "UNAUTHENTICATED" | "FORBIDDEN"; message: string }; credential: string; refuse: (r: { code: "UNAUTHENTICATED" | "FORBIDDEN"; message: string }) => Response },
+  limits: StreamLimits = streamLimits(),
+): Response {
+  const first = auth.authorize();
+  if (!first.ok) return auth.refuse(first);
+  const mine = [...open].filter((s) => s.credential === auth.credential).length;
+  if (mine >= limits.perCredential || open.size >= limits.total) {
+    const message =
+      mine >= limits.perCredential
+        ? `This session already has ${mine} live-update streams open (at most ${limits.perCredential}); close some tabs.`
+        : `The dashboard is serving its maximum of ${limits.total} live-update streams; try again shortly.`;
+    return Response.json({ ok: false, code: "TOO_MANY_STREAMS", message }, { status: 429, headers: { "cache-control": "no-store", "retry-after": "30" } });
+  }
+  const encoder = new TextEncoder();
+  let cleanup = () => {};
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (chunk: string) => {
+        try {
+          controller.enqueue(encoder.encode(chunk));
+        } catch {
+          cleanup();
+        }
+      };
+      const send = (msg: StreamMessage) => write(`data: ${JSON.stringify(msg)}\n\n`);
+      write("retry: 1000\n\n");
+      send({ kind: "hello" });
+      const unsubscribe = subscribeStream(send);
+      const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
+      const entry: OpenStream = {
+        credential: auth.credential,
+        recheck() {
+          let still = false;
+          try {
+            still = auth.authorize().ok;
+          } catch (err) {
+            componentLog("stream").warn({ err }, "could not re-check a live stream's session; closing it");
+          }
+          if (!still) cleanup();
+        },
+      };
+      const recheck = setInterval(() => entry.recheck(), limits.recheckMs);
+      recheck.unref?.();
+      open.add(entry);
+      stopRevocations ??= onRevocation(() => {
+        for (const s of [...open]) s.recheck();
+      });
+      cleanup = () => {
+        clearInterval(heartbeat);
+        clearInterval(recheck);
+        unsubscribe();
+        open.delete(entry);
+        if (open.size === 0) {
+          stopRevocations?.();
+          stopRevocations = null;
+        }
+        cleanup = () => {};
+        try {
+          controller.close();
+        } catch {
+          // already closed
+        }
+      };
+      req.signal.addEventListener("abort", () => cleanup(), { once: true });
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+  return new Response(stream, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    },
+  });
 }

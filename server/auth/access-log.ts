@@ -4,6 +4,7 @@
  * triggers that refuse UPDATE and DELETE); never a password, a token or a session id.
  */
 import type { Db } from "@/server/store/db";
+import { componentLog } from "@/server/log";
 
 export type AccessEventType =
   | "sign-in"
@@ -15,6 +16,7 @@ export type AccessEventType =
   | "operator-added"
   | "operator-disabled"
   | "setting-changed"
+  | "lock-lifted"
   | "access-refused";
 
 export interface AccessEvent {
@@ -31,4 +33,49 @@ export function recordAccess(db: Db, e: AccessEvent): number {
     .prepare("INSERT INTO auth_events (at, actor, type, outcome, reason, details) VALUES (?, ?, ?, ?, ?, ?)")
     .run(e.at ?? Date.now(), e.actor, e.type, e.outcome, e.reason ?? null, e.details ? JSON.stringify(e.details) : null);
   return Number(info.lastInsertRowid);
+}
+
+/**
+ * A refusal for the audit trail: who (`anonymous` when no credential checked out), which action,
+ * on what target (a path, a rollout id, an operator name), and why. Never throws: a refusal stands
+ * even when it cannot be written down (the log says so).
+ */
+export function recordRefusal(
+  db: Db,
+  r: { actor: string; action: string; target?: string | null; reason: string; via?: string; details?: Record<string, unknown>; once?: string },
+  at = Date.now(),
+): void {
+  if (r.once !== undefined && repeated(r.once, at)) return;
+  try {
+    recordAccess(db, {
+      at,
+      actor: r.actor,
+      type: "access-refused",
+      outcome: "rejected",
+      reason: r.reason,
+      details: { action: r.action, ...(r.target ? { target: r.target } : {}), ...(r.via ? { via: r.via } : {}), ...r.details },
+    });
+  } catch (err) {
+    componentLog("auth").warn({ err, action: r.action }, "could not record a refused request");
+  }
+}
+
+/**
+ * A dead credential left in a browser tab is refused on every poll (every 2 s): one row per
+ * credential per minute says it as well as thousands would. Bounded: the oldest keys go first.
+ */
+const REPEAT_MS = 60_000;
+const lastSeen = new Map<string, number>();
+
+function repeated(key: string, at: number): boolean {
+  const last = lastSeen.get(key);
+  if (last !== undefined && at - last < REPEAT_MS) return true;
+  lastSeen.delete(key);
+  lastSeen.set(key, at);
+  while (lastSeen.size > 10_000) {
+    const first = lastSeen.keys().next();
+    if (first.done) break;
+    lastSeen.delete(first.value);
+  }
+  return false;
 }

@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { Db } from "@/server/store/db";
 import { resolveDataDir } from "@/server/store/db";
 import { hashPassword, isPasswordHash } from "./password";
+import { announceRevocation } from "./revocations";
 import { ROLES, type OperatorRole } from "./roles";
 
 /** Names that mean something else in the audit trail. API tokens act as `api:<name>`. */
@@ -146,11 +147,13 @@ export async function addOperator(db: Db, input: { name: string; role: OperatorR
 
 /** Disables a stored operator and ends its sessions. */
 export function disableOperator(db: Db, name: string, now = Date.now()): boolean {
-  return db.transaction(() => {
+  const changed = db.transaction(() => {
     const changed = db.prepare("UPDATE auth_operators SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL").run(now, name).changes === 1;
     if (changed) db.prepare("UPDATE auth_sessions SET revoked_at = ? WHERE operator = ? AND source = 'local' AND revoked_at IS NULL").run(now, name);
     return changed;
   })();
+  if (changed) announceRevocation();
+  return changed;
 }
 
 export function isLoopbackHost(host: string): boolean {

@@ -14,7 +14,7 @@ import { SESSION_COOKIE } from "./sessions";
 export function requireReader(request: Request): AuthResult {
   const db = authDb();
   if (request.headers.has("authorization")) return requireBearer(request, "read", db);
-  return authorizeSession(db, readCookie(request.headers, SESSION_COOKIE), "read");
+  return authorizeSession(db, readCookie(request.headers, SESSION_COOKIE), "read", Date.now(), `${request.method} ${new URL(request.url).pathname}`);
 }
 
 export function handleAuditExport(request: Request): Response {

@@ -10,6 +10,7 @@
  * - `GET /api/auth/session` → who the cookie belongs to (`{ operator: null }` when nobody).
  */
 import { componentLog } from "@/server/log";
+import { recordRefusal } from "./access-log";
 import { authDb } from "./db";
 import { sessionFor } from "./guard";
 import { clientAddress, readCookie, sameOriginProblem, sessionClearCookie, sessionSetCookie, wantsSecureCookie } from "./http";
@@ -22,9 +23,15 @@ function answer(body: unknown, status: number, extra: Record<string, string> = {
   return Response.json(body, { status, headers: { ...noStore, ...extra } });
 }
 
+/** A cross-site request to a cookie-carrying auth route, for the audit trail. */
+function refuseCrossSite(request: Request, action: string, reason: string, actor = "anonymous"): Response {
+  recordRefusal(authDb(), { actor, action, target: `${request.method} ${new URL(request.url).pathname}`, reason, details: { origin: request.headers.get("origin"), site: request.headers.get("sec-fetch-site") } });
+  return answer({ ok: false, code: "FORBIDDEN", message: reason }, 403);
+}
+
 export async function handleSignIn(request: Request): Promise<Response> {
   const crossSite = sameOriginProblem(request);
-  if (crossSite) return answer({ ok: false, code: "FORBIDDEN", message: crossSite }, 403);
+  if (crossSite) return refuseCrossSite(request, "sign-in", crossSite);
   if (!(request.headers.get("content-type") ?? "").toLowerCase().startsWith("application/json")) {
     return answer({ ok: false, code: "INVALID_INPUT", message: "Send the name and password as JSON (Content-Type: application/json)." }, 415);
   }
@@ -49,11 +56,12 @@ export async function handleSignIn(request: Request): Promise<Response> {
 }
 
 export async function handleSignOut(request: Request): Promise<Response> {
-  const crossSite = sameOriginProblem(request);
-  if (crossSite) return answer({ ok: false, code: "FORBIDDEN", message: crossSite }, 403);
   const db = authDb();
   const token = readCookie(request.headers, SESSION_COOKIE);
   const who = sessionFor(db, token)?.operator.name ?? null;
+  // The session stays: a page on another site must not sign the operator out.
+  const crossSite = sameOriginProblem(request);
+  if (crossSite) return refuseCrossSite(request, "sign-out", crossSite, who ?? "anonymous");
   const revoked = signOut(db, token, who);
   return answer({ ok: true, revoked }, 200, { "set-cookie": sessionClearCookie(wantsSecureCookie(request.headers)) });
 }

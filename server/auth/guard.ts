@@ -10,26 +10,20 @@
  *   carrying a bearer token it does not have.
  */
 import type { Db } from "@/server/store/db";
-import { componentLog } from "@/server/log";
 import { findAccount } from "./accounts";
-import { recordAccess } from "./access-log";
+import { recordRefusal } from "./access-log";
 import { authDb } from "./db";
 import { can, MIN_ROLE, type Action, type Operator } from "./roles";
 import { resolveSession, SESSION_COOKIE, type Session } from "./sessions";
+import { digest } from "./secrets";
 import { verifyApiToken } from "./tokens";
 
 export type AuthFailureCode = "UNAUTHENTICATED" | "FORBIDDEN";
 export type AuthResult = { ok: true; operator: Operator } | { ok: false; code: AuthFailureCode; message: string };
 
-function forbidden(db: Db, operator: Operator, action: Action, via: "session" | "token"): AuthResult {
+function forbidden(db: Db, operator: Operator, action: Action, via: "session" | "token", target?: string): AuthResult {
   const message = `${operator.name} has the ${operator.role} role; ${action} needs ${MIN_ROLE[action]} or above`;
-  if (action !== "read") {
-    try {
-      recordAccess(db, { actor: operator.name, type: "access-refused", outcome: "rejected", reason: message, details: { action, via } });
-    } catch (err) {
-      componentLog("auth").warn({ err }, "could not record a refused request");
-    }
-  }
+  if (action !== "read") recordRefusal(db, { actor: operator.name, action, target, reason: message, via });
   return { ok: false, code: "FORBIDDEN", message };
 }
 
@@ -38,11 +32,17 @@ export function sessionFor(db: Db, token: string | undefined | null, now = Date.
   return resolveSession(db, token, { now, currentRole: (name) => findAccount(db, name)?.role ?? null });
 }
 
-/** Checks a session cookie value against an action. */
-export function authorizeSession(db: Db, token: string | undefined | null, action: Action, now = Date.now()): AuthResult {
+/**
+ * Checks a session cookie value against an action. A cookie that is sent but matches no live session
+ * (revoked, expired, forged) is a refusal for the audit trail; no cookie at all is just "not signed in".
+ */
+export function authorizeSession(db: Db, token: string | undefined | null, action: Action, now = Date.now(), target?: string): AuthResult {
   const session = sessionFor(db, token, now);
-  if (!session) return { ok: false, code: "UNAUTHENTICATED", message: "Sign in first: no live session (signed out, expired or never signed in)." };
-  if (!can(session.operator.role, action)) return forbidden(db, session.operator, action, "session");
+  if (!session) {
+    if (token) recordRefusal(db, { actor: "anonymous", action, target, reason: "session cookie unknown, expired or revoked", via: "session", once: `session:${digest(token)}` }, now);
+    return { ok: false, code: "UNAUTHENTICATED", message: "Sign in first: no live session (signed out, expired or never signed in)." };
+  }
+  if (!can(session.operator.role, action)) return forbidden(db, session.operator, action, "session", target);
   return { ok: true, operator: session.operator };
 }
 
@@ -60,8 +60,12 @@ export function requireBearer(request: Request, action: Action, db: Db = authDb(
     return { ok: false, code: "UNAUTHENTICATED", message: "Send Authorization: Bearer <API token>. This endpoint does not accept the session cookie." };
   }
   const operator = verifyApiToken(db, token, now);
-  if (!operator) return { ok: false, code: "UNAUTHENTICATED", message: "The API token is unknown, revoked or expired." };
-  if (!can(operator.role, action)) return forbidden(db, { name: operator.name, role: operator.role }, action, "token");
+  const target = `${request.method} ${new URL(request.url).pathname}`;
+  if (!operator) {
+    recordRefusal(db, { actor: "anonymous", action, target, reason: "API token unknown, revoked, expired, or its creator disabled", via: "token", once: `token:${digest(token)}:${target}` }, now);
+    return { ok: false, code: "UNAUTHENTICATED", message: "The API token is unknown, revoked or expired." };
+  }
+  if (!can(operator.role, action)) return forbidden(db, { name: operator.name, role: operator.role }, action, "token", target);
   return { ok: true, operator: { name: operator.name, role: operator.role } };
 }
 
@@ -72,8 +76,8 @@ export async function sessionCookie(): Promise<string | undefined> {
 }
 
 /** For server actions: the operator of the request's session, if allowed `action`. Call it first. */
-export async function requireOperator(action: Action, db: Db = authDb()): Promise<AuthResult> {
-  return authorizeSession(db, await sessionCookie(), action);
+export async function requireOperator(action: Action, db: Db = authDb(), target = `server action ${action}`): Promise<AuthResult> {
+  return authorizeSession(db, await sessionCookie(), action, Date.now(), target);
 }
 
 /** The signed-in operator, or null (for the layout's name, the nav). */
@@ -88,7 +92,7 @@ export type PageAuth = { ok: true; operator: Operator } | { ok: false; code: "FO
  * (coming back to `returnTo`); signed in with too low a role, the refusal for the page to show.
  */
 export async function pageOperator(action: Action, returnTo: string): Promise<PageAuth> {
-  const r = await requireOperator(action);
+  const r = await requireOperator(action, authDb(), `page ${returnTo}`);
   if (r.ok) return r;
   if (r.code === "UNAUTHENTICATED") {
     const { redirect } = await import("next/navigation");

@@ -71,12 +71,54 @@ export function readCookie(headers: HeaderSource, name: string): string | undefi
 }
 
 /**
- * The client's address for rate limiting. Next fills `x-forwarded-for` from the socket when the
- * request has none; a client can send its own, so this key can be dodged and the per-account limit
- * is the one that holds. Behind a proxy, have the proxy overwrite `x-forwarded-for`.
+ * The header carrying the TCP peer's address, stamped by `installPeerStamp` (peer.ts) on every
+ * request before Next sees it; whatever a client sends under this name is overwritten.
  */
-export function clientAddress(headers: HeaderSource): string {
-  return headers.get("x-forwarded-for")?.split(",")[0]?.trim().slice(0, 64) || "unknown";
+export const PEER_HEADER = "x-rotor-peer";
+
+export type TrustProxy = { hops: number } | { addresses: Set<string> } | null;
+
+/**
+ * `ROTOR_TRUST_PROXY`: unset or `0` trusts no proxy (X-Forwarded-For is ignored); a number N trusts
+ * the N nearest hops (the client is the N-th address from the right of X-Forwarded-For + peer); a
+ * comma-separated list of addresses trusts exactly those proxies (the client is the rightmost
+ * address not in the list). Anything else is a configuration error.
+ */
+export function trustProxy(env: Readonly<Record<string, string | undefined>> = process.env): TrustProxy {
+  const raw = env.ROTOR_TRUST_PROXY?.trim();
+  if (!raw || raw === "0") return null;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 10) throw new Error(`ROTOR_TRUST_PROXY=${raw}: at most 10 proxy hops`);
+    return { hops };
+  }
+  const addresses = raw.split(",").map((a) => a.trim().toLowerCase()).filter(Boolean);
+  const bad = addresses.find((a) => !/^[0-9a-f.:]+$/.test(a));
+  if (bad) throw new Error(`ROTOR_TRUST_PROXY: "${bad}" is neither a hop count nor an IP address`);
+  return { addresses: new Set(addresses) };
+}
+
+/**
+ * The client's address for rate limiting. Without `ROTOR_TRUST_PROXY` it is the TCP peer and
+ * X-Forwarded-For is never read: a client can write anything there, and would get a fresh address
+ * per guess. Behind proxies, only the hops they added are believed.
+ */
+export function clientAddress(headers: HeaderSource, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const peer = headers.get(PEER_HEADER)?.trim() || null;
+  const trust = trustProxy(env);
+  const clip = (a: string | undefined) => (a ? a.slice(0, 64) : "unknown");
+  if (!trust) return clip(peer ?? undefined);
+  const chain = [
+    ...(headers.get("x-forwarded-for") ?? "")
+      .split(",")
+      .map((a) => a.trim())
+      .filter(Boolean),
+    ...(peer ? [peer] : []),
+  ];
+  if (chain.length === 0) return "unknown";
+  if ("hops" in trust) return clip(chain[Math.max(0, chain.length - 1 - trust.hops)]);
+  for (let i = chain.length - 1; i >= 0; i--) if (!trust.addresses.has(chain[i]!.toLowerCase())) return clip(chain[i]);
+  return clip(chain[0]);
 }
 
 /**
@@ -99,8 +141,21 @@ export function sameOriginProblem(request: Request): string | null {
   return host && originHost === host ? null : `cross-origin request refused (Origin ${origin} is not this dashboard)`;
 }
 
-/** Where to go after signing in: a path on this dashboard, never another site (`//evil`, `/\\evil`, `https:`). */
-export function safeReturnPath(value: unknown): string {
-  if (typeof value !== "string" || value.length > 2000) return "/";
-  return /^\/(?![/\\])/.test(value) && !/[\r\n]/.test(value) ? value : "/";
+/**
+ * Where to go after signing in: a path on this dashboard, never another site. The candidate is
+ * parsed the way a browser would (`new URL(next, origin)`, which drops tabs and newlines and reads
+ * `/\\evil` as `//evil`) and kept only when its origin is ours; control characters anywhere are
+ * refused outright. The answer is the parsed path, so what we redirect to is what was checked.
+ */
+export function safeReturnPath(value: unknown, origin = "http://rotor.invalid"): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > 2000) return "/";
+  if (/[\u0000-\u001f\u007f]/.test(value)) return "/";
+  let url: URL;
+  try {
+    url = new URL(value, origin);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== new URL(origin).origin) return "/";
+  return url.pathname + url.search + url.hash;
 }

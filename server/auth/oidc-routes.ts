@@ -7,15 +7,8 @@ import { componentLog } from "@/server/log";
 import { recordAccess } from "./access-log";
 import { authDb } from "./db";
 import { readCookie, safeReturnPath, serializeCookie, sessionSetCookie, wantsSecureCookie } from "./http";
-import { beginLogin, decodePending, encodePending, finishLogin, OIDC_COOKIE, oidcSettings, PENDING_TTL_MS } from "./oidc";
+import { beginLogin, decodePending, encodePending, finishLogin, OIDC_COOKIE, oidcSettings, PENDING_TTL_MS, publicUrlOrigin } from "./oidc";
 import { createSession } from "./sessions";
-
-function origin(request: Request): string {
-  const url = new URL(request.url);
-  const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() ?? url.protocol.replace(":", "");
-  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host") ?? url.host;
-  return `${proto}://${host}`;
-}
 
 function redirect(to: string, cookies: string[] = []): Response {
   const headers = new Headers({ location: to, "cache-control": "no-store" });
@@ -23,8 +16,24 @@ function redirect(to: string, cookies: string[] = []): Response {
   return new Response(null, { status: 303, headers });
 }
 
-function backToSignIn(request: Request, message: string, cookies: string[] = []): Response {
-  return redirect(`${origin(request)}/sign-in?error=${encodeURIComponent(message)}`, cookies);
+/**
+ * A Location on this dashboard: absolute on ROTOR_PUBLIC_URL when known, else relative (the browser
+ * resolves it against the URL it asked for). Never built from Host or X-Forwarded-Host.
+ */
+function here(path: string, publicOrigin: string | null | undefined): string {
+  return publicOrigin ? `${publicOrigin}${path}` : path;
+}
+
+function backToSignIn(message: string, cookies: string[] = [], publicOrigin?: string | null): Response {
+  return redirect(here(`/sign-in?error=${encodeURIComponent(message)}`, publicOrigin ?? safePublicOrigin()), cookies);
+}
+
+function safePublicOrigin(): string | null {
+  try {
+    return publicUrlOrigin();
+  } catch {
+    return null;
+  }
 }
 
 function pendingCookie(value: string, secure: boolean, now = Date.now()): string {
@@ -36,17 +45,18 @@ export async function handleOidcStart(request: Request): Promise<Response> {
   try {
     settings = oidcSettings();
   } catch (err) {
-    return backToSignIn(request, err instanceof Error ? err.message : String(err));
+    return backToSignIn(err instanceof Error ? err.message : String(err));
   }
-  if (!settings) return backToSignIn(request, "Single sign-on is not configured.");
+  if (!settings) return backToSignIn("Single sign-on is not configured.");
   const next = safeReturnPath(new URL(request.url).searchParams.get("next"));
-  const redirectUri = settings.redirectUri ?? `${origin(request)}/api/auth/oidc/callback`;
+  const redirectUri = settings.redirectUri;
+  if (!redirectUri) return backToSignIn("Single sign-on needs ROTOR_PUBLIC_URL (the dashboard's address as browsers reach it) or ROTOR_OIDC_REDIRECT_URI.");
   try {
     const { url, pending } = await beginLogin(settings, redirectUri, next);
     return redirect(url.href, [pendingCookie(encodePending(pending), wantsSecureCookie(request.headers))]);
   } catch (err) {
     componentLog("auth").error({ err, issuer: settings.issuer.href }, "OIDC discovery failed");
-    return backToSignIn(request, `Cannot reach the sign-on provider at ${settings.issuer.href}.`);
+    return backToSignIn(`Cannot reach the sign-on provider at ${settings.issuer.href}.`);
   }
 }
 
@@ -60,24 +70,24 @@ export async function handleOidcCallback(request: Request): Promise<Response> {
       return null;
     }
   })();
-  if (!settings) return backToSignIn(request, "Single sign-on is not configured.", [clear]);
+  if (!settings) return backToSignIn("Single sign-on is not configured.", [clear]);
   const pending = decodePending(readCookie(request.headers, OIDC_COOKIE));
-  if (!pending) return backToSignIn(request, "The sign-on took too long or started in another browser; try again.", [clear]);
+  if (!pending) return backToSignIn("The sign-on took too long or started in another browser; try again.", [clear], settings.publicOrigin);
   const url = new URL(request.url);
   const providerError = url.searchParams.get("error");
-  if (providerError) return backToSignIn(request, `The provider refused: ${url.searchParams.get("error_description") ?? providerError}`, [clear]);
+  if (providerError) return backToSignIn(`The provider refused: ${url.searchParams.get("error_description") ?? providerError}`, [clear], settings.publicOrigin);
   const db = authDb();
   try {
     const outcome = await finishLogin(settings, pending, url);
     if (!outcome.ok) {
       recordAccess(db, { actor: "anonymous", type: "sign-in", outcome: "rejected", reason: outcome.message, details: { via: "oidc" } });
-      return backToSignIn(request, outcome.message, [clear]);
+      return backToSignIn(outcome.message, [clear], settings.publicOrigin);
     }
     const session = createSession(db, { name: outcome.name, role: outcome.role, source: "oidc" });
     recordAccess(db, { actor: outcome.name, type: "sign-in", outcome: "applied", details: { via: "oidc", role: outcome.role } });
-    return redirect(`${origin(request)}${pending.next}`, [clear, sessionSetCookie(session.token, session.expiresAt, secure)]);
+    return redirect(here(safeReturnPath(pending.next), settings.publicOrigin), [clear, sessionSetCookie(session.token, session.expiresAt, secure)]);
   } catch (err) {
     componentLog("auth").warn({ err }, "OIDC callback refused");
-    return backToSignIn(request, "The sign-on answer did not check out (state, nonce or code); try again.", [clear]);
+    return backToSignIn("The sign-on answer did not check out (state, nonce or code); try again.", [clear], settings.publicOrigin);
   }
 }

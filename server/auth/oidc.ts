@@ -5,7 +5,8 @@
  *   ROTOR_OIDC_ISSUER          https://login.example.com/realms/ops   (https; http only on loopback)
  *   ROTOR_OIDC_CLIENT_ID       rotor
  *   ROTOR_OIDC_CLIENT_SECRET   …
- *   ROTOR_OIDC_REDIRECT_URI    https://rotor.example.com/api/auth/oidc/callback (default: this host's)
+ *   ROTOR_PUBLIC_URL           https://rotor.example.com  (where browsers reach the dashboard)
+ *   ROTOR_OIDC_REDIRECT_URI    https://rotor.example.com/api/auth/oidc/callback (default: ROTOR_PUBLIC_URL's)
  *   ROTOR_OIDC_ROLE_CLAIM      groups           (a string or an array of strings in the ID token)
  *   ROTOR_OIDC_ROLE_MAP        {"rotor-admins":"admin","rotor-ops":"operator","*":"viewer"}
  *   ROTOR_OIDC_NAME_CLAIM      preferred_username (then email, then sub)
@@ -13,6 +14,8 @@
  *
  * The highest role any claim value maps to wins; "*" maps everyone else; nobody mapped → refused.
  * The three first variables come together or not at all (a partial configuration is an error).
+ * Redirects (the redirect_uri, the way back after sign-in) are built from ROTOR_PUBLIC_URL (or the
+ * redirect URI's origin), never from the request's Host or X-Forwarded-Host, which a client writes.
  */
 import * as client from "openid-client";
 import { z } from "zod";
@@ -26,6 +29,8 @@ export interface OidcSettings {
   clientId: string;
   clientSecret: string;
   redirectUri: string | null;
+  /** The dashboard's public origin, from ROTOR_PUBLIC_URL, else the redirect URI's; null: neither set. */
+  publicOrigin: string | null;
   roleClaim: string;
   roleMap: Record<string, OperatorRole>;
   nameClaim: string;
@@ -72,16 +77,32 @@ export function oidcSettings(env: Env = process.env): OidcSettings | null {
       throw new Error(`ROTOR_OIDC_REDIRECT_URI is not a URL: ${redirectUri}`);
     }
   }
+  const publicOrigin = publicUrlOrigin(env) ?? (redirectUri ? new URL(redirectUri).origin : null);
   return {
     issuer: url,
     clientId: clientId!,
     clientSecret: clientSecret!,
-    redirectUri,
+    redirectUri: redirectUri ?? (publicOrigin ? `${publicOrigin}/api/auth/oidc/callback` : null),
+    publicOrigin,
     roleClaim: env.ROTOR_OIDC_ROLE_CLAIM?.trim() || "groups",
     roleMap,
     nameClaim: env.ROTOR_OIDC_NAME_CLAIM?.trim() || "preferred_username",
     scopes: env.ROTOR_OIDC_SCOPES?.trim() || "openid profile email",
   };
+}
+
+/** ROTOR_PUBLIC_URL's origin (`https://rotor.example.com`), or null when unset; throws when it is not an http(s) URL. */
+export function publicUrlOrigin(env: Env = process.env): string | null {
+  const raw = env.ROTOR_PUBLIC_URL?.trim();
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`ROTOR_PUBLIC_URL is not a URL: ${raw}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`ROTOR_PUBLIC_URL must be http(s): ${raw}`);
+  return url.origin;
 }
 
 /** The role the claims map to (the highest), or null. */

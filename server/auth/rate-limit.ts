@@ -34,6 +34,36 @@ export class SlidingWindowLimiter {
     return { allowed: false, retryAfterMs: Math.max(1, oldest + this.opts.windowMs - now) };
   }
 
+  /**
+   * Counts an attempt now, before the slow part (the password hash) runs, if one is allowed:
+   * concurrent attempts each see the ones before them, so the (limit + 1)-th parallel guess is
+   * refused. Settle afterwards: keep it (a failure) or `release` it (a success).
+   */
+  reserve(key: string, now = Date.now()): LimitCheck {
+    const c = this.check(key, now);
+    if (c.allowed) this.fail(key, now);
+    return c;
+  }
+
+  /** Takes back one attempt reserved at `at` (it succeeded). */
+  release(key: string, at: number): void {
+    const list = this.failures.get(key);
+    const i = list ? list.lastIndexOf(at) : -1;
+    if (!list || i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.failures.delete(key);
+  }
+
+  /** Keys blocked now, with the time left (the admin page's list of locked accounts). */
+  blocked(now = Date.now()): { key: string; retryAfterMs: number }[] {
+    const out: { key: string; retryAfterMs: number }[] = [];
+    for (const key of [...this.failures.keys()]) {
+      const c = this.check(key, now);
+      if (!c.allowed) out.push({ key, retryAfterMs: c.retryAfterMs });
+    }
+    return out;
+  }
+
   fail(key: string, now = Date.now()): void {
     const list = this.recent(key, now);
     list.push(now);

@@ -5,6 +5,7 @@
  */
 import type { OperatorEvent } from "@/lib/rollout/types";
 import type { RotorStore } from "@/server/store";
+import { recordRefusal } from "./access-log";
 import { ensureAuthSchema } from "./db";
 import { actionForEvent, can, MIN_ROLE, type Operator } from "./roles";
 import { checkTwoPersonRule, twoPersonLbs } from "./two-person";
@@ -13,8 +14,13 @@ export type RolloutAccess = { ok: true } | { ok: false; code: "FORBIDDEN" | "TWO
 
 export function authorizeRolloutEvent(store: RotorStore, operator: Operator, rolloutId: string, event: OperatorEvent, now = Date.now()): RolloutAccess {
   const rollout = store.rollout(rolloutId);
-  if (!rollout) return { ok: false, code: "NOT_FOUND", message: `No rollout ${rolloutId}` };
   const action = actionForEvent(event.type);
+  if (!rollout) {
+    // No event log to keep it in: the access log keeps it.
+    const reason = `No rollout ${rolloutId}`;
+    recordRefusal(ensureAuthSchema(store.db), { actor: operator.name, action, target: rolloutId, reason: `NOT_FOUND: ${reason}`, details: { role: operator.role } }, now);
+    return { ok: false, code: "NOT_FOUND", message: reason };
+  }
   let refusal: RolloutAccess | null = null;
   if (!can(operator.role, action)) {
     refusal = { ok: false, code: "FORBIDDEN", message: `${operator.name} has the ${operator.role} role; ${event.type} needs ${MIN_ROLE[action]} or above` };

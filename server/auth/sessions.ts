@@ -5,6 +5,7 @@
  */
 import type { Db } from "@/server/store/db";
 import type { Operator, OperatorRole } from "./roles";
+import { announceRevocation } from "./revocations";
 import { digest, newSecret } from "./secrets";
 
 export const SESSION_COOKIE = "rotor_session";
@@ -79,12 +80,16 @@ export function resolveSession(
 /** Revokes one session (sign-out). True when a live session was revoked. */
 export function revokeSession(db: Db, token: string | undefined | null, now = Date.now()): boolean {
   if (!token) return false;
-  return db.prepare("UPDATE auth_sessions SET revoked_at = ? WHERE id_hash = ? AND revoked_at IS NULL").run(now, digest(token)).changes === 1;
+  const revoked = db.prepare("UPDATE auth_sessions SET revoked_at = ? WHERE id_hash = ? AND revoked_at IS NULL").run(now, digest(token)).changes === 1;
+  if (revoked) announceRevocation();
+  return revoked;
 }
 
 /** Revokes every session of an operator (password changed, account disabled). */
 export function revokeSessionsOf(db: Db, operator: string, now = Date.now()): number {
-  return db.prepare("UPDATE auth_sessions SET revoked_at = ? WHERE operator = ? AND revoked_at IS NULL").run(now, operator).changes;
+  const n = db.prepare("UPDATE auth_sessions SET revoked_at = ? WHERE operator = ? AND revoked_at IS NULL").run(now, operator).changes;
+  if (n > 0) announceRevocation();
+  return n;
 }
 
 /** Forgets sessions that ended more than a day ago (they can never be used again). */

@@ -42,25 +42,53 @@ export async function signIn(db: Db, input: unknown, ctx: SignInContext): Promis
   const now = ctx.now ?? Date.now();
   const accountKey = `account:${name.toLowerCase()}`;
   const clientKey = `client:${ctx.client}`;
+  // Both limits are checked, then both reserved, before the password hash runs (it yields to the
+  // event loop): 30 parallel guesses see each other's attempts, and the 6th on one account is refused.
   const a = limits.account.check(accountKey, now);
   const c = limits.client.check(clientKey, now);
   if (!a.allowed || !c.allowed) {
     const retryAfterMs = Math.max(a.retryAfterMs, c.retryAfterMs);
-    recordAccess(db, { at: now, actor: name, type: "sign-in", outcome: "rejected", reason: "rate limited", details: { client: ctx.client } });
-    return { ok: false, code: "RATE_LIMITED", message: `Too many failed sign-ins; try again in ${Math.ceil(retryAfterMs / 1000)} s.`, retryAfterMs };
+    const message = !a.allowed
+      ? `Sign-in as ${name} is locked after too many failed attempts; try again in ${formatWait(a.retryAfterMs)}, or ask an admin to lift the lock (Settings → Operators).`
+      : `Too many failed sign-ins from your address; try again in ${formatWait(c.retryAfterMs)}.`;
+    recordAccess(db, { at: now, actor: name, type: "sign-in", outcome: "rejected", reason: "rate limited", details: { client: ctx.client, locked: !a.allowed ? "account" : "address" } });
+    return { ok: false, code: "RATE_LIMITED", message, retryAfterMs };
   }
+  limits.account.reserve(accountKey, now);
+  limits.client.reserve(clientKey, now);
   const account = findAccount(db, name, ctx.env);
   const good = await verifyPassword(password, account?.passwordHash ?? null);
   if (!account || !good) {
-    limits.account.fail(accountKey, now);
-    limits.client.fail(clientKey, now);
+    // The reservations stay: they are this failure.
     recordAccess(db, { at: now, actor: name, type: "sign-in", outcome: "rejected", reason: "wrong name or password", details: { client: ctx.client } });
     return { ok: false, code: "INVALID_CREDENTIALS", message: "That name or password is wrong." };
   }
   limits.account.reset(accountKey);
+  limits.client.release(clientKey, now);
   const session = createSession(db, { name: account.name, role: account.role, source: "local" }, { now });
   recordAccess(db, { at: now, actor: account.name, type: "sign-in", outcome: "applied", details: { client: ctx.client, role: account.role, via: "password" } });
   return { ok: true, operator: { name: account.name, role: account.role }, ...session };
+}
+
+/** "4 min 59 s", "40 s": the wait in a sign-in refusal. */
+export function formatWait(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m} min${s % 60 ? ` ${s % 60} s` : ""}` : `${s} s`;
+}
+
+/** An admin lifts the lock on an account (Settings → Operators). True when it was locked. */
+export function liftSignInLock(db: Db, by: string, name: string, limits: SignInLimits = signInLimits(), now = Date.now()): boolean {
+  const key = `account:${name.toLowerCase()}`;
+  const locked = !limits.account.check(key, now).allowed;
+  limits.account.reset(key);
+  recordAccess(db, { at: now, actor: by, type: "lock-lifted", outcome: locked ? "applied" : "info", reason: locked ? null : "was not locked", details: { name } });
+  return locked;
+}
+
+/** Accounts locked now, with the time left. */
+export function lockedAccounts(limits: SignInLimits = signInLimits(), now = Date.now()): { name: string; retryAfterMs: number }[] {
+  return limits.account.blocked(now).map((b) => ({ name: b.key.replace(/^account:/, ""), retryAfterMs: b.retryAfterMs }));
 }
 
 export function signOut(db: Db, token: string | undefined | null, actor: string | null, now = Date.now()): boolean {

@@ -1,12 +1,14 @@
 /**
  * API tokens for automation (a CI pipeline starting a rollout). An admin creates one for a role;
- * the token is shown once and stored as its SHA-256; it can be revoked. A token acts as
- * `api:<name>` in the audit trail and the two-person rule.
+ * the token is shown once and stored as its SHA-256; it can be revoked. A token acts for the human
+ * who created it: `api:<name> for <creator>` in the audit trail, and the two-person rule compares
+ * that human. A token whose creator is disabled stops working at once.
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Db } from "@/server/store/db";
 import { ROLES, type Operator, type OperatorRole } from "./roles";
+import { announceRevocation } from "./revocations";
 import { digest, newSecret } from "./secrets";
 
 export const TOKEN_PREFIX = "rotor_";
@@ -92,8 +94,21 @@ export function verifyApiToken(db: Db, token: string | null | undefined, now = D
     .prepare<[string, number], TokenRow>("SELECT * FROM auth_tokens WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)")
     .get(digest(token), now);
   if (!row) return null;
+  const creatorDisabled = db.prepare<[string], { n: number }>("SELECT 1 AS n FROM auth_operators WHERE name = ? AND disabled_at IS NOT NULL").get(row.created_by);
+  if (creatorDisabled) return null;
   db.prepare("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?").run(now, row.id);
-  return { name: TOKEN_ACTOR_PREFIX + row.name, role: row.role, tokenId: row.id };
+  return { name: tokenActor(row.name, row.created_by), role: row.role, tokenId: row.id };
+}
+
+/** The actor a token acts as: `api:ci for alice`. */
+export function tokenActor(name: string, creator: string): string {
+  return `${TOKEN_ACTOR_PREFIX}${name} for ${creator}`;
+}
+
+/** The human behind an actor: the creator of a token (`api:ci for alice` → `alice`), else the actor itself. */
+export function humanOf(actor: string): string {
+  const m = actor.match(/^api:[a-z0-9._-]+ for (.+)$/);
+  return m?.[1] ?? actor;
 }
 
 export function listApiTokens(db: Db): ApiTokenInfo[] {
@@ -104,6 +119,7 @@ export function listApiTokens(db: Db): ApiTokenInfo[] {
 export function revokeApiToken(db: Db, id: string, by: string, now = Date.now()): ApiTokenInfo | null {
   const changed = db.prepare("UPDATE auth_tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL").run(now, by, id).changes === 1;
   if (!changed) return null;
+  announceRevocation();
   const row = db.prepare<[string], TokenRow>("SELECT * FROM auth_tokens WHERE id = ?").get(id);
   return row ? info(row) : null;
 }

@@ -1,6 +1,9 @@
 /**
  * The two-person rule, an option per load balancer: whoever started a rollout cannot approve its
  * batches (nor skip a bake with "continue now", which is an approval too); someone else must.
+ * People are compared, not credentials: an API token acts for the human who created it, so a
+ * starter cannot approve through a token they minted. Under the rule, a rollout in automatic mode or
+ * of a single batch also waits for a second person before batch 1 (launch.ts sets approveFirstBatch).
  *
  * Where it is on: `ROTOR_TWO_PERSON_LBS=lb1,lb2` (`*` for every load balancer), plus the
  * `two-person-lbs` setting (a JSON array an admin sets in the dashboard).
@@ -9,6 +12,7 @@ import type { OperatorEventType } from "@/lib/rollout/types";
 import type { Db } from "@/server/store/db";
 import type { Operator } from "./roles";
 import { readSetting } from "./settings";
+import { humanOf } from "./tokens";
 
 export const TWO_PERSON_SETTING = "two-person-lbs";
 
@@ -47,10 +51,26 @@ export function checkTwoPersonRule(
 ): TwoPersonCheck {
   const name = typeof actor === "string" ? actor : actor.name;
   if (!APPROVALS.includes(event.type) || !twoPersonRuleApplies(rollout.lb, lbs)) return { ok: true };
-  if (name !== rollout.createdBy) return { ok: true };
+  const human = humanOf(name);
+  if (human !== humanOf(rollout.createdBy)) return { ok: true };
+  const via = human === name ? "" : ` (through ${name})`;
   return {
     ok: false,
     code: "TWO_PERSON_RULE",
-    message: `Load balancer ${rollout.lb} requires a second person: ${name} started rollout ${rollout.id}, so another operator must approve its batches.`,
+    message: `Load balancer ${rollout.lb} requires a second person: ${human} started rollout ${rollout.id}, so another operator must approve its batches${via}.`,
   };
+}
+
+/** Under the rule, whether a new rollout must wait for a second person before batch 1. */
+export function needsFirstApproval(lb: string, mode: { kind: string }, batches: number, lbs: Set<string>): boolean {
+  return twoPersonRuleApplies(lb, lbs) && (mode.kind === "auto" || batches === 1);
+}
+
+/** The rollout page's line while a rule-bound rollout waits: who must act, on which batch. */
+export function twoPersonWaiting(
+  r: { lb: string; phase: string; waitingBatch: number | null; batches: number; startedBy: string },
+  lbs: Set<string>,
+): string | null {
+  if (r.phase !== "awaiting-approval" || r.waitingBatch === null || !twoPersonRuleApplies(r.lb, lbs)) return null;
+  return `Waiting for a second operator to approve batch ${r.waitingBatch + 1} of ${r.batches} (${humanOf(r.startedBy)} started this rollout and cannot approve it)`;
 }

@@ -13,8 +13,6 @@ import type { OperatorEvent } from "@/lib/rollout/types";
 import { fieldErrorRecord, operatorEventSchema, startRolloutSchema, toOperatorEvent, toRolloutRequest } from "@/lib/validation";
 import { authorizeRolloutEvent } from "@/server/auth/rollout-access";
 import { can, MIN_ROLE, type Operator } from "@/server/auth/roles";
-import { twoPersonLbs, twoPersonRuleApplies } from "@/server/auth/two-person";
-import { ensureAuthSchema } from "@/server/auth/db";
 import { componentLog } from "@/server/log";
 import type { Runtime } from "@/server/runtime";
 import { launchRollout, operate } from "./launch";
@@ -32,10 +30,9 @@ async function startRollout(rt: Runtime, operator: Operator, input: unknown): Pr
     return fail("FORBIDDEN", `${operator.name} has the ${operator.role} role; starting a rollout needs ${MIN_ROLE["rollout.start"]} or above`);
   }
   const req = toRolloutRequest(parsed.data);
-  const rule = twoPersonRuleApplies(req.lb, twoPersonLbs(ensureAuthSchema(rt.store.db)));
   const r = await launchRollout(
     { store: rt.store, monitor: rt.monitor, bus: rt.bus },
-    { lb: req.lb, plan: req.options, mode: req.approval, twoPersonRule: rule, ...(req.drainTimeoutMs !== undefined ? { drainTimeoutMs: req.drainTimeoutMs } : {}) },
+    { lb: req.lb, plan: req.options, mode: req.approval, ...(req.drainTimeoutMs !== undefined ? { drainTimeoutMs: req.drainTimeoutMs } : {}) },
     operator.name,
     parsed.data,
   );

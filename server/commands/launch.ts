@@ -12,16 +12,13 @@ import { createRollout, transition, type CreateRolloutInput } from "@/lib/rollou
 import type { ChangeBus } from "@/server/bus";
 import { ActiveRolloutExistsError, type RotorStore } from "@/server/store";
 import type { Journals } from "@/server/store/journal";
+import { ensureAuthSchema } from "@/server/auth/db";
+import { needsFirstApproval, twoPersonLbs } from "@/server/auth/two-person";
 
 export interface LaunchInput {
   lb: string;
   plan: PlanOptions;
   mode: ApprovalMode;
-  /**
-   * The load balancer is under the two-person rule: with automatic approval, or a plan of one batch,
-   * a second person must approve batch 1 before anything is taken out of rotation.
-   */
-  twoPersonRule?: boolean;
   /** Default: the load balancer's own drain timeout. */
   drainTimeoutMs?: number;
   inServiceTimeoutMs?: number;
@@ -88,7 +85,9 @@ export async function launchRollout(
     createdBy: actor,
     ...(input.inServiceTimeoutMs !== undefined ? { inServiceTimeoutMs: input.inServiceTimeoutMs } : {}),
     ...(input.hookTimeoutMs !== undefined ? { hookTimeoutMs: input.hookTimeoutMs } : {}),
-    ...(input.twoPersonRule && (input.mode.kind === "auto" || planned.plan.batches.length === 1) ? { approveFirstBatch: true } : {}),
+    // Two-person rule: automatic approval, or one batch holding the whole plan, would let the
+    // starter finish alone; a second person then approves batch 1 before anything is deregistered.
+    ...(needsFirstApproval(input.lb, input.mode, planned.plan.batches.length, twoPersonLbs(ensureAuthSchema(store.db))) ? { approveFirstBatch: true } : {}),
   };
   const started = transition(createRollout(createInput), { type: "start", at: now, actor });
   if (!started.ok) return { ok: false, code: started.rejection.code, message: started.rejection.message };

@@ -6,7 +6,8 @@ import { authDb } from "@/server/auth/db";
 import { pageOperator } from "@/server/auth/guard";
 import { readSetting } from "@/server/auth/settings";
 import { TWO_PERSON_SETTING } from "@/server/auth/two-person";
-import { addOperatorAction, disableOperatorAction, twoPersonAction } from "./actions";
+import { lockedAccounts } from "@/server/auth/sign-in";
+import { addOperatorAction, disableOperatorAction, liftLockAction, twoPersonAction } from "./actions";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Operators" };
@@ -27,6 +28,8 @@ export default async function OperatorsPage() {
         add={addOperatorAction}
         disable={disableOperatorAction}
         setTwoPerson={twoPersonAction}
+        locks={lockedAccounts()}
+        liftLock={liftLockAction}
       />
     </section>
   );

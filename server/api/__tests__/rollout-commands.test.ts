@@ -46,7 +46,7 @@ function post(url: string, body: unknown, headers: Record<string, string> = {}):
 }
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const params = (id: string) => ({ params: Promise.resolve({ id }) });
-const token = (name: string, role: "viewer" | "operator" | "admin") => createApiToken(authDb(), { name, role }, "amy");
+const token = (name: string, role: "viewer" | "operator" | "admin", creator = "amy") => createApiToken(authDb(), { name, role }, creator);
 const counts = () => ({
   rollouts: (env.store.db.prepare("SELECT count(*) AS n FROM rollouts").get() as { n: number }).n,
   events: (env.store.db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n,
@@ -83,7 +83,7 @@ describe("POST /api/rollouts", () => {
     expect(res.status).toBe(201);
     const body = (await res.json()) as { ok: true; data: { id: string } };
     expect(res.headers.get("location")).toBe(`/api/rollouts/${body.data.id}`);
-    expect(env.store.rollout(body.data.id)).toMatchObject({ input: expect.objectContaining({ lb: "local", version: "v2" }), createdBy: "api:ci" });
+    expect(env.store.rollout(body.data.id)).toMatchObject({ input: expect.objectContaining({ lb: "local", version: "v2" }), createdBy: "api:ci for amy" });
 
     revokeApiToken(authDb(), ci.info.id, "amy");
     expect((await handleStartRollout(post("/api/rollouts", startBody, bearer(ci.token)), deps)).status).toBe(401);
@@ -119,7 +119,7 @@ describe("POST /api/rollouts/{id}/events", () => {
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ code: "FORBIDDEN" });
     const last = env.store.events(id).at(-1);
-    expect(last).toMatchObject({ actor: "api:dash", type: "approve", outcome: "rejected", reason: expect.stringMatching(/^FORBIDDEN/) });
+    expect(last).toMatchObject({ actor: "api:dash for amy", type: "approve", outcome: "rejected", reason: expect.stringMatching(/^FORBIDDEN/) });
     expect(env.store.rollout(id)?.phase).toBe("awaiting-approval");
   });
 
@@ -132,16 +132,22 @@ describe("POST /api/rollouts/{id}/events", () => {
 
     const refused = await handleRolloutEvent(post(`/api/rollouts/${data.id}/events`, { type: "approve" }, bearer(ci)), params(data.id), deps);
     expect(refused.status).toBe(403);
-    expect(await refused.json()).toMatchObject({ code: "TWO_PERSON_RULE", message: expect.stringMatching(/api:ci started rollout/) });
+    expect(await refused.json()).toMatchObject({ code: "TWO_PERSON_RULE", message: expect.stringMatching(/amy started rollout .* \(through api:ci for amy\)/) });
     expect(env.store.rollout(data.id)?.phase).toBe("awaiting-approval");
 
-    const other = token("release-bot", "operator").token;
+    // Another token of the same human is the same person: refused too.
+    const sameHuman = token("release-bot", "operator").token;
+    const again = await handleRolloutEvent(post(`/api/rollouts/${data.id}/events`, { type: "approve" }, bearer(sameHuman)), params(data.id), deps);
+    expect(again.status).toBe(403);
+
+    const other = token("zoe-bot", "operator", "zoe").token;
     const approved = await handleRolloutEvent(post(`/api/rollouts/${data.id}/events`, { type: "approve" }, bearer(other)), params(data.id), deps);
     expect(approved.status).toBe(200);
     expect(await approved.json()).toMatchObject({ ok: true });
     expect(env.store.events(data.id).filter((e) => e.type === "approve").map((e) => [e.actor, e.outcome])).toEqual([
-      ["api:ci", "rejected"],
-      ["api:release-bot", "applied"],
+      ["api:ci for amy", "rejected"],
+      ["api:release-bot for amy", "rejected"],
+      ["api:zoe-bot for zoe", "applied"],
     ]);
     expect(env.store.rollout(data.id)?.phase).toBe("running");
   });

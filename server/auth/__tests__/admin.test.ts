@@ -21,14 +21,15 @@ describe("admin", () => {
     const r = createToken(db, amy, { name: "ci", role: "operator", expiresInDays: "30" });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(verifyApiToken(db, r.data.token)?.name).toBe("api:ci");
+    expect(verifyApiToken(db, r.data.token)?.name).toBe(`api:ci for ${amy.name}`);
     expect(createToken(db, amy, { name: "ci", role: "operator" })).toMatchObject({ ok: false, code: "NAME_TAKEN" });
     expect(createToken(db, amy, { name: "", role: "root" })).toMatchObject({ ok: false, code: "INVALID_INPUT", fieldErrors: { name: expect.any(String), role: expect.any(String) } });
     const id = verifyApiToken(db, r.data.token)!.tokenId;
     expect(revokeToken(db, amy, id)).toEqual({ ok: true, data: { name: "ci" } });
     expect(verifyApiToken(db, r.data.token)).toBeNull();
     const facts = db.prepare("SELECT actor, type, details FROM auth_events ORDER BY seq").all() as { actor: string; type: string; details: string }[];
-    expect(facts.map((f) => [f.actor, f.type])).toEqual([["amy", "token-created"], ["amy", "token-revoked"]]);
+    // The two refused creations (name taken, bad input) are in the trail too.
+    expect(facts.map((f) => [f.actor, f.type])).toEqual([["amy", "token-created"], ["amy", "access-refused"], ["amy", "access-refused"], ["amy", "token-revoked"]]);
     expect(facts.map((f) => f.details).join()).not.toContain(r.data.token);
   });
 

@@ -49,6 +49,14 @@ export async function tempEnv(operators: { name: string; role: OperatorRole; pas
   };
 }
 
+/** The usual pair: alice (operator) and vera (viewer), with passwords `<name>-password`. */
+export function aliceAndVera(): Promise<TempEnv> {
+  return tempEnv([
+    { name: "alice", role: "operator", password: "alice-password" },
+    { name: "vera", role: "viewer", password: "vera-password" },
+  ]);
+}
+
 /** A rollout of 4 instances in batches of 2 (manual approval), started by `createdBy`. */
 export function seedRollout(store: RotorStore, opts: { id?: string; lb?: string; createdBy: string }): string {
   const id = opts.id ?? `r-test-${Math.random().toString(16).slice(2, 8)}`;

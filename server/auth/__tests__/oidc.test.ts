@@ -65,7 +65,7 @@ beforeEach(async () => {
     ROTOR_OIDC_ROLE_MAP: JSON.stringify({ "rotor-admins": "admin", "rotor-ops": "operator" }),
   });
   return () => {
-    for (const k of ["ROTOR_OIDC_ISSUER", "ROTOR_OIDC_CLIENT_ID", "ROTOR_OIDC_CLIENT_SECRET", "ROTOR_OIDC_ROLE_MAP"]) {
+    for (const k of ["ROTOR_OIDC_ISSUER", "ROTOR_OIDC_CLIENT_ID", "ROTOR_OIDC_CLIENT_SECRET", "ROTOR_OIDC_ROLE_MAP", "ROTOR_OIDC_REDIRECT_URI", "ROTOR_PUBLIC_URL"]) {
       if (saved[k] === undefined) delete process.env[k];
       else process.env[k] = saved[k];
     }
@@ -145,6 +145,43 @@ describe("OIDC sign-in (authorization code + PKCE) against oidc-provider on loop
     const res = await handleOidcCallback(new Request(`${REDIRECT}?code=abc&state=def`));
     expect(cookieValue(res, "rotor_session")).toBeUndefined();
     expect(decodeURIComponent(res.headers.get("location")!)).toMatch(/took too long or started in another browser/);
+  });
+});
+
+describe("OIDC redirects come from ROTOR_PUBLIC_URL, never from Host or X-Forwarded-Host", () => {
+  const spoofed = { host: "evil.example", "x-forwarded-host": "evil.example", "x-forwarded-proto": "https" };
+
+  it("builds the redirect_uri and the way back from ROTOR_PUBLIC_URL under a spoofed Host", async () => {
+    process.env.ROTOR_PUBLIC_URL = DASH;
+    delete process.env.ROTOR_OIDC_REDIRECT_URI;
+    nextLogin = "alice";
+    const start = await handleOidcStart(new Request(`${DASH}/api/auth/oidc/start?next=/audit`, { headers: spoofed }));
+    const auth = new URL(start.headers.get("location")!);
+    expect(auth.searchParams.get("redirect_uri")).toBe(REDIRECT);
+    const back = await throughProvider(auth.href);
+    const res = await handleOidcCallback(new Request(back, { headers: { ...spoofed, cookie: `rotor_oidc=${cookieValue(start, "rotor_oidc")}` } }));
+    expect(res.headers.get("location")).toBe(`${DASH}/audit`);
+    const refused = await handleOidcCallback(new Request(`${REDIRECT}?code=x&state=y`, { headers: spoofed }));
+    expect(refused.headers.get("location")).toMatch(new RegExp(`^${DASH}/sign-in\\?error=`));
+  });
+
+  it("with neither ROTOR_PUBLIC_URL nor a redirect URI, refuses to start rather than trust Host", async () => {
+    delete process.env.ROTOR_PUBLIC_URL;
+    delete process.env.ROTOR_OIDC_REDIRECT_URI;
+    const start = await handleOidcStart(new Request(`${DASH}/api/auth/oidc/start`, { headers: spoofed }));
+    const to = start.headers.get("location")!;
+    expect(to.startsWith("/sign-in?error=")).toBe(true);
+    expect(decodeURIComponent(to)).toMatch(/needs ROTOR_PUBLIC_URL/);
+    expect(to).not.toMatch(/evil/);
+  });
+
+  it("keeps next on this dashboard: next=/%09/evil.example/ comes back as /", async () => {
+    process.env.ROTOR_PUBLIC_URL = DASH;
+    nextLogin = "alice";
+    const start = await handleOidcStart(new Request(`${DASH}/api/auth/oidc/start?next=/%09/evil.example/`));
+    const back = await throughProvider(start.headers.get("location")!);
+    const res = await handleOidcCallback(new Request(back, { headers: { cookie: `rotor_oidc=${cookieValue(start, "rotor_oidc")}` } }));
+    expect(res.headers.get("location")).toBe(`${DASH}/`);
   });
 });
 

@@ -1,8 +1,12 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { handleSignIn } from "../auth-routes";
 import { authDb } from "../db";
+import { clientAddress, PEER_HEADER } from "../http";
+import { installPeerStamp } from "../peer";
 import { newSignInLimits, signInLimits, SlidingWindowLimiter } from "../rate-limit";
-import { signIn } from "../sign-in";
+import { liftSignInLock, lockedAccounts, signIn } from "../sign-in";
 import { tempEnv, type TempEnv } from "./helpers";
 
 describe("SlidingWindowLimiter", () => {
@@ -69,5 +73,103 @@ describe("sign-in rate limit", () => {
     expect(res.headers.get("set-cookie")).toBeNull();
     signInLimits().account.reset("account:alice");
     signInLimits().client.reset("client:10.7.7.7");
+    signInLimits().client.reset("client:unknown");
+  });
+
+  it("counts an attempt before the hash runs: of 30 parallel guesses only 5 are tried, even with the right password among them", async () => {
+    const db = authDb();
+    const limits = newSignInLimits();
+    const guesses = Array.from({ length: 30 }, (_, i) => (i === 29 ? "right-password" : `guess-${i}`));
+    const results = await Promise.all(guesses.map((password) => signIn(db, { name: "alice", password }, { client: "10.4.4.4", limits, now: 1_000 })));
+    const codes = results.map((r) => (r.ok ? "OK" : r.code));
+    expect(codes.filter((c) => c === "INVALID_CREDENTIALS")).toHaveLength(5);
+    expect(codes.filter((c) => c === "RATE_LIMITED")).toHaveLength(25);
+    expect(codes[5]).toBe("RATE_LIMITED");
+    expect(codes).not.toContain("OK");
+  });
+
+  it("a success settles its reservation: a signed-in operator does not use up the address's allowance", async () => {
+    const db = authDb();
+    const limits = newSignInLimits();
+    for (let i = 0; i < 25; i++) expect((await signIn(db, { name: "alice", password: "right-password" }, { client: "10.5.5.5", limits, now: 7 })).ok).toBe(true);
+  });
+
+  it("tells the real user, with the right password, that the account is locked, for how long, and who can lift it", async () => {
+    const db = authDb();
+    const limits = newSignInLimits();
+    for (let i = 0; i < 5; i++) await signIn(db, { name: "alice", password: `guess-${i}` }, { client: "10.6.6.6", limits, now: 0 });
+    const r = await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: 60_000 });
+    expect(r).toMatchObject({ ok: false, code: "RATE_LIMITED", retryAfterMs: 240_000 });
+    expect(!r.ok && r.message).toBe("Sign-in as alice is locked after too many failed attempts; try again in 4 min, or ask an admin to lift the lock (Settings → Operators).");
+    expect(lockedAccounts(limits, 60_000)).toEqual([{ name: "alice", retryAfterMs: 240_000 }]);
+  });
+
+  it("an admin lifts a lock, and that is audited", async () => {
+    const db = authDb();
+    const limits = newSignInLimits();
+    for (let i = 0; i < 5; i++) await signIn(db, { name: "alice", password: `guess-${i}` }, { client: "10.6.6.6", limits, now: 0 });
+    expect(liftSignInLock(db, "root", "alice", limits, 10)).toBe(true);
+    expect((await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: 11 })).ok).toBe(true);
+    const row = db.prepare("SELECT actor, outcome, details FROM auth_events WHERE type = 'lock-lifted'").get();
+    expect(row).toEqual({ actor: "root", outcome: "applied", details: JSON.stringify({ name: "alice" }) });
+  });
+});
+
+describe("the client address", () => {
+  const h = (o: Record<string, string>) => new Headers(o);
+
+  it("ignores X-Forwarded-For unless ROTOR_TRUST_PROXY names the hops", () => {
+    const spoofed = h({ "x-forwarded-for": "203.0.113.9", [PEER_HEADER]: "198.51.100.7" });
+    expect(clientAddress(spoofed, {})).toBe("198.51.100.7");
+    expect(clientAddress(spoofed, { ROTOR_TRUST_PROXY: "0" })).toBe("198.51.100.7");
+    expect(clientAddress(h({ "x-forwarded-for": "203.0.113.9" }), {})).toBe("unknown");
+  });
+
+  it("with N hops, believes only the N nearest proxies; with a list, only those addresses", () => {
+    // The client wrote 6.6.6.6 itself; the proxy (10.0.0.2) appended the address it saw, 203.0.113.9.
+    const behindOne = h({ "x-forwarded-for": "6.6.6.6, 203.0.113.9", [PEER_HEADER]: "10.0.0.2" });
+    expect(clientAddress(behindOne, { ROTOR_TRUST_PROXY: "1" })).toBe("203.0.113.9");
+    expect(clientAddress(behindOne, { ROTOR_TRUST_PROXY: "10.0.0.2" })).toBe("203.0.113.9");
+    expect(clientAddress(behindOne, { ROTOR_TRUST_PROXY: "2" })).toBe("6.6.6.6");
+    // A list that does not name the peer believes nothing past it.
+    expect(clientAddress(behindOne, { ROTOR_TRUST_PROXY: "10.9.9.9" })).toBe("10.0.0.2");
+    expect(() => clientAddress(behindOne, { ROTOR_TRUST_PROXY: "yes" })).toThrow(/neither a hop count nor an IP address/);
+  });
+
+  it("a client rotating X-Forwarded-For still meets the per-address limit at the route", async () => {
+    const saved = process.env.ROTOR_TRUST_PROXY;
+    delete process.env.ROTOR_TRUST_PROXY;
+    signInLimits().client.reset("client:192.0.2.50");
+    const post = (i: number) =>
+      handleSignIn(
+        new Request("http://127.0.0.1:3000/api/auth/sign-in", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-forwarded-for": `10.8.${i}.1`, [PEER_HEADER]: "192.0.2.50" },
+          body: JSON.stringify({ name: `spray${i}`, password: "x" }),
+        }),
+      );
+    try {
+      for (let i = 0; i < 20; i++) expect((await post(i)).status).toBe(401);
+      expect((await post(20)).status).toBe(429);
+    } finally {
+      signInLimits().client.reset("client:192.0.2.50");
+      for (let i = 0; i <= 20; i++) signInLimits().account.reset(`account:spray${i}`);
+      if (saved !== undefined) process.env.ROTOR_TRUST_PROXY = saved;
+    }
+  });
+
+  it("stamps the TCP peer on each request, over whatever the client sent under that name", async () => {
+    const uninstall = installPeerStamp();
+    const server = http.createServer((req, res) => res.end(String(req.headers[PEER_HEADER])));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { [PEER_HEADER]: "203.0.113.1" } });
+      expect(await res.text()).toBe("127.0.0.1");
+    } finally {
+      uninstall();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

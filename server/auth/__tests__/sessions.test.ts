@@ -1,15 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { authorizeSession, sessionFor } from "../guard";
 import { createSession, purgeSessions, resolveSession, revokeSession, revokeSessionsOf } from "../sessions";
-import { tempEnv, type TempEnv } from "./helpers";
+import { aliceAndVera, type TempEnv } from "./helpers";
 import { authDb } from "../db";
 
 let env: TempEnv;
 beforeEach(async () => {
-  env = await tempEnv([
-    { name: "alice", role: "operator", password: "alice-password" },
-    { name: "vera", role: "viewer", password: "vera-password" },
-  ]);
+  env = await aliceAndVera();
 });
 afterEach(() => env.cleanup());
 

@@ -18,7 +18,7 @@ describe("API tokens", () => {
     const db = authDb();
     const { token, info } = createApiToken(db, { name: "ci", role: "operator" }, "admin-amy");
     expect(token).toMatch(/^rotor_/);
-    expect(verifyApiToken(db, token)).toMatchObject({ name: "api:ci", role: "operator", tokenId: info.id });
+    expect(verifyApiToken(db, token)).toMatchObject({ name: "api:ci for admin-amy", role: "operator", tokenId: info.id });
     expect(JSON.stringify(db.prepare("SELECT * FROM auth_tokens").all())).not.toContain(token);
     expect(JSON.stringify(listApiTokens(db))).not.toContain(token);
     expect(listApiTokens(db)[0]?.lastUsedAt).not.toBeNull();
