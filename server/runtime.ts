@@ -12,6 +12,7 @@
  * The provider is built on first use, so a bad provider configuration shows in the dashboard as a
  * sentence instead of stopping it.
  */
+import { newSignInLimits, type SignInLimits } from "./auth/rate-limit";
 import { ChangeBus } from "./bus";
 import { Engine } from "./engine/core";
 import type { RetryPolicy } from "./engine/retry";
@@ -45,6 +46,10 @@ export class Runtime {
   readonly bus = new ChangeBus();
   readonly store: RotorStore;
   readonly journals: Journals;
+  /** Failed sign-ins per account and per client address (one set per process). */
+  readonly signInLimits: SignInLimits = newSignInLimits();
+  /** Parts built on first use by the room that owns them (the live-stream hub, OIDC discovery), one per runtime. */
+  readonly parts = new Map<string, unknown>();
   private providerValue: LoadBalancerProvider | null;
   private monitorValue: FleetMonitor | null = null;
   private engineValue: Engine | null = null;

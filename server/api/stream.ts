@@ -105,12 +105,12 @@ class Hub {
   }
 }
 
-const g = globalThis as unknown as { __rotorStreamHub?: Hub };
-
-/** Adds a browser to the hub; returns its unsubscribe. */
+/** Adds a browser to the runtime's hub (one per runtime); returns its unsubscribe. */
 export function subscribeStream(client: Client): () => void {
-  g.__rotorStreamHub ??= new Hub();
-  return g.__rotorStreamHub.add(client);
+  const parts = runtime().parts;
+  let hub = parts.get("stream-hub") as Hub | undefined;
+  if (!hub) parts.set("stream-hub", (hub = new Hub()));
+  return hub.add(client);
 }
 
 /**

@@ -21,6 +21,7 @@ import * as client from "openid-client";
 import { z } from "zod";
 import { isLoopbackHost, NAME_PATTERN, RESERVED_NAMES } from "./accounts";
 import { ROLES, roleRank, type OperatorRole } from "./roles";
+import { runtime } from "@/server/runtime";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -126,21 +127,22 @@ export function nameFromClaims(claims: Record<string, unknown>, s: Pick<OidcSett
   return null;
 }
 
-const g = globalThis as unknown as { __rotorOidc?: { key: string; config: Promise<client.Configuration> } };
-
-/** The provider's configuration (discovered once per process and settings). */
+/** The provider's configuration (discovered once per runtime and settings). */
 export function oidcConfiguration(s: OidcSettings): Promise<client.Configuration> {
-  const key = `${s.issuer.href}|${s.clientId}`;
-  if (g.__rotorOidc?.key !== key) {
+  const parts = runtime().parts;
+  const key = `oidc|${s.issuer.href}|${s.clientId}`;
+  let config = parts.get(key) as Promise<client.Configuration> | undefined;
+  if (!config) {
     const insecure = s.issuer.protocol === "http:";
-    const config = client.discovery(s.issuer, s.clientId, s.clientSecret, undefined, insecure ? { execute: [client.allowInsecureRequests] } : undefined);
+    const discovering = client.discovery(s.issuer, s.clientId, s.clientSecret, undefined, insecure ? { execute: [client.allowInsecureRequests] } : undefined);
     // Forget a failed discovery so the next sign-in tries again.
-    config.catch(() => {
-      if (g.__rotorOidc?.key === key) delete g.__rotorOidc;
+    discovering.catch(() => {
+      if (parts.get(key) === discovering) parts.delete(key);
     });
-    g.__rotorOidc = { key, config };
+    parts.set(key, discovering);
+    config = discovering;
   }
-  return g.__rotorOidc.config;
+  return config;
 }
 
 /** What the browser carries between the redirect to the provider and the callback. */

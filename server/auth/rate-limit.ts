@@ -98,10 +98,3 @@ export function newSignInLimits(): SignInLimits {
     client: new SlidingWindowLimiter({ limit: 20, windowMs: SIGN_IN_WINDOW_MS }),
   };
 }
-
-const g = globalThis as unknown as { __rotorSignInLimits?: SignInLimits };
-
-/** The process's sign-in limits (one per process, surviving Next dev reloads). */
-export function signInLimits(): SignInLimits {
-  return (g.__rotorSignInLimits ??= newSignInLimits());
-}

@@ -8,7 +8,8 @@ import type { Db } from "@/server/store/db";
 import { findAccount } from "./accounts";
 import { recordAccess } from "./access-log";
 import { verifyPassword } from "./password";
-import { signInLimits, type SignInLimits } from "./rate-limit";
+import { runtime } from "@/server/runtime";
+import type { SignInLimits } from "./rate-limit";
 import type { Operator } from "./roles";
 import { createSession, revokeSession } from "./sessions";
 
@@ -38,7 +39,7 @@ export async function signIn(db: Db, input: unknown, ctx: SignInContext): Promis
     return { ok: false, code: "INVALID_INPUT", message: Object.values(fields)[0] ?? "Enter a name and a password", fields };
   }
   const { name, password } = parsed.data;
-  const limits = ctx.limits ?? signInLimits();
+  const limits = ctx.limits ?? runtime().signInLimits;
   const now = ctx.now ?? Date.now();
   const accountKey = `account:${name.toLowerCase()}`;
   const clientKey = `client:${ctx.client}`;
@@ -78,7 +79,7 @@ export function formatWait(ms: number): string {
 }
 
 /** An admin lifts the lock on an account (Settings → Operators). True when it was locked. */
-export function liftSignInLock(db: Db, by: string, name: string, limits: SignInLimits = signInLimits(), now = Date.now()): boolean {
+export function liftSignInLock(db: Db, by: string, name: string, limits: SignInLimits = runtime().signInLimits, now = Date.now()): boolean {
   const key = `account:${name.toLowerCase()}`;
   const locked = !limits.account.check(key, now).allowed;
   limits.account.reset(key);
@@ -87,7 +88,7 @@ export function liftSignInLock(db: Db, by: string, name: string, limits: SignInL
 }
 
 /** Accounts locked now, with the time left. */
-export function lockedAccounts(limits: SignInLimits = signInLimits(), now = Date.now()): { name: string; retryAfterMs: number }[] {
+export function lockedAccounts(limits: SignInLimits = runtime().signInLimits, now = Date.now()): { name: string; retryAfterMs: number }[] {
   return limits.account.blocked(now).map((b) => ({ name: b.key.replace(/^account:/, ""), retryAfterMs: b.retryAfterMs }));
 }
 

@@ -11,6 +11,8 @@
 import { fail, ok, type ActionResult } from "@/lib/result";
 import type { OperatorEvent } from "@/lib/rollout/types";
 import { fieldErrorRecord, operatorEventSchema, startRolloutSchema, toOperatorEvent, toRolloutRequest } from "@/lib/validation";
+import { recordRefusal } from "@/server/auth/access-log";
+import { ensureAuthSchema } from "@/server/auth/db";
 import { authorizeRolloutEvent } from "@/server/auth/rollout-access";
 import { can, MIN_ROLE, type Operator } from "@/server/auth/roles";
 import { componentLog } from "@/server/log";
@@ -59,6 +61,25 @@ function operatorEvent(rt: Runtime, operator: Operator, rolloutId: string, raw: 
   return r.ok ? ok(r.data) : fail(r.code, r.message);
 }
 
+/**
+ * Refusals the rollout's own log does not keep (a start refused, an event that did not validate) go
+ * to the audit trail, so every refused command is on record with its actor and target.
+ */
+function audited<T>(rt: Runtime, operator: Operator, command: Command, r: ActionResult<T>): ActionResult<T> {
+  if (r.ok) return r;
+  // An event that passed validation is on record already: in its rollout's log, or (unknown rollout) in the audit trail.
+  const inRolloutLog = command.type === "operator-event" && r.code !== "INVALID_INPUT";
+  if (!inRolloutLog) {
+    recordRefusal(ensureAuthSchema(rt.store.db), {
+      actor: operator.name,
+      action: command.type === "start-rollout" ? "rollout.start" : "rollout.event",
+      target: command.type === "start-rollout" ? null : command.rolloutId,
+      reason: `${r.code}: ${r.message}`,
+    });
+  }
+  return r;
+}
+
 /** Parse once, authorize once, append. Never throws: an unexpected error is INTERNAL with its cause logged. */
 export function runCommand(rt: Runtime, operator: Operator, command: StartCommand): Promise<ActionResult<{ id: string }>>;
 export function runCommand(rt: Runtime, operator: Operator, command: EventCommand): Promise<ActionResult<{ seq: number }>>;
@@ -66,9 +87,9 @@ export async function runCommand(rt: Runtime, operator: Operator, command: Comma
   try {
     switch (command.type) {
       case "start-rollout":
-        return await startRollout(rt, operator, command.input);
+        return audited(rt, operator, command, await startRollout(rt, operator, command.input));
       case "operator-event":
-        return operatorEvent(rt, operator, command.rolloutId, command.event);
+        return audited(rt, operator, command, operatorEvent(rt, operator, command.rolloutId, command.event));
     }
   } catch (err) {
     componentLog("commands").error({ err, command: command.type, actor: operator.name }, "command failed");

@@ -5,7 +5,8 @@ import { handleSignIn } from "../auth-routes";
 import { authDb } from "../db";
 import { clientAddress, PEER_HEADER } from "../http";
 import { installPeerStamp } from "../peer";
-import { newSignInLimits, signInLimits, SlidingWindowLimiter } from "../rate-limit";
+import { runtime } from "@/server/runtime";
+import { newSignInLimits, SlidingWindowLimiter } from "../rate-limit";
 import { liftSignInLock, lockedAccounts, signIn } from "../sign-in";
 import { tempEnv, type TempEnv } from "./helpers";
 
@@ -63,7 +64,7 @@ describe("sign-in rate limit", () => {
 
   it("the route answers 429 with Retry-After", async () => {
     // The route uses the process's limiter: start it clean for this account.
-    signInLimits().account.reset("account:alice");
+    runtime().signInLimits.account.reset("account:alice");
     const post = (password: string) =>
       handleSignIn(new Request("http://127.0.0.1:3000/api/auth/sign-in", { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": "10.7.7.7" }, body: JSON.stringify({ name: "alice", password }) }));
     for (let i = 0; i < 5; i++) expect((await post("wrong")).status).toBe(401);
@@ -71,9 +72,9 @@ describe("sign-in rate limit", () => {
     expect(res.status).toBe(429);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(res.headers.get("set-cookie")).toBeNull();
-    signInLimits().account.reset("account:alice");
-    signInLimits().client.reset("client:10.7.7.7");
-    signInLimits().client.reset("client:unknown");
+    runtime().signInLimits.account.reset("account:alice");
+    runtime().signInLimits.client.reset("client:10.7.7.7");
+    runtime().signInLimits.client.reset("client:unknown");
   });
 
   it("counts an attempt before the hash runs: of 30 parallel guesses only 5 are tried, even with the right password among them", async () => {
@@ -139,7 +140,7 @@ describe("the client address", () => {
   it("a client rotating X-Forwarded-For still meets the per-address limit at the route", async () => {
     const saved = process.env.ROTOR_TRUST_PROXY;
     delete process.env.ROTOR_TRUST_PROXY;
-    signInLimits().client.reset("client:192.0.2.50");
+    runtime().signInLimits.client.reset("client:192.0.2.50");
     const post = (i: number) =>
       handleSignIn(
         new Request("http://127.0.0.1:3000/api/auth/sign-in", {
@@ -152,8 +153,8 @@ describe("the client address", () => {
       for (let i = 0; i < 20; i++) expect((await post(i)).status).toBe(401);
       expect((await post(20)).status).toBe(429);
     } finally {
-      signInLimits().client.reset("client:192.0.2.50");
-      for (let i = 0; i <= 20; i++) signInLimits().account.reset(`account:spray${i}`);
+      runtime().signInLimits.client.reset("client:192.0.2.50");
+      for (let i = 0; i <= 20; i++) runtime().signInLimits.account.reset(`account:spray${i}`);
       if (saved !== undefined) process.env.ROTOR_TRUST_PROXY = saved;
     }
   });

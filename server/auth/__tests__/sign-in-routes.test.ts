@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { handleSession, handleSignIn, handleSignOut } from "../auth-routes";
 import { authDb } from "../db";
-import { signInLimits } from "../rate-limit";
+import { runtime } from "@/server/runtime";
 import { tempEnv, type TempEnv } from "./helpers";
 
 const jar = vi.hoisted(() => ({ value: undefined as string | undefined }));
@@ -17,8 +17,8 @@ beforeEach(async () => {
     { name: "vera", role: "viewer", password: "vera-password" },
   ]);
   jar.value = undefined;
-  for (const k of ["account:alice", "account:vera", "account:nobody"]) signInLimits().account.reset(k);
-  signInLimits().client.reset("client:unknown");
+  for (const k of ["account:alice", "account:vera", "account:nobody"]) runtime().signInLimits.account.reset(k);
+  runtime().signInLimits.client.reset("client:unknown");
 });
 afterEach(() => env.cleanup());
 
