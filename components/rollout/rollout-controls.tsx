@@ -1,37 +1,21 @@
 "use client";
 
-import { useQueryClient } from "@tanstack/react-query";
-import { useActionState, useEffect, useId, useRef } from "react";
-import { queryKeys } from "@/components/queries";
+import { useActionState, useId } from "react";
 import { ConfirmSubmit } from "@/components/ui/confirm-dialog";
 import { statusOf, type FormAction, type FormResult } from "@/components/ui/action-state";
 import { StatusLine } from "@/components/ui/status-line";
 import { buttonCls } from "@/components/ui/table";
+import { ACTIONS } from "@/lib/rollout/actions";
 import type { NextActionView } from "@/lib/views";
 
-const consequence: Record<string, string> = {
-  abort: "The step in progress finishes, healthy drained instances go back into rotation, and the rollout stops. Instances already updated keep the new version.",
-  rollback: "Every instance this rollout touched goes back to its previous version, newest first, with the same drain-and-verify procedure.",
-  "skip-instance": "The instance stays out of rotation on its current version and the rollout continues without it.",
-};
-
-/** The operator's controls, exactly as derivePhase offers them; the result lands in a status line. */
 /**
- * `approveBatch` is the batch the page shows as waiting: the approval names it, so an approval that
+ * The operator's controls, exactly as derivePhase offers them; the result lands in a status line and
+ * the page itself refreshes through the event stream. `approveBatch` is the batch the page shows as waiting: the approval names it, so an approval that
  * arrives late (the page was stale) is refused instead of starting a batch nobody looked at.
  */
 export function RolloutControls({ rolloutId, actions, act, approveBatch }: { rolloutId: string; actions: NextActionView[]; act: FormAction; approveBatch?: number }) {
   const [state, formAction, pending] = useActionState<FormResult | null, FormData>(act, null);
-  const client = useQueryClient();
   const base = useId();
-  const last = useRef<FormResult | null>(null);
-
-  useEffect(() => {
-    if (state && state !== last.current) {
-      last.current = state;
-      void client.invalidateQueries({ queryKey: queryKeys.rollout(rolloutId) });
-    }
-  }, [state, client, rolloutId]);
 
   return (
     <div className="space-y-1.5">
@@ -50,7 +34,7 @@ export function RolloutControls({ rolloutId, actions, act, approveBatch }: { rol
                   <ConfirmSubmit
                     label={a.label}
                     title={`${a.label}?`}
-                    body={consequence[a.action] ?? "This cannot be undone."}
+                    body={ACTIONS[a.action].consequence ?? "This cannot be undone."}
                     disabled={!a.enabled}
                     pending={pending}
                     describedBy={describedBy}

@@ -13,8 +13,9 @@ import { useNow } from "@/components/ui/use-now";
 export function RolloutView({ id, act }: { id: string; act: FormAction }) {
   const { data: r, error } = useQuery({
     ...rolloutQuery(id),
-    // Safety net under the event stream: refetch only while the rollout can still change.
-    refetchInterval: (q) => (q.state.data?.summary.active ? 5_000 : false),
+    // Changes arrive through the event stream (live-updates.tsx); a bake has no events, so its
+    // countdown (computed by the server) is refreshed every 5 s while it lasts.
+    refetchInterval: (q) => (q.state.data?.view.phase === "baking" ? 5_000 : false),
   });
   const now = useNow(1_000, !!r?.summary.active);
   if (error) return <p role="alert" className="text-sm text-red-700 dark:text-red-400">{error.message}</p>;
