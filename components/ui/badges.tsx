@@ -73,6 +73,3 @@ export function PhaseBadge({ phase }: { phase: RolloutPhase }) {
   return <Badge t={phaseTone[phase]}>{PHASE_LABEL[phase]}</Badge>;
 }
 
-export function isActivePhase(phase: RolloutPhase): boolean {
-  return phase !== "succeeded" && phase !== "aborted" && phase !== "rolled-back";
-}
