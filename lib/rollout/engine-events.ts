@@ -18,7 +18,7 @@ import { endBake } from "./operator-events";
 import { listIds } from "./plan";
 import { activeIds, activePhase, setCursor, versionFor } from "./cursor";
 import { proceed, setFailure } from "./runs";
-import type { InstanceState, RolloutState, StepRecord } from "./state";
+import { setInRotation, type InstanceState, type RolloutState, type StepRecord } from "./state";
 import type { Effect, InstanceStepResult, Rejection, RolloutEvent, StepName } from "./types";
 
 type Ev<T extends RolloutEvent["type"]> = Extract<RolloutEvent, { type: T }>;
@@ -67,11 +67,11 @@ export function onStepStarted(s: RolloutState, e: Ev<"step-started">): void {
 }
 
 /** Beliefs after an instance finished a step well. */
-function succeeded(inst: InstanceState, step: StepName, version: string): void {
+function succeeded(s: RolloutState, inst: InstanceState, step: StepName, version: string): void {
   switch (step) {
     case "deregister":
       inst.registered = false;
-      inst.inRotation = false;
+      setInRotation(s, inst, false);
       return;
     case "drain":
       inst.inFlight = 0;
@@ -93,7 +93,7 @@ function succeeded(inst: InstanceState, step: StepName, version: string): void {
       inst.registered = true;
       return;
     case "wait-in-service":
-      inst.inRotation = true;
+      setInRotation(s, inst, true);
       inst.lbState = "in-service";
       return;
   }
@@ -175,7 +175,7 @@ export function onStepResult(s: RolloutState, e: StepResultEvent): void {
     if (o.message !== undefined) rec.message = o.message;
     if (o.exitCode !== undefined) rec.exitCode = o.exitCode;
     inst.steps[step] = rec;
-    if (o.status === "done") succeeded(inst, step, versionFor(s, c.run, c.batch, inst));
+    if (o.status === "done") succeeded(s, inst, step, versionFor(s, c.run, c.batch, inst));
     else failed(inst, step, o.status === "timed-out" || o.changed);
   }
   // A stage of several effects (one per version) settles when the last of them reports.
@@ -227,7 +227,7 @@ export function onHealthObserved(s: RolloutState, e: Ev<"health-observed">): voi
     const inBatch = !noBatch && (inst.status === "running" || inst.status === "failed");
     const inRotation = inBatch ? inst.inRotation : lbState === "in-service";
     if (inst.lbState !== lbState) inst.lbState = lbState;
-    if (inst.inRotation !== inRotation) inst.inRotation = inRotation;
+    setInRotation(s, inst, inRotation);
   }
 }
 

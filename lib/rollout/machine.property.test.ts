@@ -186,11 +186,13 @@ describe("rollout state machine properties", () => {
     expect(rejected).toBeGreaterThan(0);
   }, TIMEOUT);
 
-  it("keeps its own books: outstanding effects have unique ids and all belong to the stage in progress", () => {
+  it("keeps its own books: inService matches the instances believed in rotation; outstanding effects have unique ids, all of the stage in progress", () => {
     holds([
       {
         kind: "state",
         fn: (s) => {
+          const n = listInstances(s).filter((i) => i.inRotation).length;
+          if (n !== s.inService) return `inService ${s.inService} but ${n} instances believed in rotation`;
           const idsOut = s.outstanding.map((e) => e.effectId);
           if (new Set(idsOut).size !== idsOut.length) return `duplicate outstanding ${idsOut.join(",")}`;
           // One effect per version of the stage (several only in abort's return run over a mixed fleet).

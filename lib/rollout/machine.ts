@@ -128,6 +128,7 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
     })),
     rollbackBatches: [],
     instances,
+    inService: plan.instances.filter((p) => p.inServiceAtStart).length,
     outstanding: [],
     effectCounts: {},
     pauseRequested: false,
