@@ -1,14 +1,21 @@
 /**
- * Retrying transient provider errors (THROTTLED, UNAVAILABLE, TIMEOUT) with exponential backoff and
- * full jitter, up to a bound. Anything else is not retried: it is the caller's failure to report.
+ * Rotor's one retry loop: an effect whose provider call failed transiently (THROTTLED, UNAVAILABLE,
+ * TIMEOUT) is tried again with exponential backoff and jitter, up to a bound. Anything else is not
+ * retried: it is the caller's failure to report.
+ *
+ * The layers, and the bound they give: the AWS SDK retries each HTTP request in its adaptive mode
+ * (`maxAttempts`, default 3, with client-side rate limiting once AWS throttles); the provider adds
+ * no loop of its own; this loop runs the whole provider call again, `attempts` times (default 5).
+ * So one AWS call of an effect makes at most attempts × maxAttempts HTTP requests (15 by default).
  */
+import { backoffDelay, type Backoff } from "@/server/backoff";
 import { ProviderError } from "@/server/providers/types";
 
-export interface RetryPolicy {
+export { backoffDelay };
+
+export interface RetryPolicy extends Backoff {
   /** Attempts in all, the first included. */
   attempts: number;
-  baseMs: number;
-  maxMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -27,12 +34,6 @@ export interface RetryNotice {
 
 export function isTransient(err: unknown): err is ProviderError {
   return err instanceof ProviderError && err.transient;
-}
-
-/** The delay before retry number `attempt` (1-based): uniform in [d/2, d], d = min(max, base·2^(attempt-1)). */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const d = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
-  return Math.round(d / 2 + random() * (d / 2));
 }
 
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {

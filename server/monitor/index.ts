@@ -12,6 +12,7 @@
 import type { InstanceView, LoadBalancerProvider, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
 import { ProviderError } from "@/server/providers/types";
 import type { ChangeBus } from "@/server/bus";
+import { backoffDelay } from "@/server/backoff";
 import { componentLog } from "@/server/log";
 
 export interface MonitorError {
@@ -92,8 +93,7 @@ class LbLoop {
   private nextDelay(): number {
     const i = this.intervals;
     if (this.snap.consecutiveErrors > 0) {
-      const base = Math.min(i.maxBackoffMs, i.activeMs * 2 ** Math.min(this.snap.consecutiveErrors - 1, 8));
-      return Math.round(base / 2 + Math.random() * (base / 2));
+      return backoffDelay(Math.min(this.snap.consecutiveErrors, 9), { baseMs: i.activeMs, maxMs: i.maxBackoffMs });
     }
     if ([...this.listeners.values()].some((l) => l.fast)) return i.fastMs;
     if (this.active || this.listeners.size > 0) return i.activeMs;

@@ -1,20 +1,22 @@
 /**
- * Every AWS call goes through `AwsCaller.call`: throttling is backed off with jitter (bounded, then
- * ProviderError("THROTTLED")), each back-off is recorded as a warning, and SDK errors become
- * ProviderErrors with a code the engine can act on. Nothing above this file sees an SDK error.
+ * Every AWS call goes through `AwsCaller.call`, once: SDK errors become ProviderErrors with a code the
+ * engine can act on, and throttling is recorded as a warning. Nothing above this file sees an SDK error.
+ *
+ * No retry loop here. The SDK retries each request in its adaptive mode (bounded by `maxAttempts`,
+ * see clients.ts); what still fails transiently goes up as a transient ProviderError, and the engine's
+ * one retry loop (server/engine/retry.ts) decides whether to run the effect again.
  */
 import { ProviderError, type ProviderErrorCode, type ProviderWarning } from "@/server/providers/types";
 
-export interface ThrottlePolicy {
-  retries: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
+export interface CallerDeps {
+  now?: () => number;
 }
 
-export interface CallerDeps {
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  now?: () => number;
+/** What a watched client reports of each HTTP attempt that AWS throttled (the SDK may still retry it). */
+export interface ThrottledAttempt {
+  operation: string;
+  /** 1-based attempt of the SDK's retry loop. */
+  attempt: number;
 }
 
 const THROTTLE_NAMES = new Set([
@@ -32,7 +34,7 @@ interface SdkErrorLike {
   name?: string;
   message?: string;
   code?: string;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
 }
 
 function asSdkError(err: unknown): SdkErrorLike {
@@ -91,26 +93,13 @@ function hint(code: ProviderErrorCode, err: unknown): string {
   }
 }
 
-/** Full jitter: a random delay in [0, min(max, base·2^attempt)]. */
-export function backoffDelay(attempt: number, policy: ThrottlePolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-  return Math.round(random() * ceiling);
-}
-
 const MAX_WARNINGS = 50;
 
 export class AwsCaller {
   private readonly recent: ProviderWarning[] = [];
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
   private readonly now: () => number;
 
-  constructor(
-    private readonly policy: ThrottlePolicy,
-    deps: CallerDeps = {},
-  ) {
-    this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.random = deps.random ?? Math.random;
+  constructor(deps: CallerDeps = {}) {
     this.now = deps.now ?? Date.now;
   }
 
@@ -123,26 +112,24 @@ export class AwsCaller {
     return this.recent.filter((w) => w.at >= since);
   }
 
+  /** A throttled HTTP attempt inside the SDK's retry loop (clients.ts reports them): a warning, not a failure. */
+  throttled(t: ThrottledAttempt): void {
+    this.warn({ code: "THROTTLED", message: `${t.operation}: AWS throttled attempt ${t.attempt} (rate exceeded); the SDK backs off and retries` });
+  }
+
   /** `what` names the call for messages, e.g. "DescribeTargetHealth tg_web". */
   async call<T>(what: string, fn: () => Promise<T>, lb?: string): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const code = errorCode(err);
-        if (code === "THROTTLED" && attempt < this.policy.retries) {
-          const delay = backoffDelay(attempt, this.policy, this.random);
-          this.warn({ code: "THROTTLED", message: `${what}: AWS throttled the call (rate exceeded); retrying in ${delay} ms`, lb });
-          await this.sleep(delay);
-          continue;
-        }
-        if (code === "THROTTLED") {
-          this.warn({ code: "THROTTLED", message: `${what}: still throttled after ${attempt + 1} attempts`, lb });
-          throw new ProviderError("THROTTLED", `${what}: AWS kept throttling after ${attempt + 1} attempts`, { cause: err });
-        }
-        if (err instanceof ProviderError) throw err;
-        throw new ProviderError(code, `${what} failed: ${hint(code, err)}`, { cause: err });
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ProviderError) throw err;
+      const code = errorCode(err);
+      if (code === "THROTTLED") {
+        const attempts = asSdkError(err).$metadata?.attempts ?? 1;
+        this.warn({ code: "THROTTLED", message: `${what}: still throttled after ${attempts} attempts`, lb });
+        throw new ProviderError("THROTTLED", `${what}: AWS kept throttling after ${attempts} attempts`, { cause: err });
       }
+      throw new ProviderError(code, `${what} failed: ${hint(code, err)}`, { cause: err });
     }
   }
 }

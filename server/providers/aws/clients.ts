@@ -1,6 +1,10 @@
 /**
  * The four SDK clients, built once per provider from configuration. Region and credentials come from
  * the SDK's standard chain unless given; `endpoint` (AWS_ENDPOINT_URL) points every client at e.g. moto.
+ *
+ * Retries: the SDK's own, in its adaptive mode by default (`retryMode`, `maxAttempts` in config.ts):
+ * it backs off throttled and failed requests and, once AWS throttles, slows every later request of
+ * the client down. It is the only retry loop below the engine's (server/engine/retry.ts).
  */
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
@@ -25,7 +29,7 @@ interface Stack {
   middlewareStack: {
     add(
       mw: (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: unknown) => Promise<unknown>,
-      options: { step: "deserialize"; name: string },
+      options: { step: "deserialize" | "finalizeRequest"; name: string; priority?: "low" },
     ): void;
   };
 }
@@ -39,6 +43,34 @@ function count(client: Stack, service: string, onRequest: NonNullable<ClientOpti
     // deserialize runs inside the retry loop (finalizeRequest), so every attempt is counted.
     { step: "deserialize", name: "rotorCountRequests" },
   );
+}
+
+/** The SDK's attempt number, from the header its retry loop sets on each attempt ("attempt=2; max=3"). */
+function attemptOf(args: unknown): number {
+  const headers = (args as { request?: { headers?: Record<string, string> } }).request?.headers ?? {};
+  return Number(/attempt=(\d+)/.exec(headers["amz-sdk-request"] ?? "")?.[1] ?? 1);
+}
+
+/**
+ * Tells `onThrottled` of each HTTP attempt AWS throttled, including those the SDK then retried with
+ * success (they are warnings worth showing, not failures).
+ */
+export function watchThrottling(clients: AwsClients, isThrottling: (err: unknown) => boolean, onThrottled: (operation: string, attempt: number) => void): void {
+  for (const client of Object.values(clients) as Stack[]) {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        try {
+          return await next(args);
+        } catch (err) {
+          if (isThrottling(err)) onThrottled((context.commandName ?? "unknown").replace(/Command$/, ""), attemptOf(args));
+          throw err;
+        }
+      },
+      // finalizeRequest at low priority runs inside the SDK's retry loop (high priority, same step)
+      // and outside deserialization, so it sees each attempt's parsed error.
+      { step: "finalizeRequest", priority: "low", name: "rotorWatchThrottling" },
+    );
+  }
 }
 
 export function createClients(config: AwsConfig, options: ClientOptions = {}): AwsClients {

@@ -36,17 +36,13 @@ export const awsConfigSchema = z.object({
   loadBalancers: z.array(z.string().regex(ROTOR_LB_NAME, "a Classic ELB name, or tg_ + a target group name")).min(1).nullable().default(null),
   region: z.string().regex(/^[a-z]{2}(-[a-z0-9]+)+-\d+$/, "an AWS region such as eu-west-1").optional(),
   endpoint: z.url().optional(),
-  retryMode: z.enum(["standard", "adaptive"]).default("standard"),
-  /** SDK attempts per call (first try included). */
+  /**
+   * The SDK's retry mode. Adaptive: besides backing off a throttled or failed request, the client
+   * slows its later requests down once AWS throttles. The engine retries a failed effect on top.
+   */
+  retryMode: z.enum(["standard", "adaptive"]).default("adaptive"),
+  /** SDK attempts per request (first try included); an effect's call makes at most engine attempts × this many. */
   maxAttempts: z.coerce.number().int().min(1).max(10).default(3),
-  /** Rotor's own bounded backoff on throttling, on top of the SDK's attempts. */
-  throttle: z
-    .object({
-      retries: z.coerce.number().int().min(0).max(10).default(5),
-      baseDelayMs: positiveMs.default(250),
-      maxDelayMs: positiveMs.default(8_000),
-    })
-    .prefault({}),
   hooks: hooksSchema.prefault({}),
   healthUrl: z.url().default(DEFAULT_HEALTH_URL),
   versionUrl: z.url().default(DEFAULT_VERSION_URL),
@@ -104,7 +100,6 @@ function fromEnv(env: Env): Record<string, unknown> {
     endpoint: env.AWS_ENDPOINT_URL,
     retryMode: env.ROTOR_AWS_RETRY_MODE ?? env.AWS_RETRY_MODE,
     maxAttempts: env.ROTOR_AWS_MAX_ATTEMPTS ?? env.AWS_MAX_ATTEMPTS,
-    throttle: prune({ retries: env.ROTOR_AWS_THROTTLE_RETRIES, maxDelayMs: env.ROTOR_AWS_THROTTLE_MAX_DELAY_MS }),
     hooks: prune({ stop: env.ROTOR_AWS_HOOK_STOP, deploy: env.ROTOR_AWS_HOOK_DEPLOY, start: env.ROTOR_AWS_HOOK_START, verify: env.ROTOR_AWS_HOOK_VERIFY }),
     healthUrl: env.ROTOR_AWS_HEALTH_URL,
     versionUrl: env.ROTOR_AWS_VERSION_URL,

@@ -6,9 +6,9 @@ import { z } from "zod";
 import type { HookName } from "@/lib/rollout/types";
 import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
 import { type LbBackend, TtlCache } from "@/server/providers/aws/backend";
-import { AwsCaller, type CallerDeps } from "@/server/providers/aws/calls";
+import { AwsCaller, isThrottling, type CallerDeps } from "@/server/providers/aws/calls";
 import { ClassicBalancers } from "@/server/providers/aws/classic";
-import { type AwsClients, type ClientOptions, createClients, destroyClients } from "@/server/providers/aws/clients";
+import { type AwsClients, type ClientOptions, createClients, destroyClients, watchThrottling } from "@/server/providers/aws/clients";
 import { type AwsConfig, type AwsConfigInput, loadAwsConfig, parseAwsConfig } from "@/server/providers/aws/config";
 import { Ec2Directory } from "@/server/providers/aws/ec2";
 import { instanceView, parseInFlight, parseLbName, rotorLbName } from "@/server/providers/aws/reshape";
@@ -35,6 +35,8 @@ const PROBE_TIMEOUT_MS = 30_000;
 export interface AwsProviderDeps extends ClientOptions, CallerDeps {
   /** Pre-built clients (tests); otherwise built from config. */
   clients?: AwsClients;
+  /** Waits between SSM polls (tests). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export class AwsProvider implements LoadBalancerProvider {
@@ -64,7 +66,8 @@ export class AwsProvider implements LoadBalancerProvider {
   ) {
     this.clients = deps.clients ?? createClients(config, deps);
     this.now = deps.now ?? Date.now;
-    this.caller = new AwsCaller(config.throttle, deps);
+    this.caller = new AwsCaller(deps);
+    watchThrottling(this.clients, isThrottling, (operation, attempt) => this.caller.throttled({ operation, attempt }));
     this.classic = new ClassicBalancers(this.clients, this.caller, config.cache.attributesTtlMs);
     this.targetGroups = new TargetGroups(this.clients, this.caller, config.cache.attributesTtlMs);
     this.ec2 = new Ec2Directory(this.clients, this.caller, { ttlMs: config.cache.ec2TtlMs, versionTag: config.versionTag, now: this.now });

@@ -193,18 +193,23 @@ export class SsmHooks {
         return { id, ok: false, exitCode: null, durationMs: this.now() - started, outputTail: `rotor: hook ${why}; command ${commandId} cancelled` };
       }
       let inv: GetCommandInvocationCommandOutput | null = null;
+      let throttled = false;
       try {
         inv = await this.caller.call(`GetCommandInvocation ${id}`, () => this.clients.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id })), options.lb);
       } catch (err) {
+        // A poll still throttled after the SDK's attempts is a missed look, not a failed hook: the
+        // command runs on regardless, and the next poll (further apart) reads it.
+        throttled = err instanceof ProviderError && err.transient;
         // Right after SendCommand the invocation may not exist yet (boto3 #2701): retry that one briefly.
         const name = (err instanceof Error && (err.cause as { name?: string } | undefined)?.name) || "";
-        if (name !== "InvocationDoesNotExist" || ++missing > 20) throw err;
+        if (!throttled && (name !== "InvocationDoesNotExist" || ++missing > 20)) throw err;
       }
       const status = inv?.Status ?? "";
       if (inv && TERMINAL.has(status)) return this.result(id, inv, started);
       // Long hooks on many instances must not eat SSM's API rate: poll less often as a hook runs on.
       const interval = Math.min(this.config.ssm.pollIntervalMs * 1.5 ** polls++, this.config.ssm.pollIntervalMs * 5);
-      await this.sleep(Math.max(0, Math.min(!inv ? Math.min(250 * missing, 2_000) : interval, deadline - this.now())));
+      const wait = inv || throttled ? interval : Math.min(250 * missing, 2_000);
+      await this.sleep(Math.max(0, Math.min(wait, deadline - this.now())));
     }
   }
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { AwsCaller, backoffDelay, errorCode, isThrottling } from "@/server/providers/aws/calls";
+import { AwsCaller, errorCode, isThrottling } from "@/server/providers/aws/calls";
 import { ProviderError } from "@/server/providers/types";
 
 function sdkError(name: string, message: string, status = 400) {
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
 }
 
-/** The one fake in these tests: a client that is throttled `failures` times, then answers. */
-function throttledClient(failures: number, error = sdkError("Throttling", "Rate exceeded")) {
+/** The one fake in these tests: a client that fails `failures` times with `error`, then answers. */
+function failingClient(failures: number, error: unknown) {
   let calls = 0;
   return {
     get calls() {
@@ -21,45 +21,30 @@ function throttledClient(failures: number, error = sdkError("Throttling", "Rate 
   };
 }
 
-const policy = { retries: 5, baseDelayMs: 100, maxDelayMs: 1_000 };
-
-describe("throttling backoff", () => {
-  it("backs off an emulated ThrottlingException a few times, then succeeds with no failure and a warning", async () => {
-    const slept: number[] = [];
-    const caller = new AwsCaller(policy, { sleep: async (ms) => void slept.push(ms), random: () => 0.5, now: () => 1_000 });
-    const client = throttledClient(3, sdkError("ThrottlingException", "Rate exceeded"));
-    await expect(caller.call("DescribeTargetHealth tg_web", () => client.send(), "tg_web")).resolves.toEqual({ ok: true });
-    expect(client.calls).toBe(4);
-    expect(slept).toEqual([50, 100, 200]);
-    const warnings = caller.warnings();
-    expect(warnings).toHaveLength(3);
-    expect(warnings[0]).toMatchObject({ code: "THROTTLED", lb: "tg_web", at: 1_000 });
-    expect(warnings[0]?.message).toMatch(/throttled/);
-  });
-
-  it("gives up after the bound with ProviderError THROTTLED (transient)", async () => {
-    const caller = new AwsCaller({ ...policy, retries: 2 }, { sleep: async () => undefined });
-    const client = throttledClient(10);
-    const err: unknown = await caller.call("DescribeInstanceHealth web", () => client.send()).catch((e: unknown) => e);
+describe("one call, no loop of its own", () => {
+  it("turns a throttle the SDK could not get past into a transient THROTTLED at once, with a warning", async () => {
+    const caller = new AwsCaller({ now: () => 1_000 });
+    const client = failingClient(10, Object.assign(sdkError("Throttling", "Rate exceeded"), { $metadata: { httpStatusCode: 400, attempts: 3 } }));
+    const err: unknown = await caller.call("DescribeInstanceHealth web", () => client.send(), "web").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect(err).toMatchObject({ code: "THROTTLED", transient: true });
-    expect(client.calls).toBe(3);
+    expect(err).toMatchObject({ code: "THROTTLED", transient: true, message: expect.stringContaining("after 3 attempts") });
+    // The SDK made its attempts; the engine's retry decides on more. Nothing here tries again.
+    expect(client.calls).toBe(1);
+    expect(caller.warnings()).toEqual([expect.objectContaining({ code: "THROTTLED", lb: "web", at: 1_000 })]);
   });
 
-  it("does not retry what is not throttling", async () => {
-    const caller = new AwsCaller(policy, { sleep: async () => undefined });
-    const client = throttledClient(1, sdkError("AccessPointNotFoundException", "There is no ACTIVE Load Balancer named 'x'"));
+  it("does not retry what is not throttling either", async () => {
+    const caller = new AwsCaller();
+    const client = failingClient(1, sdkError("AccessPointNotFoundException", "There is no ACTIVE Load Balancer named 'x'"));
     await expect(caller.call("DescribeInstanceHealth x", () => client.send())).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(client.calls).toBe(1);
     expect(caller.warnings()).toEqual([]);
   });
 
-  it("keeps every delay within [0, min(max, base·2^attempt)] (full jitter)", () => {
-    for (let attempt = 0; attempt < 12; attempt++) {
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-      expect(backoffDelay(attempt, policy, () => 0)).toBe(0);
-      expect(backoffDelay(attempt, policy, () => 0.999999)).toBeLessThanOrEqual(ceiling);
-    }
+  it("records each throttled attempt the SDK reports as a warning", () => {
+    const caller = new AwsCaller({ now: () => 5 });
+    caller.throttled({ operation: "DescribeTargetHealth", attempt: 1 });
+    expect(caller.warnings()).toEqual([{ at: 5, code: "THROTTLED", message: expect.stringMatching(/DescribeTargetHealth: AWS throttled attempt 1/) }]);
   });
 });
 
@@ -81,7 +66,7 @@ describe("error codes", () => {
   });
 
   it("explains missing credentials and region in words an operator can act on", async () => {
-    const caller = new AwsCaller(policy);
+    const caller = new AwsCaller();
     await expect(caller.call("DescribeLoadBalancers", () => Promise.reject(sdkError("CredentialsProviderError", "Could not load credentials from any providers")))).rejects.toThrow(
       /no AWS credentials found \(set AWS_PROFILE/,
     );

@@ -10,10 +10,10 @@ const dir = mkdtempSync(path.join(tmpdir(), "rotor-aws-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("AWS configuration", () => {
-  it("defaults to every load balancer, standard retries and the Apache hooks", () => {
+  it("defaults to every load balancer, the SDK's adaptive retries and the Apache hooks", () => {
     const c = loadAwsConfig({});
     expect(c.loadBalancers).toBeNull();
-    expect(c).toMatchObject({ retryMode: "standard", maxAttempts: 3, documentName: "Rotor-RunHook", manageDocument: true, versionTag: "rotor:version" });
+    expect(c).toMatchObject({ retryMode: "adaptive", maxAttempts: 3, documentName: "Rotor-RunHook", manageDocument: true, versionTag: "rotor:version" });
     // No command configured: the document runs the shared script's built-in Apache hooks.
     expect(c.hooks).toEqual({});
   });

@@ -33,7 +33,6 @@ export function motoProvider(moto: MotoServer, config: AwsConfigInput = {}, inje
     region: moto.region,
     cache: { minRefreshMs: 0, ec2TtlMs: 0 },
     ssm: { pollIntervalMs: 50 },
-    throttle: { baseDelayMs: 20, maxDelayMs: 200 },
     ...config,
   });
   const clients = createClients(parsed, { credentials: moto.credentials, onRequest: (service, op) => calls.push(`${service}:${op}`) });

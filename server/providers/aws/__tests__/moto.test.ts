@@ -11,6 +11,7 @@ import { hookDocument } from "@/server/providers/aws";
 import { ProviderError } from "@/server/providers/types";
 import { createEstate, getDocument, listCommands, motoProvider, ZONES, type Estate } from "@/server/providers/aws/__tests__/fixture";
 import { startMoto, type MotoServer } from "@/server/testing/moto";
+import { startThrottlingProxy } from "@/server/testing/throttling-proxy";
 
 let moto: MotoServer;
 let estate: Estate;
@@ -159,19 +160,19 @@ describe("AWS provider against moto", () => {
   });
 
   it("backs off throttling from AWS and reports a warning, not a failure", async () => {
-    let throttled = 0;
-    const { provider, calls } = motoProvider(moto, {}, (op) => {
-      if (op === "DescribeInstanceHealth" && throttled < 3) {
-        throttled++;
-        throw Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: { httpStatusCode: 400 } });
-      }
-    });
-    const views = await provider.describeInstances("web");
-    expect(views).toHaveLength(6);
-    expect(throttled).toBe(3);
-    expect(calls.filter((c) => c === "elb:DescribeInstanceHealth")).toHaveLength(1);
-    expect(provider.warnings().filter((w) => w.code === "THROTTLED" && w.lb === "web")).toHaveLength(3);
-    await provider.close();
+    // AWS's own Throttling answer over HTTP, twice: the SDK's adaptive retries get past it.
+    const proxy = await startThrottlingProxy(moto.endpoint, (op, n) => op === "DescribeInstanceHealth" && n <= 2);
+    const { provider, calls } = motoProvider({ ...moto, endpoint: proxy.endpoint });
+    try {
+      const views = await provider.describeInstances("web");
+      expect(views).toHaveLength(6);
+      expect(proxy.requests.get("DescribeInstanceHealth")).toBe(3);
+      expect(calls.filter((c) => c === "elb:DescribeInstanceHealth")).toHaveLength(3);
+      expect(provider.warnings().filter((w) => w.code === "THROTTLED" && /DescribeInstanceHealth/.test(w.message))).toHaveLength(2);
+    } finally {
+      await provider.close();
+      await proxy.close();
+    }
   });
 
   it("retries the InvocationDoesNotExist that follows a fresh SendCommand", async () => {
