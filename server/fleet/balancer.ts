@@ -12,15 +12,11 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { checkOnce, deriveState, freshHealth, recordCheck, DEFAULT_HEALTH_CHECK, type HealthCheckSettings } from "./health";
 import type { BackendCounters, ControlInstance, DrainRecord, LbTotals } from "./protocol";
-import { lbError, proxyRequest, type Backend, type Flight, type ProxyContext } from "./proxy";
+import { lbError, proxyRequest, type Backend, type BackendSpec, type Flight, type ProxyContext } from "./proxy";
+
+export type { BackendSpec };
 
 export const UPSTREAM_IDLE_MS = 4_000;
-export interface BackendSpec {
-  id: string;
-  zone: string;
-  port: number;
-  host?: string;
-}
 
 export interface BalancerOptions {
   port: number;
