@@ -2,6 +2,12 @@ import { defineConfig, globalIgnores } from "eslint/config";
 import nextVitals from "eslint-config-next/core-web-vitals";
 import nextTs from "eslint-config-next/typescript";
 
+/**
+ * The rooms' arrows run one way: app -> server -> lib, components -> lib. `rooms(...)` is the import
+ * patterns that reach into the named top-level folders, by alias or by relative path.
+ */
+const rooms = (...names) => names.flatMap((n) => [`@/${n}`, `@/${n}/*`, `**/${n}`, `**/${n}/*`]);
+
 /** lib/ is the pure domain: no I/O, no framework, no vendor SDK, no other room. */
 const impureForLib = {
   patterns: [
@@ -15,10 +21,7 @@ const impureForLib = {
     { group: ["@aws-sdk/*", "@smithy/*"], message: "lib/ is pure: no AWS SDK. Providers live in server/providers/." },
     { group: ["better-sqlite3", "pg", "mysql2", "sqlite3", "@libsql/*"], message: "lib/ is pure: no database driver. The store lives in server/store/." },
     { group: ["pino", "pino/*"], message: "lib/ is pure: no logger; return data and let server/ log it." },
-    {
-      group: ["**/server", "**/server/*", "@/server", "@/server/*", "**/app", "**/app/*", "@/app", "@/app/*", "**/components", "**/components/*", "@/components", "@/components/*"],
-      message: "lib/ may import only lib/ (and pure packages such as zod).",
-    },
+    { group: rooms("server", "app", "components"), message: "lib/ may import only lib/ (and pure packages such as zod)." },
   ],
 };
 
@@ -41,7 +44,21 @@ export default defineConfig([
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/server", "**/server/*", "@/server", "@/server/*"], message: "components/ must not import server/: pass data in as props or fetch it through /api." }] },
+        {
+          patterns: [
+            { group: rooms("server"), message: "components/ must not import server/ (types included): pass data in as props or fetch it through /api; shared types live in lib/." },
+            { group: rooms("app"), message: "components/ must not import app/: app/ composes components, never the other way." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["server/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: rooms("components", "app"), message: "server/ must not import components/ or app/ (types included): shared types live in lib/, and only app/ joins server and UI." }] },
       ],
     },
   },

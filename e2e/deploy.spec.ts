@@ -1,4 +1,12 @@
+import path from "node:path";
 import { LB, control, expect, settledFleet, startRollout, statusMessage, test, uniqueVersion, waitForPhase } from "./fixtures";
+
+/**
+ * The README's screenshots are taken mid-rollout here. They go to this test's output folder
+ * (test-results/, ignored by git) unless ROTOR_SCREENSHOTS names a folder: `npm run screenshots` sets
+ * it to public/screenshots, so `npm test` never rewrites a tracked file.
+ */
+const screenshot = (name: string) => (process.env.ROTOR_SCREENSHOTS ? path.resolve(process.env.ROTOR_SCREENSHOTS, name) : test.info().outputPath(name));
 
 test("click-through deploy: 5 instances in batches of 2, manual approval, under traffic, no failed request", async ({ page, context, fleet, api, request }) => {
   await settledFleet(page, fleet, api);
@@ -18,15 +26,15 @@ test("click-through deploy: 5 instances in batches of 2, manual approval, under 
   await expect(statusMessage(page)).toContainText(/^Batch 2 of 3: (draining|stopping|deploying|starting|verifying)/, { timeout: 30_000 });
   const live = (p: typeof page) => p.getByRole("navigation", { name: "Main" }).getByText("Live", { exact: true });
   await expect(live(page)).toBeVisible();
-  await page.screenshot({ path: "e2e/screenshots/rollout.png", fullPage: true });
+  await page.screenshot({ path: screenshot("rollout.png"), fullPage: true });
   await page.emulateMedia({ colorScheme: "dark" });
-  await page.screenshot({ path: "e2e/screenshots/rollout-dark.png", fullPage: true });
+  await page.screenshot({ path: screenshot("rollout-dark.png"), fullPage: true });
   await page.emulateMedia({ colorScheme: "light" });
   const fleetTab = await context.newPage();
   await fleetTab.goto(`/lb/${LB}`);
   await expect(live(fleetTab)).toBeVisible();
   await expect(fleetTab.getByRole("row").filter({ hasText: /batch 2 · (?!queued)/ }).first()).toBeVisible();
-  await fleetTab.screenshot({ path: "e2e/screenshots/fleet.png", fullPage: true });
+  await fleetTab.screenshot({ path: screenshot("fleet.png"), fullPage: true });
 
   await expect(statusMessage(page)).toHaveText("Waiting for approval of batch 3 of 3", { timeout: 60_000 });
   await control(page, "Approve batch 3");

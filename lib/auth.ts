@@ -6,6 +6,12 @@ export type OperatorRole = "viewer" | "operator" | "admin";
 
 export const ROLES = ["viewer", "operator", "admin"] as const satisfies readonly OperatorRole[];
 
+/** Who is acting: a signed-in operator, or an API token acting as `api:<name>`. */
+export interface Operator {
+  name: string;
+  role: OperatorRole;
+}
+
 export interface ApiTokenInfo {
   id: string;
   name: string;

@@ -1,4 +1,4 @@
-import type { AuditFilter } from "./audit-types";
+import type { AuditFilter } from "@/lib/audit";
 import { filterQuery, toInputTime } from "./audit-query";
 import { buttonCls, inputCls } from "@/components/ui/table";
 

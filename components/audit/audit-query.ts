@@ -1,4 +1,4 @@
-import type { AuditFilter } from "./audit-types";
+import type { AuditFilter } from "@/lib/audit";
 
 /** The query string of a filter (for export links and paging); times as epoch ms. */
 export function filterQuery(filter: AuditFilter, extra: Record<string, string | number> = {}): string {

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { AuditRow } from "./audit-types";
+import type { AuditRow } from "@/lib/audit";
 import { describeAccess } from "./describe-access";
 import { describeEvent } from "@/components/rollout/describe-event";
 import { Badge, type Tone } from "@/components/ui/badges";

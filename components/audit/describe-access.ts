@@ -1,4 +1,4 @@
-import type { AuditRow } from "./audit-types";
+import type { AuditRow } from "@/lib/audit";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 

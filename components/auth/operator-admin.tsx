@@ -6,7 +6,8 @@ import { describe, Field } from "@/components/ui/field";
 import { formatTime } from "@/components/ui/format";
 import { StatusLine } from "@/components/ui/status-line";
 import { buttonCls, inputCls, Panel, td, th } from "@/components/ui/table";
-import { ROLE_NAMES, type OperatorView } from "./auth-types";
+import type { OperatorView } from "./auth-types";
+import { RoleField } from "./role-field";
 
 type Named = { name: string };
 
@@ -18,13 +19,7 @@ function AddOperator({ action }: { action: FormAction<Named> }) {
       <Field id="op-name" label="Name" error={f?.name}>
         <input {...describe("op-name", f?.name)} name="name" required autoComplete="off" className={inputCls} />
       </Field>
-      <Field id="op-role" label="Role">
-        <select id="op-role" name="role" defaultValue="operator" className={inputCls}>
-          {ROLE_NAMES.map((r) => (
-            <option key={r} value={r}>{r}</option>
-          ))}
-        </select>
-      </Field>
+      <RoleField id="op-role" />
       <Field id="op-password" label="Password" hint="12 characters or more" error={f?.password}>
         <input {...describe("op-password", f?.password, true)} name="password" type="password" required autoComplete="new-password" className={inputCls} />
       </Field>

@@ -8,7 +8,8 @@ import { describe, Field } from "@/components/ui/field";
 import { formatTime } from "@/components/ui/format";
 import { StatusLine } from "@/components/ui/status-line";
 import { buttonCls, inputCls, Panel, td, th } from "@/components/ui/table";
-import { ROLE_NAMES, type TokenView } from "./auth-types";
+import type { TokenView } from "./auth-types";
+import { RoleField } from "./role-field";
 
 type Created = { token: string; name: string; role: string };
 
@@ -21,13 +22,7 @@ function CreateToken({ action }: { action: FormAction<Created> }) {
         <Field id="token-name" label="Name" hint="e.g. ci-deploy" error={fields?.name}>
           <input {...describe("token-name", fields?.name, true)} name="name" required className={inputCls} />
         </Field>
-        <Field id="token-role" label="Role">
-          <select id="token-role" name="role" defaultValue="operator" className={inputCls}>
-            {ROLE_NAMES.map((r) => (
-              <option key={r} value={r}>{r}</option>
-            ))}
-          </select>
-        </Field>
+        <RoleField id="token-role" />
         <Field id="token-days" label="Expires after (days)" hint="empty: until revoked" error={fields?.expiresInDays}>
           <input {...describe("token-days", fields?.expiresInDays, true)} name="expiresInDays" inputMode="numeric" className={`${inputCls} w-24`} />
         </Field>

@@ -4,7 +4,7 @@
  * construction: this module only SELECTs.
  */
 import { z } from "zod";
-import type { AuditFilter, AuditPage, AuditRow } from "@/components/audit/audit-types";
+import type { AuditFilter, AuditPage, AuditRow } from "@/lib/audit";
 import type { Db } from "@/server/store/db";
 
 const time = z.preprocess((v) => {

@@ -3,17 +3,12 @@
  * ask this (they call `requireOperator(action)` from guard.ts, which also checks the role); the
  * layout asks it to show who is signed in.
  */
-import type { OperatorRole } from "@/lib/auth";
+import type { Operator } from "@/lib/auth";
+import { signedInOperator } from "./guard";
 
-export type { OperatorRole } from "@/lib/auth";
-
-export interface Operator {
-  name: string;
-  role: OperatorRole;
-}
+export type { Operator, OperatorRole } from "@/lib/auth";
 
 /** The operator of the current request's session, or null (not signed in). */
 export async function currentOperator(): Promise<Operator | null> {
-  const { signedInOperator } = await import("./guard");
   return signedInOperator();
 }

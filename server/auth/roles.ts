@@ -9,11 +9,9 @@
  *   can("admin", "tokens.manage")      → true
  */
 import type { OperatorEventType } from "@/lib/rollout/types";
-import type { OperatorRole } from "./operator";
+import { ROLES, type OperatorRole } from "@/lib/auth";
 
-export type { Operator, OperatorRole } from "./operator";
-
-import { ROLES } from "@/lib/auth";
+export type { Operator, OperatorRole } from "@/lib/auth";
 
 export { ROLES };
 

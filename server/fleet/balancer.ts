@@ -1,26 +1,24 @@
 /**
- * The local load balancer: a small reverse proxy on node:http (FIELD-NOTES: the popular proxy packages
- * are unmaintained). Round-robin over in-service backends, keep-alive both ways (one http.Agent per
- * backend), bodies streamed, ELB-like health checks and connection draining, counters per backend.
+ * The local load balancer: a small reverse proxy on node:http (the popular proxy packages are
+ * unmaintained, and the drain must count every request itself; see server/fleet/README.md).
+ * Round-robin over in-service backends, keep-alive both ways (one http.Agent per backend), bodies
+ * streamed, ELB-like health checks and connection draining, counters per backend.
  *
  * Keep-alive: the agent closes upstream sockets idle for UPSTREAM_IDLE_MS, shorter than the instances'
  * keepAliveTimeout (10 s), so the balancer never reuses a socket the backend is closing. A request that
  * still fails on a reused socket before any response came back is retried once on the next backend, but
- * only when it is idempotent and bodiless (FIELD-NOTES), and only in the stale-socket window.
+ * only when it is idempotent and bodiless (replaying a POST could apply it twice), and only in the
+ * stale-socket window.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { checkOnce, deriveState, freshHealth, recordCheck, DEFAULT_HEALTH_CHECK, type HealthCheckSettings } from "./health";
 import type { BackendCounters, ControlInstance, DrainRecord, LbTotals } from "./protocol";
-import { lbError, proxyRequest, type Backend, type Flight, type ProxyContext } from "./proxy";
+import { lbError, proxyRequest, type Backend, type BackendSpec, type Flight, type ProxyContext } from "./proxy";
+
+export type { BackendSpec };
 
 export const UPSTREAM_IDLE_MS = 4_000;
-export interface BackendSpec {
-  id: string;
-  zone: string;
-  port: number;
-  host?: string;
-}
 
 export interface BalancerOptions {
   port: number;

@@ -1,5 +1,6 @@
 /**
- * The local fleet's settings, from the environment (names are DESIGN.md contracts where it names them).
+ * The local fleet's settings, from the environment (the same names README.md and server/fleet/README.md
+ * document: keep them stable).
  *
  * | variable | default |
  * | --- | --- |

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import type { HookName } from "@/lib/rollout/types";
 import { versionSchema } from "@/lib/validation/version";
-import type { InstanceView, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
+import type { HookResult, InstanceView, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
 
 /** The one load balancer of the local fleet (`/lb/local` in the dashboard). */
 export const LOCAL_LB_NAME = "local";
@@ -155,14 +155,8 @@ export interface LocalTrafficStats extends TrafficStats {
   since: number;
 }
 
-export interface HookResultWire {
-  id: string;
-  ok: boolean;
-  exitCode: number | null;
-  durationMs: number;
-  outputTail: string;
-  observedVersion?: string;
-}
+/** A hook's result on the wire is the port's HookResult as it is. */
+export type HookResultWire = HookResult;
 
 export interface FleetInfo {
   pid: number;

@@ -5,7 +5,6 @@
  */
 import http from "node:http";
 import type { Socket } from "node:net";
-import type { BackendSpec } from "./balancer";
 import type { HealthState } from "./health";
 import type { BackendCounters, DrainRecord, LbTotals } from "./protocol";
 
@@ -44,6 +43,14 @@ export interface Flight {
   sentAt: number;
   /** Response headers received (a streaming body has no timeout). */
   responded: boolean;
+}
+
+/** A backend as the balancer is told about it (the rest of `Backend` is the balancer's own state). */
+export interface BackendSpec {
+  id: string;
+  zone: string;
+  port: number;
+  host?: string;
 }
 
 export interface Backend extends BackendSpec {

@@ -27,16 +27,8 @@ export interface RolloutRow {
   updatedAt: number;
 }
 
-export interface NewEvent {
-  rolloutId: string;
-  at: number;
-  actor: string;
-  type: string;
-  payload: Record<string, unknown>;
-  outcome: EventOutcome;
-  reason?: string | null;
-  details?: Record<string, unknown> | null;
-}
+/** An event to append: a stored event before the log gives it its seq (reason and details optional). */
+export type NewEvent = Omit<StoredEvent, "seq" | "reason" | "details"> & Partial<Pick<StoredEvent, "reason" | "details">>;
 
 export type NewRollout = Omit<RolloutRow, "active" | "finishedAt" | "updatedAt">;
 

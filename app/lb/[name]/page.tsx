@@ -2,7 +2,6 @@ import { Forbidden } from "@/components/auth/forbidden";
 import { pageOperator } from "@/server/auth/guard";
 import { HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
-import { notFound } from "next/navigation";
 import { clearFaultsAction, injectFaultAction } from "@/app/actions/faults";
 import { FaultPanel } from "@/components/fleet/fault-panel";
 import { FleetHeader } from "@/components/fleet/fleet-header";
@@ -10,10 +9,10 @@ import { FleetTable } from "@/components/fleet/fleet-table";
 import { FleetSummary } from "@/components/fleet/fleet-summary";
 import { queryKeys } from "@/components/queries";
 import { fleetView, lbTraffic } from "@/server/api/fleet";
-import { NotFound } from "@/server/api/http";
 import { prefetch } from "@/server/api/prefetch";
 import { FAULT_KINDS } from "@/server/fleet/protocol";
 import { createControlClient } from "@/server/providers/local";
+import { readOrNotFound } from "@/app/page-read";
 
 export const dynamic = "force-dynamic";
 
@@ -27,13 +26,7 @@ export default async function FleetPage({ params }: Props) {
   const { name } = await params;
   const auth = await pageOperator("read", `/lb/${encodeURIComponent(name)}`);
   if (!auth.ok) return <Forbidden message={auth.message} />;
-  let view;
-  try {
-    view = await fleetView(name);
-  } catch (err) {
-    if (err instanceof NotFound) notFound();
-    throw err;
-  }
+  const view = await readOrNotFound(() => fleetView(name));
   const local = view.lb.provider === "local";
   const state = await prefetch([
     [queryKeys.instances(name), async () => view],

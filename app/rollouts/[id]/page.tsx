@@ -2,13 +2,12 @@ import { Forbidden } from "@/components/auth/forbidden";
 import { pageOperator } from "@/server/auth/guard";
 import { HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
-import { notFound } from "next/navigation";
 import { operatorEventAction } from "@/app/actions/rollout";
 import { queryKeys } from "@/components/queries";
 import { RolloutView } from "@/components/rollout/rollout-view";
-import { NotFound } from "@/server/api/http";
 import { prefetch } from "@/server/api/prefetch";
 import { rolloutDetail } from "@/server/api/rollouts";
+import { readOrNotFound } from "@/app/page-read";
 
 export const dynamic = "force-dynamic";
 
@@ -22,13 +21,7 @@ export default async function RolloutPage({ params }: Props) {
   const { id } = await params;
   const auth = await pageOperator("read", `/rollouts/${encodeURIComponent(id)}`);
   if (!auth.ok) return <Forbidden message={auth.message} />;
-  let detail;
-  try {
-    detail = await rolloutDetail(id);
-  } catch (err) {
-    if (err instanceof NotFound) notFound();
-    throw err;
-  }
+  const detail = await readOrNotFound(() => rolloutDetail(id));
   const state = await prefetch([[queryKeys.rollout(id), async () => detail]]);
   return (
     <HydrationBoundary state={state}>

@@ -3,15 +3,14 @@ import { pageOperator } from "@/server/auth/guard";
 import { HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
 import Link from "next/link";
-import { notFound } from "next/navigation";
 import { startRolloutAction } from "@/app/actions/rollout";
 import { queryKeys } from "@/components/queries";
 import { NewRolloutForm } from "@/components/rollout/new-rollout-form";
 import { PhaseBadge } from "@/components/ui/badges";
 import { fleetView } from "@/server/api/fleet";
-import { NotFound } from "@/server/api/http";
 import { prefetch } from "@/server/api/prefetch";
 import { runtime } from "@/server/runtime";
+import { readOrNotFound } from "@/app/page-read";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "New rollout" };
@@ -43,13 +42,7 @@ export default async function NewRolloutPage({ searchParams }: Props) {
       </section>
     );
   }
-  let view;
-  try {
-    view = await fleetView(lb);
-  } catch (err) {
-    if (err instanceof NotFound) notFound();
-    throw err;
-  }
+  const view = await readOrNotFound(() => fleetView(lb));
   const state = await prefetch([[queryKeys.instances(lb), async () => view]]);
   const active = view.activeRollout;
   return (

@@ -1,6 +1,7 @@
 /**
  * Reshape functions: AWS answers → port types. Pure, so the state mapping is tested with the real
- * description strings and reason codes (FIELD-NOTES: Classic ELB InstanceState, v2 TargetHealth).
+ * description strings and reason codes AWS documents for Classic ELB's InstanceState and ELBv2's
+ * TargetHealth (__tests__/reshape.test.ts quotes them).
  */
 import type { LbState } from "@/lib/rollout/types";
 import type { InstanceView } from "@/server/providers/types";
