@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every `server/bench/*.bench.ts` (each exports `run()` returning figures),
  * prints each part's report, and ends with one JSON object of all figures as its last line.
- * A part that cannot run leaves its keys out; no number is ever made up.
+ * A part that cannot run prints why and leaves its keys out (no number is ever made up), and the run
+ * exits non-zero, so a missing figure is never mistaken for a passing one.
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
@@ -26,6 +27,7 @@ async function main() {
       Object.assign(all, figures);
     } catch (err) {
       console.error(`bench ${file} could not run:`, err instanceof Error ? err.message : err);
+      process.exitCode = 1;
     }
   }
   console.log(JSON.stringify(all));
