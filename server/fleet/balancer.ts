@@ -20,6 +20,12 @@ export interface BackendSpec {
   zone: string;
   port: number;
   host?: string;
+  /**
+   * Most connections the balancer keeps open to this backend (default 256); more requests wait in the
+   * balancer. For a server that gives each connection a process (Apache prefork), below its worker
+   * limit: past it, new connections — the health checker's included — queue in the listen backlog.
+   */
+  maxConnections?: number;
 }
 
 export interface BalancerOptions {
@@ -112,7 +118,7 @@ export class Balancer implements ProxyContext {
     const b: Backend = {
       ...spec,
       host: spec.host ?? "127.0.0.1",
-      agent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_MS, scheduling: "lifo" }),
+      agent: new http.Agent({ keepAlive: true, maxSockets: spec.maxConnections ?? 256, maxFreeSockets: spec.maxConnections ?? 256, timeout: UPSTREAM_IDLE_MS, scheduling: "lifo" }),
       registered: false,
       draining: false,
       drainTimer: null,
