@@ -12,8 +12,9 @@ const wipe = `node -e "require('fs').rmSync(process.argv[1], { recursive: true, 
 
 export default defineConfig({
   testDir: "e2e",
-  // e2e/aws has its own config (the dashboard against moto): `npx playwright test -c e2e/aws/playwright.config.ts`.
-  testIgnore: ["aws/**"],
+  // e2e/aws and e2e/apache have their own configs (the dashboard against moto; the fleet on real Apache):
+  // `npx playwright test -c e2e/aws/playwright.config.ts`, `-c e2e/apache/playwright.config.ts`.
+  testIgnore: ["aws/**", "apache/**"],
   forbidOnly: !!process.env.CI,
   retries: 0,
   workers: 1,

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { LB, control, expect, settledFleet, startRollout, statusMessage, test, uniqueVersion, waitForPhase } from "./fixtures";
+import { LB, control, expect, settledFleet, startRollout, statusMessage, test, trafficFlowing, uniqueVersion, waitForPhase } from "./fixtures";
 
 /**
  * The README's screenshots are taken mid-rollout here. They go to this test's output folder
@@ -10,10 +10,7 @@ const screenshot = (name: string) => (process.env.ROTOR_SCREENSHOTS ? path.resol
 
 test("click-through deploy: 5 instances in batches of 2, manual approval, under traffic, no failed request", async ({ page, context, fleet, api, request }) => {
   await settledFleet(page, fleet, api);
-  await fleet.setTraffic({ enabled: true });
-  await fleet.resetTraffic();
-  // The harness must see traffic before it can claim none of it failed.
-  await expect.poll(async () => (await fleet.traffic()).requests, { message: "traffic flows" }).toBeGreaterThan(5);
+  await trafficFlowing(fleet);
 
   const version = uniqueVersion("click");
   const id = await startRollout(page, { version, batchSize: "2" });

@@ -65,6 +65,13 @@ export async function settledFleet(page: Page, fleet: ControlClient, api: Dashbo
     .toBe(true);
 }
 
+/** Traffic on, counters reset, and seen flowing: the harness must see traffic before it can claim none of it failed. */
+export async function trafficFlowing(fleet: ControlClient): Promise<void> {
+  await fleet.setTraffic({ enabled: true });
+  await fleet.resetTraffic();
+  await expect.poll(async () => (await fleet.traffic()).requests, { message: "traffic flows" }).toBeGreaterThan(5);
+}
+
 export interface RolloutForm {
   version: string;
   batchSize?: string;

@@ -27,7 +27,7 @@ function log(line: string) {
   process.stderr.write(`engine.bench: ${line}\n`);
 }
 
-function percentile(xs: number[], p: number): number {
+export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
@@ -80,11 +80,14 @@ function resultOf(events: StoredEvent[], prefix: string): StoredEvent | undefine
   return events.find((e) => (e.type === "step-succeeded" || e.type === "step-failed") && String(e.payload.effectId).startsWith(prefix));
 }
 
-async function drainToNext(dir: string): Promise<number[]> {
+/** The fleet's own environment for a measurement (e.g. `ROTOR_FLEET_SERVER=apache`); the Node fleet when empty. */
+type FleetEnv = Record<string, string>;
+
+export async function drainToNext(dir: string, env: FleetEnv = {}): Promise<number[]> {
   let r: Rig | null = null;
   const samples: number[] = [];
   try {
-    r = await rig(path.join(dir, "drain"), { instances: 4, dataDir: path.join(dir, "drain", "fleet"), trafficRps: 20, slowFraction: 0 });
+    r = await rig(path.join(dir, "drain"), { instances: 4, dataDir: path.join(dir, "drain", "fleet"), trafficRps: 20, slowFraction: 0, env });
     for (let round = 0; samples.length < 20; round++) {
       for (const i of await r.fleet.provider.describeInstances("local")) {
         await r.fleet.control.injectFault({ kind: "slow-drain", instanceId: i.id, holdMs: 600 });
@@ -97,12 +100,12 @@ async function drainToNext(dir: string): Promise<number[]> {
         const done = instances.find((x) => x.id === id)?.lastDrain?.lastRequestDoneAt;
         const next = started(events, `f${b.index}:stop#`);
         if (done == null || !next) {
-          log(`round ${round} batch ${b.index}: no drain record (${done}) or no stop (${!!next}); skipped`);
+          log(`${env.ROTOR_FLEET_SERVER ?? "node"} round ${round} batch ${b.index}: no drain record (${done}) or no stop (${!!next}); skipped`);
           continue;
         }
         samples.push(next.at - done);
       }
-      log(`round ${round}: ${samples.length} drains so far, last ${samples.slice(-4).join(", ")} ms`);
+      log(`${env.ROTOR_FLEET_SERVER ?? "node"} round ${round}: ${samples.length} drains so far, last ${samples.slice(-4).join(", ")} ms`);
       if (round > 10) break;
     }
   } finally {
@@ -111,12 +114,12 @@ async function drainToNext(dir: string): Promise<number[]> {
   return samples.slice(0, 20);
 }
 
-async function overhead(dir: string): Promise<number[]> {
+export async function overhead(dir: string, env: FleetEnv = {}): Promise<number[]> {
   let r: Rig | null = null;
   const ratios: number[] = [];
   const health = { intervalMs: 1_000, timeoutMs: 800, healthyThreshold: 2, unhealthyThreshold: 2 };
   try {
-    r = await rig(path.join(dir, "overhead"), { instances: 4, dataDir: path.join(dir, "overhead", "fleet"), trafficRps: 20, slowFraction: 0, healthCheck: health });
+    r = await rig(path.join(dir, "overhead"), { instances: 4, dataDir: path.join(dir, "overhead", "fleet"), trafficRps: 20, slowFraction: 0, healthCheck: health, env });
     for (let round = 0; round < 3; round++) {
       const { id, events } = await rollout(r, `o${round}`, 2);
       const s = r.journals.get(id)!.state;
@@ -137,7 +140,7 @@ async function overhead(dir: string): Promise<number[]> {
         fleetNeeded += (health.healthyThreshold - 1) * health.intervalMs;
       }
       const ratio = wall / fleetNeeded;
-      log(`overhead round ${round}: wall ${wall} ms, fleet needed ${fleetNeeded} ms, ratio ${ratio.toFixed(3)}`);
+      log(`${env.ROTOR_FLEET_SERVER ?? "node"} overhead round ${round}: wall ${wall} ms, fleet needed ${fleetNeeded} ms, ratio ${ratio.toFixed(3)}`);
       ratios.push(ratio);
     }
   } finally {

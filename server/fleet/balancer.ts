@@ -110,7 +110,7 @@ export class Balancer implements ProxyContext {
     const b: Backend = {
       ...spec,
       host: spec.host ?? "127.0.0.1",
-      agent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_MS, scheduling: "lifo" }),
+      agent: new http.Agent({ keepAlive: true, maxSockets: spec.maxConnections ?? 256, maxFreeSockets: spec.maxConnections ?? 256, timeout: UPSTREAM_IDLE_MS, scheduling: "lifo" }),
       registered: false,
       draining: false,
       drainTimer: null,

@@ -17,6 +17,7 @@
  * | ROTOR_TRAFFIC | on (`off` disables the generator) |
  * | ROTOR_TRAFFIC_RPS | 20 |
  * | ROTOR_FLEET_SERVER | node; `apache`: each instance a real Apache httpd + mod_perl (apache/instances.ts) |
+ * | ROTOR_APACHE_WORKERS | 48 prefork children per Apache instance, all forked at start; the balancer keeps 4 fewer connections |
  */
 import path from "node:path";
 import { z } from "zod";

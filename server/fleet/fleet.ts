@@ -19,7 +19,7 @@ import { ensurePrivateDir } from "@/server/store/files";
 import { ensureRelease, readDeployed, writeDeployed } from "./releases";
 import { TrafficGenerator } from "./traffic";
 import type { BackendView } from "./balancer";
-import { apacheDeploy, apacheSettings, apacheStart, apacheStop, apacheVerify, checkApacheInstalled, killApache, prepareInstance, readPid, setBackend500, type ApacheContext } from "./apache/instances";
+import { apacheConnectionCap, apacheDeploy, apacheSettings, apacheStart, apacheStop, apacheVerify, checkApacheInstalled, killApache, prepareInstance, readPid, setBackend500, type ApacheContext } from "./apache/instances";
 
 const BALANCER_MAIN = path.join(__dirname, "balancer-main.ts");
 
@@ -82,7 +82,8 @@ export class Fleet {
       this.instances.set(id, { id, zone, port, child: null, pid: null, runningVersion: null, deployedVersion: deployed, log: new Tail(8_192), hookOut: null, lock: Promise.resolve() });
     }
     await this.startBalancer();
-    await this.lbCall!("upsert", [...this.instances.values()].map((i) => ({ id: i.id, zone: i.zone, port: i.port })));
+    const maxConnections = this.apache ? apacheConnectionCap(this.apache.apache) : undefined;
+    await this.lbCall!("upsert", [...this.instances.values()].map((i) => ({ id: i.id, zone: i.zone, port: i.port, maxConnections })));
     const started = await this.runHook("start", [...this.instances.keys()], this.cfg.initialVersion, 45_000);
     for (const r of started) if (!r.ok) process.stderr.write(`rotor-fleet: ${r.id} did not start:\n${r.outputTail}\n`);
     await this.lbCall!("register", [...this.instances.keys()]);

@@ -51,6 +51,12 @@ export interface BackendSpec {
   zone: string;
   port: number;
   host?: string;
+  /**
+   * Most connections the balancer keeps open to this backend (default 256); more requests wait in the
+   * balancer. For a server that gives each connection a process (Apache prefork), below its worker
+   * limit: past it, new connections — the health checker's included — queue in the listen backlog.
+   */
+  maxConnections?: number;
 }
 
 export interface Backend extends BackendSpec {

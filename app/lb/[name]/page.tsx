@@ -11,7 +11,7 @@ import { queryKeys } from "@/components/queries";
 import { fleetView, lbTraffic } from "@/server/api/fleet";
 import { prefetch } from "@/server/api/prefetch";
 import { FAULT_KINDS } from "@/server/fleet/protocol";
-import { createControlClient } from "@/server/providers/local";
+import { faultInjection } from "@/server/api/faults";
 import { readOrNotFound } from "@/app/page-read";
 
 export const dynamic = "force-dynamic";
@@ -27,11 +27,12 @@ export default async function FleetPage({ params }: Props) {
   const auth = await pageOperator("read", `/lb/${encodeURIComponent(name)}`);
   if (!auth.ok) return <Forbidden message={auth.message} />;
   const view = await readOrNotFound(() => fleetView(name));
-  const local = view.lb.provider === "local";
+  const faults = faultInjection();
+  const local = faults !== null;
   const state = await prefetch([
     [queryKeys.instances(name), async () => view],
     [queryKeys.traffic(name), () => lbTraffic(name)],
-    ...(local ? ([[queryKeys.faults, () => createControlClient().faults()]] as const) : []),
+    ...(faults ? ([[queryKeys.faults, () => faults.list()]] as const) : []),
   ]);
   return (
     <HydrationBoundary state={state}>

@@ -100,28 +100,3 @@ describe("requireOperator (server actions)", () => {
   });
 });
 
-describe("the dashboard's operator-event action (session, then the command pipeline)", () => {
-  it("needs a session, the role, and a second person where the rule is on", async () => {
-    const { operatorEventAction } = await import("@/app/actions/rollout");
-    const { seedRollout, driveToApproval } = await import("./helpers");
-    process.env.ROTOR_TWO_PERSON_LBS = "local";
-    const id = seedRollout(env.store, { createdBy: "alice" });
-    driveToApproval(env.store, id);
-    const act = (type: string) => {
-      const form = new FormData();
-      form.set("rolloutId", id);
-      form.set("type", type);
-      return operatorEventAction(null, form);
-    };
-    expect(await act("approve")).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
-    jar.value = cookieOf(await handleSignIn(signInRequest({ name: "vera", password: "vera-password" })));
-    expect(await act("approve")).toMatchObject({ ok: false, code: "FORBIDDEN" });
-    jar.value = cookieOf(await handleSignIn(signInRequest({ name: "alice", password: "alice-password" })));
-    expect(await act("approve")).toMatchObject({ ok: false, code: "TWO_PERSON_RULE" });
-    expect(await act("pause")).toMatchObject({ ok: true });
-    expect(env.store.events(id).filter((e) => e.outcome === "rejected").map((e) => [e.actor, e.reason?.split(":")[0]])).toEqual([
-      ["vera", "FORBIDDEN"],
-      ["alice", "TWO_PERSON_RULE"],
-    ]);
-  });
-});

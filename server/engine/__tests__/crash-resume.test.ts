@@ -3,7 +3,9 @@
  * SIGKILLed while each kind of effect is in progress — drain, stop, deploy, start, verify, register,
  * wait-in-service, awaiting approval, deregister — and restarted on the same data dir each time.
  * The rollout completes, nothing is left out of rotation, the log shows every crash and resume, and
- * the traffic generator saw no failed request.
+ * the traffic generator saw no failed request. The same run on each kind of local fleet: Node
+ * instances, and real Apache httpd + mod_perl servers (ROTOR_FLEET_SERVER=apache) whose stop is the
+ * shared hook script's graceful-stop.
  *
  * How each window is hit: the drain is held open by the fleet's slow-drain fault, deploy is slowed by
  * the fleet's deploy delay, wait-in-service by a high healthy threshold; for the instant steps
@@ -18,76 +20,83 @@ import { planRollout } from "@/lib/rollout/plan";
 import { startLocalFleet, type LocalFleetHandle } from "@/server/fleet/testing";
 import { startHeadlessEngine, TestControl, waitFor, type HeadlessEngine } from "./harness";
 
-let dir: string;
-let fleet: LocalFleetHandle;
-let engine: HeadlessEngine | null = null;
-let t: TestControl;
-const engines: HeadlessEngine[] = [];
+const SERVERS = [
+  { server: "node", env: {} },
+  // Apache's graceful stop is bounded by GracefulShutdownTimeout (from ROTOR_STOP_TIMEOUT_MS).
+  { server: "apache", env: { ROTOR_FLEET_SERVER: "apache", ROTOR_STOP_TIMEOUT_MS: "15000" } },
+] as const;
 
-const dataDir = () => path.join(dir, "engine");
-const RESULT = new Set(["step-succeeded", "step-failed", "step-timed-out"]);
+describe.each(SERVERS)("crash-resume on the $server fleet", ({ env: fleetEnv }) => {
+  let dir: string;
+  let fleet: LocalFleetHandle;
+  let engine: HeadlessEngine | null = null;
+  let t: TestControl;
+  const engines: HeadlessEngine[] = [];
 
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), "rotor-crash-"));
-  fleet = await startLocalFleet({
-    instances: 3,
-    dataDir: path.join(dir, "fleet"),
-    trafficRps: 30,
-    slowFraction: 0.05,
-    drainTimeoutMs: 30_000,
-    deployDelayMs: 3_000,
-    // 10 checks 600 ms apart: in service 5.4 s after registration, longer than an engine restart.
-    healthCheck: { intervalMs: 600, healthyThreshold: 10 },
-  });
-  t = new TestControl(dataDir(), fleet.provider);
-}, 90_000);
+  const dataDir = () => path.join(dir, "engine");
+  const RESULT = new Set(["step-succeeded", "step-failed", "step-timed-out"]);
 
-afterAll(async () => {
-  t?.close();
-  for (const e of engines) await e.stop();
-  await fleet?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "rotor-crash-"));
+    fleet = await startLocalFleet({
+      instances: 3,
+      dataDir: path.join(dir, "fleet"),
+      trafficRps: 30,
+      slowFraction: 0.05,
+      drainTimeoutMs: 30_000,
+      deployDelayMs: 3_000,
+      // 10 checks 600 ms apart: in service 5.4 s after registration, longer than an engine restart.
+      healthCheck: { intervalMs: 600, healthyThreshold: 10 },
+      env: fleetEnv,
+    });
+    t = new TestControl(dataDir(), fleet.provider);
+  }, 90_000);
 
-async function startEngine(hold: Record<string, number> = {}) {
-  engine = await startHeadlessEngine({ dataDir: dataDir(), controlUrl: fleet.controlUrl, env: { ROTOR_TEST_HOLD_AFTER_MS: JSON.stringify(hold) } });
-  engines.push(engine);
-}
+  afterAll(async () => {
+    t?.close();
+    for (const e of engines) await e.stop();
+    await fleet?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 
-function openEffect(id: string, prefix: string): string | null {
-  const events = t.events(id);
-  const started = events.filter((e) => e.type === "step-started" && e.outcome === "applied" && String(e.payload.effectId).startsWith(prefix));
-  const last = started.at(-1);
-  if (!last) return null;
-  const effectId = String(last.payload.effectId);
-  const done = events.some((e) => RESULT.has(e.type) && e.payload.effectId === effectId);
-  return done ? null : effectId;
-}
+  async function startEngine(hold: Record<string, number> = {}) {
+    engine = await startHeadlessEngine({ dataDir: dataDir(), controlUrl: fleet.controlUrl, env: { ROTOR_TEST_HOLD_AFTER_MS: JSON.stringify(hold) } });
+    engines.push(engine);
+  }
 
-/**
- * Waits until the effect `prefix` (e.g. "f0:drain#") is started and not reported, and `ready` holds,
- * then SIGKILLs the engine and checks the effect is still outstanding in the log.
- */
-async function crashDuring(rolloutId: string, prefix: string, ready: () => Promise<boolean> | boolean = () => true): Promise<string> {
-  const effectId = await waitFor(async () => (openEffect(rolloutId, prefix) && (await ready()) ? openEffect(rolloutId, prefix) : null), {
-    timeoutMs: 60_000,
-    intervalMs: 25,
-    what: `${prefix} to be in progress`,
-  });
-  await engine!.kill();
-  const s = t.state(rolloutId);
-  expect(s.outstanding.map((e) => e.effectId), `${effectId} must still be outstanding when the engine died`).toContain(effectId);
-  return effectId;
-}
+  function openEffect(id: string, prefix: string): string | null {
+    const events = t.events(id);
+    const started = events.filter((e) => e.type === "step-started" && e.outcome === "applied" && String(e.payload.effectId).startsWith(prefix));
+    const last = started.at(-1);
+    if (!last) return null;
+    const effectId = String(last.payload.effectId);
+    const done = events.some((e) => RESULT.has(e.type) && e.payload.effectId === effectId);
+    return done ? null : effectId;
+  }
 
-async function control(id: string) {
-  const all = await fleet.control.instances("local");
-  const i = all.find((x) => x.id === id);
-  if (!i) throw new Error(`no instance ${id}`);
-  return i;
-}
+  /**
+   * Waits until the effect `prefix` (e.g. "f0:drain#") is started and not reported, and `ready` holds,
+   * then SIGKILLs the engine and checks the effect is still outstanding in the log.
+   */
+  async function crashDuring(rolloutId: string, prefix: string, ready: () => Promise<boolean> | boolean = () => true): Promise<string> {
+    const effectId = await waitFor(async () => (openEffect(rolloutId, prefix) && (await ready()) ? openEffect(rolloutId, prefix) : null), {
+      timeoutMs: 60_000,
+      intervalMs: 25,
+      what: `${prefix} to be in progress`,
+    });
+    await engine!.kill();
+    const s = t.state(rolloutId);
+    expect(s.outstanding.map((e) => e.effectId), `${effectId} must still be outstanding when the engine died`).toContain(effectId);
+    return effectId;
+  }
 
-describe("crash-resume", () => {
+  async function control(id: string) {
+    const all = await fleet.control.instances("local");
+    const i = all.find((x) => x.id === id);
+    if (!i) throw new Error(`no instance ${id}`);
+    return i;
+  }
+
   it("completes a rollout whose engine is SIGKILLed in every kind of effect", async () => {
     const before = await fleet.provider.describeInstances("local");
     const planned = planRollout(

@@ -12,6 +12,7 @@
  */
 import { access, chmod, copyFile, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { z } from "zod";
 import { apacheHookScript, type ScriptHook } from "@/server/providers/hook-script";
 import { beginDeploy, deployFailed, type HookContext, type HookOutcome, type InstanceRecord } from "../hooks";
 import type { Tail } from "../output";
@@ -26,13 +27,37 @@ export interface ApacheSettings {
   modulesDir: string;
   /** GracefulShutdownTimeout, seconds: the longest a stop waits for in-flight requests. */
   gracefulTimeoutS: number;
+  /** Prefork children, a fixed pool forked at start (one per open connection, idle keep-alive ones included). */
+  workers: number;
 }
+
+/** Children the balancer's connections never take, so health checks and the hook script's curls get one. */
+export const APACHE_RESERVED_WORKERS = 4;
+
+/**
+ * The most connections the balancer may hold to one Apache instance: fewer than its children. A
+ * connection no child is free for waits in the listen backlog — or for a child to be forked, slow
+ * under load — and the balancer's health checks (a fresh connection each) wait there too, time out,
+ * and take a busy instance out of service; its load moves to the others, which fail theirs, until none
+ * is left (503 "no backend") while requests sit in the backlogs. Capped, extra requests wait in the
+ * balancer instead, and a child is always free for a check.
+ */
+export function apacheConnectionCap(s: ApacheSettings): number {
+  return s.workers - APACHE_RESERVED_WORKERS;
+}
+
+const workersSchema = z.coerce
+  .number({ error: "ROTOR_APACHE_WORKERS must be a number" })
+  .int("ROTOR_APACHE_WORKERS must be a whole number")
+  .min(APACHE_RESERVED_WORKERS + 4, `ROTOR_APACHE_WORKERS must be at least ${APACHE_RESERVED_WORKERS + 4}`)
+  .max(1024, "ROTOR_APACHE_WORKERS must be at most 1024");
 
 export function apacheSettings(env: Record<string, string | undefined>, stopTimeoutMs: number): ApacheSettings {
   return {
     bin: env.ROTOR_APACHE_BIN ?? "/usr/sbin/apache2",
     modulesDir: env.ROTOR_APACHE_MODULES ?? "/usr/lib/apache2/modules",
     gracefulTimeoutS: Math.max(1, Math.ceil(stopTimeoutMs / 1000)),
+    workers: workersSchema.parse(env.ROTOR_APACHE_WORKERS ?? 48),
   };
 }
 
@@ -84,13 +109,15 @@ function apacheConf(s: ApacheSettings, dir: string, inst: { id: string; zone: st
     "KeepAliveTimeout 10",
     "MaxKeepAliveRequests 0",
     "Timeout 60",
-    // Prefork: one child per connection, idle keep-alive ones included. Children are ready before traffic
-    // arrives (forking mod_perl children on demand under a burst is slow), with room for the slow requests.
-    "StartServers 24",
-    "MinSpareServers 16",
-    "MaxSpareServers 48",
-    "ServerLimit 128",
-    "MaxRequestWorkers 128",
+    // Prefork: one child per connection, idle keep-alive ones included. A fixed pool, all forked at start:
+    // forking mod_perl children on demand under a burst is slow on a loaded machine, and connections
+    // (health checks included) wait in the backlog meanwhile. The balancer keeps fewer connections than
+    // this (apacheConnectionCap), so there is always a child free for a health check.
+    `StartServers ${s.workers}`,
+    "MinSpareServers 1",
+    `MaxSpareServers ${s.workers}`,
+    `ServerLimit ${s.workers}`,
+    `MaxRequestWorkers ${s.workers}`,
     `GracefulShutdownTimeout ${s.gracefulTimeoutS}`,
     // The start-fails fault reaches the app as an environment variable of that one start.
     "PerlPassEnv ROTOR_FAIL_START",

@@ -5,10 +5,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GET } from "@/app/api/stream/route";
 import { openStreamCount } from "@/server/api/stream";
-import { authDb } from "../db";
-import { createSession } from "../sessions";
-import { signOut } from "../sign-in";
-import { tempEnv, type TempEnv } from "./helpers";
+import { authDb } from "@/server/auth/db";
+import { createSession } from "@/server/auth/sessions";
+import { signOut } from "@/server/auth/sign-in";
+import { tempEnv, type TempEnv } from "@/server/auth/__tests__/helpers";
 
 let env: TempEnv;
 const aborts: AbortController[] = [];
