@@ -4,7 +4,7 @@
  * the server derives these once per change of the log and every viewer reads the same copy.
  */
 import type { BatchView, InstanceProgress, InstanceRolloutStep, StepView } from "../views";
-import type { InstanceState, Procedure, RolloutState } from "./state";
+import { getInstance, type InstanceState, type Procedure, type RolloutState } from "./state";
 import { STEPS } from "./types";
 
 function stepViews(proc: Procedure): StepView[] {
@@ -32,7 +32,7 @@ function progress(inst: InstanceState, proc: Procedure): InstanceProgress {
 
 function instancesOf(s: RolloutState, ids: string[], proc: (i: InstanceState) => Procedure): InstanceProgress[] {
   return ids.flatMap((id) => {
-    const inst = s.instances[id];
+    const inst = getInstance(s, id);
     return inst ? [progress(inst, proc(inst))] : [];
   });
 }

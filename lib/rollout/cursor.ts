@@ -6,7 +6,7 @@
  * Functions that take a state and return nothing change it: they run inside the machine's immer
  * `produce`, on a draft (machine.ts).
  */
-import { listInstances, type Cursor, type InstanceState, type RolloutState, type RunKind, type StepRecords } from "./state";
+import { listInstances, type Cursor, type InstanceState, type RolloutState, type RunKind, type StepRecords, getInstance } from "./state";
 import { STEPS, type RolloutPhase, type StepName } from "./types";
 
 /** Abort's return run: start and verify the instances stopped with their code unchanged, then put every one back. */
@@ -47,7 +47,7 @@ export function runBatchIds(s: RolloutState, run: RunKind, batch: number): strin
 
 /** The run batch's instances that still take part (not skipped). */
 export function activeIds(s: RolloutState, run: RunKind, batch: number): string[] {
-  return runBatchIds(s, run, batch).filter((id) => s.instances[id]?.status !== "skipped");
+  return runBatchIds(s, run, batch).filter((id) => getInstance(s, id)?.status !== "skipped");
 }
 
 /** The version an instance is deployed and verified at in this run. */

@@ -112,7 +112,7 @@ function currentWork(s: RolloutState): string {
 }
 
 /** " (i-3 skipped, out of rotation; i-5 skipped, not updated)" — or nothing when nothing was skipped. */
-function skippedNote(all: InstanceState[]): string {
+function skippedNote(all: readonly InstanceState[]): string {
   const skipped = all.filter((i) => i.status === "skipped");
   const out = skipped.filter((i) => !i.inRotation).map((i) => i.id);
   const kept = skipped.filter((i) => i.inRotation).map((i) => i.id);
@@ -123,7 +123,7 @@ function skippedNote(all: InstanceState[]): string {
 }
 
 /** The one-line message, through ordered guards. */
-export function deriveMessage(s: RolloutState, now: number, all: InstanceState[] = listInstances(s)): string {
+export function deriveMessage(s: RolloutState, now: number, all: readonly InstanceState[] = listInstances(s)): string {
   const n = s.plan.fleetSize;
   const c = s.cursor;
   switch (s.phase) {
@@ -167,7 +167,7 @@ export function deriveMessage(s: RolloutState, now: number, all: InstanceState[]
 }
 
 /** Steps done over steps to do, for the direction in progress. Skipped instances count as done. */
-export function deriveProgress(s: RolloutState, all?: InstanceState[]): number {
+export function deriveProgress(s: RolloutState, all?: readonly InstanceState[]): number {
   if (s.phase === "succeeded" || s.phase === "rolled-back") return 100;
   if (s.phase === "planned") return 0;
   const scope = s.direction === "rollback" ? (all ?? listInstances(s)).filter((i) => i.rollbackBatch !== null) : (all ?? listInstances(s));

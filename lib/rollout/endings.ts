@@ -7,7 +7,7 @@
  */
 import { listIds } from "./plan";
 import { finish, freshSteps, moveToBatch } from "./cursor";
-import { listInstances, type InstanceState, type RolloutState } from "./state";
+import { listInstances, type InstanceState, type RolloutState, getInstance } from "./state";
 
 /** Taken out of rotation by this rollout (it deregistered it, or it is in the batch in progress) and not back. */
 function takenOut(inst: InstanceState): boolean {
@@ -73,7 +73,7 @@ export function beginAbort(s: RolloutState, at: number): void {
 
 /** Touched instances without a known previous version (rollback cannot take them back). */
 export function unknownFromVersions(s: RolloutState): string[] {
-  return s.plan.instances.filter((p) => p.fromVersion === null && s.instances[p.id]?.touched).map((p) => p.id);
+  return s.plan.instances.filter((p) => p.fromVersion === null && getInstance(s, p.id)?.touched).map((p) => p.id);
 }
 
 /**
@@ -120,7 +120,7 @@ export function beginRollback(s: RolloutState, at: number): void {
   }));
   batches.forEach((b, index) => {
     for (const id of b.ids) {
-      const inst = s.instances[id];
+      const inst = getInstance(s, id);
       if (!inst) continue;
       inst.forward = { status: inst.status, step: inst.step, steps: inst.steps };
       inst.status = "pending";

@@ -18,7 +18,7 @@ import { endBake } from "./operator-events";
 import { listIds } from "./plan";
 import { activeIds, activePhase, setCursor, versionFor } from "./cursor";
 import { proceed, setFailure } from "./runs";
-import { setInRotation, type InstanceState, type RolloutState, type StepRecord } from "./state";
+import { setInRotation, type InstanceState, type RolloutState, type StepRecord, getInstance } from "./state";
 import type { Effect, InstanceStepResult, Rejection, RolloutEvent, StepName } from "./types";
 
 type Ev<T extends RolloutEvent["type"]> = Extract<RolloutEvent, { type: T }>;
@@ -61,7 +61,7 @@ export function onStepStarted(s: RolloutState, e: Ev<"step-started">): void {
   const step = effect ? effectStep(effect) : null;
   if (!effect || step === null || !("ids" in effect)) return;
   for (const id of effect.ids) {
-    const rec = s.instances[id]?.steps[step];
+    const rec = getInstance(s, id)?.steps[step];
     if (rec && rec.startedAt === null) rec.startedAt = e.at;
   }
 }
@@ -167,7 +167,7 @@ export function onStepResult(s: RolloutState, e: StepResultEvent): void {
   s.outstanding = s.outstanding.filter((x) => x.effectId !== effect.effectId);
   const c = s.cursor;
   for (const [id, o] of outcomes(effect, step, e)) {
-    const inst = s.instances[id];
+    const inst = getInstance(s, id);
     if (!inst) continue;
     const prev = inst.steps[step];
     const rec: StepRecord = { status: o.status, issuedAt: prev.issuedAt, startedAt: prev.startedAt, endedAt: e.at, attempts: prev.attempts };
@@ -181,16 +181,16 @@ export function onStepResult(s: RolloutState, e: StepResultEvent): void {
   // A stage of several effects (one per version) settles when the last of them reports.
   if (s.outstanding.some((x) => "ids" in x && effectStep(x) === step)) return;
   const failedIds = activeIds(s, c.run, c.batch).filter((id) => {
-    const inst = s.instances[id];
+    const inst = getInstance(s, id);
     return inst?.status === "failed" && inst.step === step;
   });
   if (failedIds.length > 0 && c.run === "return") {
     // Abort's return is best effort: an instance that cannot be returned stays out, the rest go on.
     const dropped = new Set(failedIds);
     s.returning = s.returning.filter((id) => !dropped.has(id));
-    for (const id of failedIds) s.notes.push(`${id} stays out of rotation: returning it failed at ${step} (${s.instances[id]?.steps[step].message ?? "no reason given"})`);
+    for (const id of failedIds) s.notes.push(`${id} stays out of rotation: returning it failed at ${step} (${getInstance(s, id)?.steps[step].message ?? "no reason given"})`);
   } else if (failedIds.length > 0 && !s.abortRequested && !s.rollbackRequested) {
-    const first = s.instances[failedIds[0] ?? ""]?.steps[step];
+    const first = getInstance(s, failedIds[0] ?? "")?.steps[step];
     setFailure(s, {
       kind: first?.status === "timed-out" ? "timeout" : "step-failed",
       run: c.run,
@@ -209,7 +209,7 @@ export function onStepResult(s: RolloutState, e: StepResultEvent): void {
 
 export function onDrainObserved(s: RolloutState, e: Ev<"drain-observed">): void {
   for (const [id, n] of Object.entries(e.inFlight ?? {})) {
-    const inst = s.instances[id];
+    const inst = getInstance(s, id);
     if (inst && typeof n === "number" && inst.inFlight !== n) inst.inFlight = n;
   }
 }
@@ -222,7 +222,7 @@ export function onDrainObserved(s: RolloutState, e: Ev<"drain-observed">): void 
 export function onHealthObserved(s: RolloutState, e: Ev<"health-observed">): void {
   const noBatch = s.phase === "planned" || s.phase === "succeeded" || s.phase === "aborted" || s.phase === "rolled-back";
   for (const [id, lbState] of Object.entries(e.states ?? {})) {
-    const inst = s.instances[id];
+    const inst = getInstance(s, id);
     if (!inst) continue;
     const inBatch = !noBatch && (inst.status === "running" || inst.status === "failed");
     const inRotation = inBatch ? inst.inRotation : lbState === "in-service";

@@ -72,11 +72,13 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
   if (input.mode.kind === "auto" && !(input.mode.bakeMs >= 0)) throw new Error(`rollout ${input.id}: bake time must be 0 or more`);
   const batchOf = new Map<string, number>();
   for (const b of plan.batches) for (const id of b.instanceIds) batchOf.set(id, b.index);
-  const instances: Record<string, InstanceState> = {};
+  const instances: InstanceState[] = [];
+  const positions: Record<string, number> = {};
   for (const p of plan.instances) {
     const batch = batchOf.get(p.id);
     if (batch === undefined) throw new Error(`rollout ${input.id}: instance ${p.id} is in no batch`);
-    instances[p.id] = {
+    positions[p.id] = instances.length;
+    instances.push({
       id: p.id,
       zone: p.zone,
       fromVersion: p.fromVersion,
@@ -95,7 +97,7 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
       version: p.fromVersion,
       lbState: null,
       inFlight: null,
-    };
+    });
   }
   const approveFirstBatch = input.approveFirstBatch === true;
   return {
@@ -128,6 +130,7 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
     })),
     rollbackBatches: [],
     instances,
+    positions,
     inService: plan.instances.filter((p) => p.inServiceAtStart).length,
     outstanding: [],
     effectCounts: {},

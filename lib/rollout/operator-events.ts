@@ -11,7 +11,7 @@ import { listIds } from "./plan";
 import { activeIds, activePhase, assertNever, finish, setCursor } from "./cursor";
 import { beginAbort, beginRollback, unknownFromVersions } from "./endings";
 import { issueStage, proceed } from "./runs";
-import { isFinal, type RolloutState } from "./state";
+import { isFinal, type RolloutState, getInstance } from "./state";
 import type { OperatorEvent, Rejection, RolloutEvent, RolloutPhase } from "./types";
 
 type Ev<T extends OperatorEvent["type"]> = Extract<RolloutEvent, { type: T }>;
@@ -123,7 +123,7 @@ function retryRefusal(s: RolloutState): Rejection | null {
 function skipRefusal(s: RolloutState, e: { instanceId: string }): Rejection | null {
   const f = s.failure;
   if (s.phase !== "failed-awaiting-operator" || f === null) return notAllowed(s, "skip-instance", `nothing has failed (${phaseReason(s)})`);
-  if (!Object.hasOwn(s.instances, e.instanceId)) return refuse("UNKNOWN_INSTANCE", `Cannot skip ${e.instanceId}: it is not part of this rollout`);
+  if (getInstance(s, e.instanceId) === undefined) return refuse("UNKNOWN_INSTANCE", `Cannot skip ${e.instanceId}: it is not part of this rollout`);
   const allowed = f.kind === "capacity" ? activeIds(s, f.run, f.batch) : f.ids;
   if (!allowed.includes(e.instanceId)) {
     return refuse(
@@ -246,7 +246,7 @@ function onRetryStep(s: RolloutState, e: Ev<"retry-step">): void {
 
 function onSkipInstance(s: RolloutState, e: Ev<"skip-instance">): void {
   const f = s.failure;
-  const inst = s.instances[e.instanceId];
+  const inst = getInstance(s, e.instanceId);
   if (f === null || !inst) return;
   inst.status = "skipped";
   s.notes.push(

@@ -18,7 +18,7 @@
  */
 import { activeIds, activePhase, assertNever, finish, moveToBatch, runSteps, setCursor, versionFor } from "./cursor";
 import { beginAbort, beginRollback } from "./endings";
-import { inServiceCount, isFinal, type Failure, type InstanceState, type RolloutState } from "./state";
+import { inServiceCount, isFinal, type Failure, type InstanceState, type RolloutState, getInstance } from "./state";
 import type { Effect, HookName, StepName } from "./types";
 
 function prefix(s: RolloutState): string {
@@ -70,7 +70,7 @@ export function setFailure(s: RolloutState, failure: Failure): void {
  */
 function capacityFailure(s: RolloutState, ids: string[], at: number): Failure | null {
   const inService = inServiceCount(s);
-  const takenOut = ids.filter((id) => s.instances[id]?.inRotation).length;
+  const takenOut = ids.filter((id) => getInstance(s, id)?.inRotation).length;
   const left = inService - takenOut;
   if (left >= s.plan.minHealthy) return null;
   const notServing = s.plan.fleetSize - inService;
@@ -137,7 +137,7 @@ export function issueStage(s: RolloutState, at: number, only?: readonly string[]
   startBatchIfNeeded(s, at);
   const target: string[] = [];
   for (const id of ids) {
-    const inst = s.instances[id];
+    const inst = getInstance(s, id);
     if (!inst) continue;
     const need = needsStep(s, step, inst);
     if (need === true) target.push(id);
@@ -161,7 +161,7 @@ export function issueStage(s: RolloutState, at: number, only?: readonly string[]
   }
   const byVersion = new Map<string, string[]>();
   for (const id of target) {
-    const inst = s.instances[id];
+    const inst = getInstance(s, id);
     if (!inst) continue;
     inst.status = "running";
     inst.step = step;
@@ -192,14 +192,14 @@ function completeBatch(s: RolloutState, at: number): boolean {
   if (c.run === "return") {
     // Returned to rotation: done if on the rollout's version, else back to pending (not updated).
     for (const id of active) {
-      const inst = s.instances[id];
+      const inst = getInstance(s, id);
       if (inst) inst.status = inst.version === s.plan.targetVersion ? "done" : "pending";
     }
     finish(s, "aborted", at);
     return false;
   }
   for (const id of active) {
-    const inst = s.instances[id];
+    const inst = getInstance(s, id);
     if (inst) inst.status = "done";
   }
   const batches = c.run === "forward" ? s.batches : s.rollbackBatches;
