@@ -217,7 +217,12 @@ export type { NextAction as NextActionView } from "./rollout/derive";
  * `GET /api/rollouts/{id}`: the engine's RolloutDetail (summary, derivePhase's view, batches with
  * per-instance steps, capacity, traffic since the start, events) without the raw machine state.
  */
-export type RolloutDetailView = Omit<RolloutDetail, "state"> & { approval: ApprovalMode; drainTimeoutMs: number };
+export type RolloutDetailView = Omit<RolloutDetail, "state"> & {
+  approval: ApprovalMode;
+  drainTimeoutMs: number;
+  /** What the operator should know, newest last: skips, an abort's returns and which instances stay out, and why. */
+  notes: string[];
+};
 
 /** An armed fault of the local fleet (fault injection for demos and tests). */
 export interface FaultView {

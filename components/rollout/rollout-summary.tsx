@@ -17,6 +17,13 @@ export function RolloutSummary({ r }: { r: RolloutDetailView }) {
           {r.view.message}
         </p>
       </div>
+      {r.notes.length > 0 && (
+        <ul aria-label="Rollout notes" className="list-inside list-disc text-sm text-zinc-700 dark:text-zinc-300">
+          {r.notes.map((note, i) => (
+            <li key={i}>{note}</li>
+          ))}
+        </ul>
+      )}
       <div className="flex items-center gap-3">
         <div role="progressbar" aria-label="Rollout progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct} className="h-2 flex-1 overflow-hidden rounded bg-zinc-200 dark:bg-zinc-800">
           <div className={`h-full transition-[width] duration-500 ${r.view.phase === "failed-awaiting-operator" ? "bg-red-500" : r.view.phase === "paused" ? "bg-amber-500" : "bg-sky-600"}`} style={{ width: `${pct}%` }} />

@@ -102,7 +102,7 @@ export async function rolloutDetail(id: string, rt: Runtime = runtime()): Promis
   const d = rolloutDetailWithState(id, rt);
   if (!d) throw new NotFound(`No rollout ${id}`);
   const { state, ...rest } = d;
-  return { ...rest, approval: state.mode, drainTimeoutMs: state.drainTimeoutMs };
+  return { ...rest, approval: state.mode, drainTimeoutMs: state.drainTimeoutMs, notes: state.notes };
 }
 
 export async function activeRolloutRef(lb: string, rt: Runtime = runtime()): Promise<ActiveRolloutRef | null> {
