@@ -5,7 +5,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { handleSignIn } from "@/server/auth/auth-routes";
 import { driveToApproval, seedRollout, tempEnv, type TempEnv } from "@/server/auth/__tests__/helpers";
-import { runtime } from "@/server/runtime";
 
 const jar = vi.hoisted(() => ({ value: undefined as string | undefined }));
 vi.mock("next/headers", () => ({
@@ -13,15 +12,15 @@ vi.mock("next/headers", () => ({
 }));
 const { operatorEventAction } = await import("../rollout");
 
+const operators = [
+  { name: "alice", role: "operator" as const, password: "alice-password" },
+  { name: "vera", role: "viewer" as const, password: "vera-password" },
+];
 let env: TempEnv;
 beforeEach(async () => {
-  env = await tempEnv([
-    { name: "alice", role: "operator", password: "alice-password" },
-    { name: "vera", role: "viewer", password: "vera-password" },
-  ]);
+  env = await tempEnv(operators);
+  // tempEnv gives each test a runtime of its own, sign-in limits included.
   jar.value = undefined;
-  for (const k of ["account:alice", "account:vera"]) runtime().signInLimits.account.reset(k);
-  runtime().signInLimits.client.reset("client:unknown");
 });
 afterEach(() => env.cleanup());
 
