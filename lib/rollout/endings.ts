@@ -87,7 +87,9 @@ export function planRollback(s: RolloutState): Array<{ fromVersion: string; ids:
   const groups = new Map<string, string[]>();
   for (const { inst } of order) {
     const v = inst.fromVersion ?? "";
-    groups.set(v, [...(groups.get(v) ?? []), inst.id]);
+    const group = groups.get(v);
+    if (group) group.push(inst.id);
+    else groups.set(v, [inst.id]);
   }
   const out: Array<{ fromVersion: string; ids: string[] }> = [];
   const size = Math.max(1, s.plan.batchSize);

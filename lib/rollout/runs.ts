@@ -169,7 +169,9 @@ export function issueStage(s: RolloutState, at: number, only?: readonly string[]
     if (step === "stop" || step === "start") inst.server = "unknown";
     inst.steps[step] = { status: "running", issuedAt: at, startedAt: null, endedAt: null, attempts: inst.steps[step].attempts + 1 };
     const version = versionFor(s, c.run, c.batch, inst);
-    byVersion.set(version, [...(byVersion.get(version) ?? []), id]);
+    const group = byVersion.get(version);
+    if (group) group.push(id);
+    else byVersion.set(version, [id]);
   }
   for (const [version, group] of byVersion) s.outstanding.push(effectFor(s, step, group, version));
   setCursor(s, "active");
