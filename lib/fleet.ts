@@ -37,7 +37,18 @@ export interface InstanceView {
   address?: string;
   /** The server's (Apache: parent) process id, where the provider knows it. */
   pid?: number | null;
+  /**
+   * The other load balancers (Rotor names, within the provider's scope) this instance is registered
+   * in. A rollout takes it out of all of them, and puts it back in all of them.
+   */
+  alsoIn?: string[];
+  /** Where `version` came from: the instance's version tag, the version hook, or the instance's own answer. */
+  versionSource?: VersionSource;
+  /** The active rollout that holds this instance out of rotation, from the rollout's durable state. */
+  heldBy?: { rolloutId: string; lb: string };
 }
+
+export type VersionSource = "tag" | "hook" | "instance";
 
 /** Traffic as the load balancer (or the local traffic generator) counts it. */
 export interface TrafficStats {

@@ -33,7 +33,9 @@ export type InfoEventType =
   /** Progress of a wait (drain, in-service) worth showing: the provider's words, in-flight counts. */
   | "wait-progress"
   /** The engine saw the rollout end; details carry the traffic counters at that moment. */
-  | "rollout-finished";
+  | "rollout-finished"
+  /** A hook command was sent (payload: effectId, hook, commandId, ids), recorded before waiting on it. */
+  | "hook-sent";
 
 export interface StoredEvent {
   /** Global, increasing: the order events happened in. */

@@ -274,6 +274,8 @@ export function planRollout(fleet: readonly FleetInstance[], options: PlanOption
     zone: i.zone,
     fromVersion: i.version,
     inServiceAtStart: i.state === "in-service",
+    ...(i.alsoIn && i.alsoIn.length > 0 ? { alsoIn: [...i.alsoIn].sort() } : {}),
+    ...(i.versionSource ? { versionSource: i.versionSource } : {}),
   }));
   return {
     ok: true,

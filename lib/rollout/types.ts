@@ -14,6 +14,10 @@ export interface FleetInstance {
   /** The version it runs now; null when the provider cannot tell. */
   version: string | null;
   name?: string;
+  /** Other load balancers this instance is registered in (Rotor names); the rollout covers them all. */
+  alsoIn?: string[];
+  /** Where `version` came from (tag, version hook, the instance's own answer). */
+  versionSource?: "tag" | "hook" | "instance";
 }
 
 /** A size given either as a count of instances or as a percent of the fleet. */
@@ -50,6 +54,10 @@ export interface PlannedInstance {
   /** The version to return to on rollback (null when unknown). */
   fromVersion: string | null;
   inServiceAtStart: boolean;
+  /** Other load balancers it was registered in at the start: deregistered from and registered back to with the rollout's own. */
+  alsoIn?: string[];
+  /** Where fromVersion came from. */
+  versionSource?: "tag" | "hook" | "instance";
 }
 
 export interface PlannedBatch {

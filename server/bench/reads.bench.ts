@@ -51,6 +51,7 @@ const fleet: InstanceView[] = Array.from({ length: INSTANCES }, (_, i) => ({
 /** Answers reads about one load balancer of 1,000 instances; nothing here performs an effect. */
 const readOnly: LoadBalancerProvider = {
   name: "local",
+  memberships: async (ids: string[]) => Object.fromEntries(ids.map((id) => [id, ["bench"]])),
   listLoadBalancers: async () => [{ name: "bench", provider: "local", kind: "local", drainTimeoutMs: 1_000 }],
   describeInstances: async () => fleet,
   drainTimeoutMs: async () => 1_000,

@@ -14,6 +14,9 @@ function fakeProvider() {
   };
   const provider: LoadBalancerProvider = {
     name: "local",
+    async memberships(ids: string[]) {
+      return Object.fromEntries(ids.map((id) => [id, ["local"]]));
+    },
     async listLoadBalancers() {
       calls.listLbs++;
       return [{ name: "lb", provider: "local", kind: "local", drainTimeoutMs: 1000 }];

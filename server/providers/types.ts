@@ -21,11 +21,26 @@ export interface HookResult {
   outputTail: string;
   /** For `verify`: the version the instance answered with, when it could tell. */
   observedVersion?: string;
+  /** The provider's handle for the command that ran it (SSM: the CommandId), where it has one. */
+  commandId?: string;
+}
+
+/** A hook command sent to some instances, as recorded in the rollout's log before waiting on it. */
+export interface SentCommand {
+  commandId: string;
+  ids: string[];
 }
 
 export interface HookOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Called once per command sent, before any wait on it, so the caller can record it durably. */
+  onSent?(command: SentCommand): void;
+  /**
+   * Commands an earlier engine sent for this same hook that may still run: the provider polls them
+   * (never sends them again) until they end, and sends anew only for instances they do not cover.
+   */
+  resume?: SentCommand[];
 }
 
 
@@ -57,6 +72,12 @@ export interface LoadBalancerProvider {
   deregister(lb: string, ids: string[]): Promise<void>;
   /** Idempotent: registering a registered instance succeeds. */
   register(lb: string, ids: string[]): Promise<void>;
+  /**
+   * Every load balancer (within the provider's scope, the given one included) each instance is
+   * registered in, read fresh. Throws a ProviderError (AUTH, CONFIG, …) naming the call that failed
+   * when membership cannot be determined; a rollout then refuses to start.
+   */
+  memberships(ids: string[]): Promise<Record<string, string[]>>;
   /** Run a lifecycle hook on instances; one result per id, in the order given. Never throws for a hook that fails: that is `ok: false`. */
   runHook(lb: string, ids: string[], hook: HookName, params: HookParams, options: HookOptions): Promise<HookResult[]>;
   /** Traffic counters where the provider has them (the local fleet does; AWS: null). */

@@ -17,6 +17,7 @@ import { handleRolloutEvent, handleStartRollout } from "../rollout-commands";
 const fourInService: InstanceView[] = [1, 2, 3, 4].map((n) => ({ id: `i-${n}`, zone: n % 2 ? "a" : "b", state: "in-service", description: "In service", inFlight: 0, version: "v1" }));
 const readOnlyLb: LoadBalancerProvider = {
   name: "local",
+  memberships: async (ids: string[]) => Object.fromEntries(ids.map((id) => [id, ["local"]])),
   listLoadBalancers: async () => [{ name: "local", provider: "local", kind: "local", drainTimeoutMs: 1_000 }],
   describeInstances: async () => fourInService,
   drainTimeoutMs: async () => 1_000,

@@ -22,7 +22,8 @@ function provider(): LoadBalancerProvider {
   const instances: InstanceView[] = [1, 2, 3, 4].map((n) => ({ id: `i-${n}`, zone: "a", state: "in-service", description: "ok", inFlight: 0, version: "v1" }));
   return {
     name: "local",
-    listLoadBalancers: async () => [{ name: "prod", provider: "local", kind: "local", drainTimeoutMs: 1000 }],
+    memberships: async (ids: string[]) => Object.fromEntries(ids.map((id) => [id, ["prod"]])),
+  listLoadBalancers: async () => [{ name: "prod", provider: "local", kind: "local", drainTimeoutMs: 1000 }],
     describeInstances: async () => instances.map((i) => ({ ...i })),
     drainTimeoutMs: async () => 1000,
     deregister: async () => {},

@@ -116,6 +116,13 @@ export class AwsProvider implements LoadBalancerProvider {
     return set;
   }
 
+  async memberships(ids: string[]): Promise<Record<string, string[]>> {
+    // Replaced by the membership index (every Classic ELB and target group in scope) in the next commit.
+    const out: Record<string, string[]> = {};
+    for (const id of this.checkIds(ids)) out[id] = [];
+    return out;
+  }
+
   drainTimeoutMs(lb: string): Promise<number> {
     const { backend, awsName } = this.backend(lb);
     return backend.drainTimeoutMs(awsName);

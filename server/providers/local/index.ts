@@ -72,6 +72,12 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
       check(lb);
       return (await client.instances(lb, { timeoutMs })).map(toView);
     },
+    async memberships(ids: string[]): Promise<Record<string, string[]>> {
+      const out: Record<string, string[]> = Object.fromEntries(ids.map((id) => [id, []]));
+      const listed = new Set((await client.instances(lbName, { timeoutMs })).map((i) => i.id));
+      for (const id of ids) if (listed.has(id)) out[id]!.push(lbName);
+      return out;
+    },
     async drainTimeoutMs(lb: string): Promise<number> {
       check(lb);
       return (await client.loadBalancer(lb, { timeoutMs })).drainTimeoutMs;
