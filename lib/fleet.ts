@@ -2,7 +2,7 @@
  * What a provider reports about load balancers and their instances, in Rotor's own words. The provider
  * port (server/providers/types.ts) returns these, and the dashboard renders them: one definition for both.
  */
-import type { LbState } from "./rollout/types";
+import type { FleetInstance, LbState } from "./rollout/types";
 
 export type ProviderName = "local" | "aws";
 
@@ -60,4 +60,17 @@ export interface TrafficStats {
   failuresByKind: Record<string, number>;
   /** Requests per second over the last few seconds. */
   ratePerSec?: number;
+}
+
+/** An instance as the planner takes it: the plan preview and the server plan from the same fields. */
+export function toFleetInstance(i: InstanceView): FleetInstance {
+  return {
+    id: i.id,
+    zone: i.zone,
+    state: i.state,
+    version: i.version,
+    ...(i.name ? { name: i.name } : {}),
+    ...(i.alsoIn && i.alsoIn.length > 0 ? { alsoIn: i.alsoIn } : {}),
+    ...(i.versionSource ? { versionSource: i.versionSource } : {}),
+  };
 }

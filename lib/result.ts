@@ -48,6 +48,8 @@ export const ERROR_STATUS = {
   INTERNAL: 500,
   /** The load balancer could not be read. */
   PROVIDER_ERROR: 503,
+  /** Which load balancers the instances serve could not be read (a permission, the scope). */
+  MEMBERSHIP_UNKNOWN: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

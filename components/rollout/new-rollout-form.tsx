@@ -11,6 +11,7 @@ import { statusOf, type FormAction, type FormResult } from "@/components/ui/acti
 import { StatusLine } from "@/components/ui/status-line";
 import { buttonCls } from "@/components/ui/table";
 import { planRollout } from "@/lib/rollout/plan";
+import { toFleetInstance } from "@/lib/fleet";
 import type { FleetInstance } from "@/lib/rollout/types";
 
 type Started = { id: string };
@@ -22,7 +23,7 @@ export function NewRolloutForm({ lb, start }: { lb: string; start: FormAction<St
   const [touched, setTouched] = useState(false);
   const [state, formAction, pending] = useActionState<FormResult<Started> | null, FormData>(start, null);
 
-  const fleet: FleetInstance[] = useMemo(() => (data?.instances ?? []).map((i) => ({ id: i.id, zone: i.zone, state: i.state, version: i.version, ...(i.name ? { name: i.name } : {}) })), [data]);
+  const fleet: FleetInstance[] = useMemo(() => (data?.instances ?? []).map(toFleetInstance), [data]);
 
   const preview = useMemo(() => {
     const read = readForm(values);

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { planRollout } from "@/lib/rollout/plan";
 import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, RolloutEvent } from "@/lib/rollout/types";
 import type { FleetMonitor } from "@/server/monitor";
+import { toFleetInstance } from "@/lib/fleet";
 import type { TrafficStats } from "@/server/providers/types";
 import { createRollout, transition, type CreateRolloutInput } from "@/lib/rollout/machine";
 import type { ChangeBus } from "@/server/bus";
@@ -61,13 +62,29 @@ export async function launchRollout(
     const snap = await monitor.freshSnapshot(input.lb, 0);
     if (snap.consecutiveErrors > 0 && snap.lastError) throw new Error(snap.lastError.message);
     traffic = snap.traffic;
-    fleet = snap.instances.map((i) => ({ id: i.id, zone: i.zone, state: i.state, version: i.version, ...(i.name ? { name: i.name } : {}) }));
+    fleet = snap.instances.map(toFleetInstance);
     if (drainTimeoutMs === undefined) {
       const lbs = await monitor.listLoadBalancers();
       drainTimeoutMs = lbs.find((l) => l.name === input.lb)?.drainTimeoutMs ?? (await monitor.provider.drainTimeoutMs(input.lb));
     }
   } catch (err) {
     return { ok: false, code: "PROVIDER_ERROR", message: `Cannot read load balancer ${input.lb}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  // Every load balancer each instance serves, read fresh: the rollout takes it out of all of them.
+  // Not knowing is a refusal, never a guess: a stopped server left in another balancer drops requests.
+  try {
+    const memberships = await monitor.provider.memberships(fleet.map((i) => i.id));
+    fleet = fleet.map((i) => {
+      const alsoIn = (memberships[i.id] ?? []).filter((name) => name !== input.lb).sort();
+      const { alsoIn: _cached, ...rest } = i;
+      return alsoIn.length > 0 ? { ...rest, alsoIn } : rest;
+    });
+  } catch (err) {
+    return {
+      ok: false,
+      code: "MEMBERSHIP_UNKNOWN",
+      message: `Cannot tell which other load balancers the instances of ${input.lb} serve, so the rollout was not started: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
   const planned = planRollout(fleet, input.plan);
   if (!planned.ok) {

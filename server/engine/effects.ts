@@ -38,6 +38,27 @@ export interface EffectContext {
   /** Records an engine fact (a retry, progress of a wait) in the rollout's log. */
   note(type: InfoEventType, payload: Record<string, unknown>): void;
   retry?: RetryPolicy;
+  /**
+   * The other load balancers an instance was registered in when the rollout started (its plan):
+   * deregister, drain, register and in-service cover every one of them, not only `lb`.
+   */
+  alsoIn?(id: string): readonly string[];
+}
+
+/** The instances of an effect grouped by load balancer: the rollout's own first, then the others by name. */
+export function byLoadBalancer(ids: readonly string[], ctx: Pick<EffectContext, "lb" | "alsoIn">): Map<string, string[]> {
+  const groups = new Map<string, string[]>([[ctx.lb, [...ids]]]);
+  const others = new Map<string, string[]>();
+  for (const id of ids) {
+    for (const other of ctx.alsoIn?.(id) ?? []) {
+      if (other === ctx.lb) continue;
+      const list = others.get(other) ?? [];
+      list.push(id);
+      others.set(other, list);
+    }
+  }
+  for (const name of [...others.keys()].sort()) groups.set(name, others.get(name)!);
+  return groups;
 }
 
 export type EffectOutcome =
@@ -103,6 +124,8 @@ async function retrying<T>(what: string, ctx: EffectContext, fn: () => Promise<T
 
 /** Waits on the shared monitor until `done` holds for every id, noting state changes as progress. */
 async function waitFleet(
+  lb: string,
+  ids: readonly string[],
   effect: Extract<Effect, { type: "waitDrain" | "waitInService" }>,
   ctx: EffectContext,
   done: (i: InstanceView | undefined) => boolean,
@@ -110,6 +133,7 @@ async function waitFleet(
   graceMs = 0,
 ): Promise<EffectOutcome> {
   const what = effect.type === "waitDrain" ? "drain" : "in-service";
+  const at = lb === ctx.lb ? "" : ` at ${lb}`;
   const deadline = ctx.startedAt + timeoutMs + graceMs;
   const remaining = ctx.resumed ? Math.max(MIN_RESUMED_WAIT_MS, deadline - Date.now()) : Math.max(0, deadline - Date.now());
   const seen = new Map<string, string>();
@@ -117,18 +141,18 @@ async function waitFleet(
   const onSnapshot = (s: FleetSnapshot) => {
     if (s.at === null) return;
     const map = byId(s);
-    for (const id of effect.ids) {
+    for (const id of ids) {
       const i = map.get(id);
       if (!firstInFlight.has(id)) firstInFlight.set(id, i?.inFlight ?? null);
       const line = i ? `${i.state}: ${i.description}` : "not listed";
       if (seen.get(id) !== line) {
-        if (seen.has(id)) ctx.note("wait-progress", { wait: what, instance: id, state: i?.state ?? null, description: i?.description ?? null, inFlight: i?.inFlight ?? null });
+        if (seen.has(id)) ctx.note("wait-progress", { wait: what, lb, instance: id, state: i?.state ?? null, description: i?.description ?? null, inFlight: i?.inFlight ?? null });
         seen.set(id, line);
       }
     }
   };
   try {
-    const s = await ctx.monitor.waitFor(ctx.lb, (snap) => effect.ids.every((id) => done(byId(snap).get(id))), {
+    const s = await ctx.monitor.waitFor(lb, (snap) => ids.every((id) => done(byId(snap).get(id))), {
       timeoutMs: remaining,
       signal: ctx.signal,
       onSnapshot,
@@ -136,18 +160,57 @@ async function waitFleet(
     const map = byId(s);
     return {
       type: "step-succeeded",
-      results: effect.ids.map((id) => ({ id, ok: true, durationMs: Date.now() - ctx.startedAt, message: describe(map.get(id), id) })),
+      results: ids.map((id) => ({ id, ok: true, durationMs: Date.now() - ctx.startedAt, message: `${describe(map.get(id), id)}${at}` })),
       details: { inFlightAtStart: Object.fromEntries(firstInFlight) },
     };
   } catch (err) {
     if (!(err instanceof WaitTimeoutError)) throw err;
     const map = byId(err.last);
-    const pending = effect.ids.filter((id) => !done(map.get(id)));
+    const pending = ids.filter((id) => !done(map.get(id)));
     const why = pending.map((id) => describe(map.get(id), id)).join("; ");
     const monitorError = err.last.lastError ? ` (last refresh failed: ${err.last.lastError.message})` : "";
     const grace = graceMs > 0 ? ` (+${graceMs} ms for the load balancer to report)` : "";
-    return { type: "step-timed-out", ids: pending, message: `${what} not finished within ${timeoutMs} ms${grace}: ${why}${monitorError}` };
+    return { type: "step-timed-out", ids: pending, message: `${what}${at} not finished within ${timeoutMs} ms${grace}: ${why}${monitorError}` };
   }
+}
+
+/**
+ * Waits at every load balancer the effect's instances serve, at once. Each keeps its own drain
+ * timeout where it is longer than the rollout's; the step succeeds when every one is done and
+ * otherwise reports every instance still pending, with the load balancer it is pending at.
+ */
+async function waitEverywhere(
+  effect: Extract<Effect, { type: "waitDrain" | "waitInService" }>,
+  ctx: EffectContext,
+  done: (i: InstanceView | undefined) => boolean,
+  graceMs = 0,
+): Promise<EffectOutcome> {
+  const groups = [...byLoadBalancer(effect.ids, ctx)];
+  const outcomes = await Promise.all(
+    groups.map(async ([lb, ids]) => {
+      let timeoutMs = effect.timeoutMs;
+      if (lb !== ctx.lb && effect.type === "waitDrain") {
+        timeoutMs = Math.max(timeoutMs, await ctx.provider.drainTimeoutMs(lb).catch(() => timeoutMs));
+      }
+      return waitFleet(lb, ids, effect, ctx, done, timeoutMs, graceMs);
+    }),
+  );
+  if (outcomes.length === 1) return outcomes[0]!;
+  const timedOut = outcomes.filter((o): o is Extract<EffectOutcome, { type: "step-timed-out" }> => o.type === "step-timed-out");
+  if (timedOut.length > 0) {
+    return { type: "step-timed-out", ids: [...new Set(timedOut.flatMap((o) => o.ids))], message: timedOut.map((o) => o.message).join(" | ") };
+  }
+  // Per instance: the last load balancer to report it done (the one it waited on longest).
+  const results = new Map<string, InstanceStepResult>();
+  const inFlightAtStart: Record<string, unknown> = {};
+  groups.forEach(([lb], n) => {
+    const o = outcomes[n]!;
+    if (o.type !== "step-succeeded") return;
+    for (const r of o.results ?? []) results.set(r.id, { ...r, message: results.has(r.id) ? `${results.get(r.id)!.message}; ${r.message}` : r.message });
+    const seen = (o.details?.inFlightAtStart ?? {}) as Record<string, unknown>;
+    for (const [id, v] of Object.entries(seen)) if (lb === ctx.lb || !(id in inFlightAtStart)) inFlightAtStart[id] = v;
+  });
+  return { type: "step-succeeded", results: effect.ids.map((id) => results.get(id)!), details: { inFlightAtStart, loadBalancers: groups.map(([lb]) => lb) } };
 }
 
 export async function performEffect(effect: PerformableEffect, ctx: EffectContext): Promise<EffectOutcome> {
@@ -155,21 +218,30 @@ export async function performEffect(effect: PerformableEffect, ctx: EffectContex
   switch (effect.type) {
     case "deregister":
     case "register": {
-      const what = `${effect.type} ${effect.ids.join(", ")}`;
-      try {
-        await retrying(what, ctx, () => (effect.type === "deregister" ? provider.deregister(lb, effect.ids) : provider.register(lb, effect.ids)));
-      } catch (err) {
-        if (ctx.signal.aborted) throw err;
-        return failure(effect.ids, `${what} failed: ${errorMessage(err)}`);
-      }
+      // Every load balancer the instances serve: an instance left registered anywhere would get
+      // requests while its server is stopped. Idempotent, so all of them again after a failure.
+      const groups = [...byLoadBalancer(effect.ids, ctx)];
+      const settled = await Promise.allSettled(
+        groups.map(([name, ids]) => {
+          const what = `${effect.type} ${ids.join(", ")}${name === lb ? "" : ` at ${name}`}`;
+          return retrying(what, ctx, () => (effect.type === "deregister" ? provider.deregister(name, ids) : provider.register(name, ids))).catch((err: unknown) => {
+            throw new Error(`${what} failed: ${errorMessage(err)}`, { cause: err });
+          });
+        }),
+      );
+      if (ctx.signal.aborted) throw new Error(`${effect.type} cancelled`);
+      const failed = settled.flatMap((r) => (r.status === "rejected" ? [errorMessage(r.reason)] : []));
       // The next wait decides on a fresh read anyway; refreshing now also updates every viewer.
-      void ctx.monitor.freshSnapshot(lb).catch(() => undefined);
-      return { type: "step-succeeded", results: effect.ids.map((id) => ({ id, ok: true })) };
+      for (const [name] of groups) void ctx.monitor.freshSnapshot(name).catch(() => undefined);
+      if (failed.length > 0) return failure(effect.ids, failed.join("; "));
+      if (groups.length === 1) return { type: "step-succeeded", results: effect.ids.map((id) => ({ id, ok: true })) };
+      const at = (id: string) => groups.filter(([, ids]) => ids.includes(id)).map(([name]) => name);
+      return { type: "step-succeeded", results: effect.ids.map((id) => ({ id, ok: true, message: `${effect.type}ed at ${at(id).join(", ")}` })) };
     }
     case "waitDrain":
-      return waitFleet(effect, ctx, isDrained, effect.timeoutMs, DRAIN_REPORT_GRACE_MS);
+      return waitEverywhere(effect, ctx, isDrained, DRAIN_REPORT_GRACE_MS);
     case "waitInService":
-      return waitFleet(effect, ctx, (i) => i?.state === "in-service", effect.timeoutMs);
+      return waitEverywhere(effect, ctx, (i) => i?.state === "in-service");
     case "runHook": {
       const timeoutMs = effect.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS[effect.hook] ?? 120_000;
       const what = `${effect.hook} hook on ${effect.ids.join(", ")}`;

@@ -65,6 +65,8 @@ export class RolloutRunner {
   private trafficBaseline: { key: string; failed: number } | null = null;
   private autoPausedKey: string | null = null;
   readonly log: Logger;
+  /** The other load balancers each instance served when the rollout was planned. */
+  private readonly alsoIn: ReadonlyMap<string, readonly string[]>;
 
   constructor(
     readonly journal: RolloutJournal,
@@ -72,6 +74,7 @@ export class RolloutRunner {
     private readonly onFinished: (runner: RolloutRunner) => void,
   ) {
     this.log = rolloutLog({ rolloutId: journal.rolloutId });
+    this.alsoIn = new Map(journal.createInput.plan.instances.map((i) => [i.id, i.alsoIn ?? []]));
     deps.monitor.setActive(journal.lb, true);
     this.unsubscribeFleet = deps.monitor.subscribe(journal.lb, (s) => this.observe(s));
   }
@@ -170,6 +173,7 @@ export class RolloutRunner {
         startedAt,
         resumed,
         retry: this.deps.retry,
+        alsoIn: (id) => this.alsoIn.get(id) ?? [],
         note: (type, payload) => {
           if (!signal.aborted && !this.stopped) this.journal.note(type, { effectId: effect.effectId, ...payload });
         },
