@@ -139,7 +139,16 @@ function clientConfig(moto: MotoTarget) {
 
 export async function seedEstate(
   moto: MotoTarget,
-  options: { instances?: number; classic?: string; targetGroup?: string; version?: string; drainSeconds?: number; delaySeconds?: number } = {},
+  options: {
+    instances?: number;
+    classic?: string;
+    targetGroup?: string;
+    /** How many of the instances (the first ones) the target group also holds; default all. */
+    targetGroupInstances?: number;
+    version?: string;
+    drainSeconds?: number;
+    delaySeconds?: number;
+  } = {},
 ): Promise<Estate> {
   const count = options.instances ?? 6;
   const classic = options.classic ?? "web";
@@ -192,7 +201,8 @@ export async function seedEstate(
     const arn = tg.TargetGroups?.[0]?.TargetGroupArn;
     if (!arn) throw new Error("moto created no target group");
     await elbv2.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: String(options.delaySeconds ?? 30) }] }));
-    await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: ids.map((Id) => ({ Id })) }));
+    const targets = ids.slice(0, options.targetGroupInstances ?? ids.length);
+    if (targets.length > 0) await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: targets.map((Id) => ({ Id })) }));
     return { classic, targetGroup: `tg_${targetGroup}`, ids, zoneOf };
   } finally {
     ec2.destroy();

@@ -21,6 +21,8 @@ export interface ClassicSummary {
   awsName: string;
   dnsName?: string;
   instanceCount: number;
+  /** Registered instances (draining ones are no longer listed). */
+  instanceIds: string[];
 }
 
 export class ClassicBalancers implements LbBackend {
@@ -42,7 +44,7 @@ export class ClassicBalancers implements LbBackend {
         this.clients.elb.send(new DescribeLoadBalancersCommand({ Marker: marker, PageSize: 400 })),
       );
       for (const d of page.LoadBalancerDescriptions ?? []) {
-        if (d.LoadBalancerName) out.push({ awsName: d.LoadBalancerName, dnsName: d.DNSName, instanceCount: d.Instances?.length ?? 0 });
+        if (d.LoadBalancerName) out.push({ awsName: d.LoadBalancerName, dnsName: d.DNSName, instanceCount: d.Instances?.length ?? 0, instanceIds: [...new Set((d.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])))] });
       }
       marker = page.NextMarker;
     } while (marker);

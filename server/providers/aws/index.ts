@@ -12,6 +12,7 @@ import { type AwsClients, type ClientOptions, createClients, destroyClients, wat
 import { type AwsConfig, type AwsConfigInput, loadAwsConfig, parseAwsConfig } from "@/server/providers/aws/config";
 import { Ec2Directory } from "@/server/providers/aws/ec2";
 import { instanceView, parseInFlight, parseLbName, rotorLbName } from "@/server/providers/aws/reshape";
+import { MembershipIndex, type Memberships } from "@/server/providers/aws/membership";
 import { SsmHooks } from "@/server/providers/aws/ssm";
 import { TargetGroups } from "@/server/providers/aws/target-groups";
 import {
@@ -47,6 +48,7 @@ export class AwsProvider implements LoadBalancerProvider {
   private readonly targetGroups: TargetGroups;
   private readonly ec2: Ec2Directory;
   private readonly ssm: SsmHooks;
+  private readonly membership: MembershipIndex;
   private readonly now: () => number;
   /**
    * Instances Rotor took out of rotation, per load balancer: AWS stops listing them once drained,
@@ -73,6 +75,7 @@ export class AwsProvider implements LoadBalancerProvider {
     this.ec2 = new Ec2Directory(this.clients, this.caller, { ttlMs: config.cache.ec2TtlMs, versionTag: config.versionTag, now: this.now });
     this.ssm = new SsmHooks(this.clients, this.caller, config, { sleep: deps.sleep, now: this.now });
     this.summaries = new TtlCache(config.cache.attributesTtlMs, this.now);
+    this.membership = new MembershipIndex(this.classic, this.targetGroups, config.loadBalancers ?? undefined, config.cache.attributesTtlMs, this.now);
   }
 
   /** Every Classic ELB and instance target group (or those configured); an unknown configured name is a CONFIG error. */
@@ -116,11 +119,20 @@ export class AwsProvider implements LoadBalancerProvider {
     return set;
   }
 
+  /** Every load balancer in scope each instance is registered in, read now (see membership.ts). */
   async memberships(ids: string[]): Promise<Record<string, string[]>> {
-    // Replaced by the membership index (every Classic ELB and target group in scope) in the next commit.
-    const out: Record<string, string[]> = {};
-    for (const id of this.checkIds(ids)) out[id] = [];
-    return out;
+    const index = await this.membership.fresh();
+    return Object.fromEntries(this.checkIds(ids).map((id) => [id, [...(index.get(id) ?? [])]]));
+  }
+
+  /** The cached index for the fleet table; a failure costs the "also in" column, never the listing. */
+  private async cachedMemberships(lb: string): Promise<Memberships | null> {
+    try {
+      return await this.membership.cached();
+    } catch (err) {
+      this.caller.warn({ code: err instanceof ProviderError ? err.code : "INTERNAL", message: `other load balancers not shown: ${err instanceof Error ? err.message : String(err)}`, lb });
+      return null;
+    }
   }
 
   drainTimeoutMs(lb: string): Promise<number> {
@@ -143,7 +155,7 @@ export class AwsProvider implements LoadBalancerProvider {
     const out = this.outOf(lb);
     const began = this.now();
     const health = await backend.health(awsName, new Set(out.keys()));
-    const ec2 = await this.ec2.lookup(health.map((h) => h.id));
+    const [ec2, memberships] = await Promise.all([this.ec2.lookup(health.map((h) => h.id)), this.cachedMemberships(lb)]);
     const views: InstanceView[] = [];
     for (const h of health) {
       const info = ec2.get(h.id);
@@ -154,7 +166,10 @@ export class AwsProvider implements LoadBalancerProvider {
       }
       // Back in rotation (by Rotor or anyone else): AWS lists it again.
       if (h.registered && (h.state === "in-service" || h.state === "registering") && began > (out.get(h.id) ?? -Infinity)) out.delete(h.id);
-      views.push(instanceView(h.id, h, info, this.inFlightOf(h.id)));
+      const view = instanceView(h.id, h, info, this.inFlightOf(h.id));
+      const alsoIn = memberships?.get(h.id)?.filter((name) => name !== lb);
+      if (alsoIn && alsoIn.length > 0) view.alsoIn = [...alsoIn];
+      views.push(view);
     }
     if (this.config.inFlightCommand) {
       // Probe while draining, and after the load balancer calls the drain done until the instance itself reads 0.
@@ -203,6 +218,7 @@ export class AwsProvider implements LoadBalancerProvider {
       this.inFlight.delete(id);
     }
     this.refreshes.delete(lb);
+    this.membership.invalidate();
     try {
       await backend.deregister(awsName, checked);
     } finally {
@@ -216,6 +232,7 @@ export class AwsProvider implements LoadBalancerProvider {
     if (checked.length === 0) return;
     const { backend, awsName } = this.backend(lb);
     this.refreshes.delete(lb);
+    this.membership.invalidate();
     await backend.register(awsName, checked);
     for (const id of checked) {
       this.outOf(lb).delete(id);

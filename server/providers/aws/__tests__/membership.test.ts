@@ -1,0 +1,127 @@
+/**
+ * Instances behind several load balancers, against moto: 4 of the 6 instances of the Classic ELB
+ * `web` are also targets of the target group `api`. The provider reports each instance's other load
+ * balancers; a rollout on `web` (the real engine in its own process) takes a shared instance out of
+ * `api` as well before its server stops, and puts it back in both; a rollout whose memberships cannot
+ * be read (DescribeTargetHealth denied) is refused before any change, naming the call and permission.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchRollout } from "@/server/commands/launch";
+import { startHeadlessEngine, TestControl, type HeadlessEngine } from "@/server/engine/__tests__/harness";
+import { createEstate, listCommands, motoProvider, type Estate } from "@/server/providers/aws/__tests__/fixture";
+import type { AwsProvider } from "@/server/providers/aws";
+import { rotorEnvFor, startMoto, type MotoServer } from "@/server/testing/moto";
+
+let dir: string;
+let moto: MotoServer;
+let estate: Estate;
+let provider: AwsProvider;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), "rotor-aws-membership-"));
+  moto = await startMoto();
+  estate = await createEstate(moto, { instances: 6, classic: "web", targetGroup: "api", targetGroupInstances: 4, version: "1.0.0", drainSeconds: 1, delaySeconds: 1 });
+  provider = motoProvider(moto).provider;
+}, 90_000);
+
+afterAll(async () => {
+  await provider?.close();
+  await moto?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+const shared = () => estate.ids.slice(0, 4);
+
+/** Instance id → the last command Rotor sent it, as `hook#CommandId` (moto records them oldest first). */
+function lastHooks(commands: Awaited<ReturnType<typeof listCommands>>): Map<string, string> {
+  const last = new Map<string, string>();
+  for (const c of commands) for (const iid of c.InstanceIds ?? []) last.set(iid, `${c.Parameters?.Hook?.[0] ?? ""}#${c.CommandId ?? ""}`);
+  return last;
+}
+
+describe("instances behind several load balancers (moto)", () => {
+  it("knows every load balancer each instance serves, and shows the others in the fleet table", async () => {
+    const m = await provider.memberships(estate.ids);
+    for (const id of shared()) expect(m[id]).toEqual(["tg_api", "web"]);
+    for (const id of estate.ids.slice(4)) expect(m[id]).toEqual(["web"]);
+    const views = await provider.describeInstances("web");
+    expect(views.filter((v) => v.alsoIn?.includes("tg_api")).map((v) => v.id).sort()).toEqual([...shared()].sort());
+    const api = await provider.describeInstances("tg_api");
+    expect(api.every((v) => v.alsoIn?.[0] === "web")).toBe(true);
+  });
+
+  it("refuses to start when membership cannot be read, naming the call and the permission", async () => {
+    const denied = motoProvider(moto, {}, (op) => {
+      if (op === "DescribeTargetHealth") throw Object.assign(new Error("User is not authorized to perform: elasticloadbalancing:DescribeTargetHealth"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+    }).provider;
+    const t = new TestControl(dir, denied);
+    try {
+      const before = t.store.listRollouts().length;
+      const r = await launchRollout({ store: t.store, monitor: t.monitor, bus: t.bus }, { lb: "web", plan: { version: "9.9.9", batchSize: { unit: "count", value: 2 } }, mode: { kind: "manual" } }, "tester");
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.code).toBe("MEMBERSHIP_UNKNOWN");
+      expect(r.message).toMatch(/DescribeTargetHealth/);
+      expect(r.message).toMatch(/elasticloadbalancing:DescribeTargetHealth/);
+      expect(t.store.listRollouts().length).toBe(before);
+    } finally {
+      t.close();
+      await denied.close();
+    }
+  });
+
+  it("a rollout on web takes shared instances out of api too, and puts them back in both", async () => {
+    let engine: HeadlessEngine | null = null;
+    const t = new TestControl(dir, provider);
+    try {
+      engine = await startHeadlessEngine({ dataDir: dir, controlUrl: "http://127.0.0.1:9", env: { ...rotorEnvFor(moto, { classic: "web", targetGroup: "tg_api" }), ROTOR_AWS_SSM_POLL_MS: "100" } });
+      const id = await t.launch({ lb: "web", version: "1.1.0" });
+      const plan = t.state(id).plan;
+      expect(plan.instances.filter((i) => i.alsoIn?.includes("tg_api")).map((i) => i.id).sort()).toEqual([...shared()].sort());
+      // While a server is between stop and start, no load balancer may list it as registered.
+      const violations: string[] = [];
+      let samples = 0;
+      let done = false;
+      const sampler = (async () => {
+        while (!done) {
+          // Hooks read before and after the load balancers: only an instance whose last hook stayed the
+          // same across both reads was certainly in that window while the load balancers were read.
+          const before = lastHooks(await listCommands(moto));
+          const [web, api] = await Promise.all([provider.describeInstances("web"), provider.describeInstances("tg_api")]);
+          const after = lastHooks(await listCommands(moto));
+          for (const [iid, command] of after) {
+            const hook = command.split("#")[0];
+            if (before.get(iid) !== command || (hook !== "stop" && hook !== "deploy" && hook !== "start")) continue;
+            for (const [name, views] of [["web", web], ["tg_api", api]] as const) {
+              const v = views.find((x) => x.id === iid);
+              if (v && (v.state === "in-service" || v.state === "registering")) violations.push(`${iid} ${v.state} at ${name} after its ${hook} hook was sent`);
+            }
+          }
+          samples++;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const end = await t.approveUntilDone(id, 180_000).finally(() => {
+        done = true;
+      });
+      await sampler;
+      expect(end).toBe("succeeded");
+      expect(samples).toBeGreaterThan(5);
+      expect(violations).toEqual([]);
+      const m = await provider.memberships(estate.ids);
+      for (const iid of shared()) expect(m[iid]).toEqual(["tg_api", "web"]);
+      for (const iid of estate.ids.slice(4)) expect(m[iid]).toEqual(["web"]);
+      const api = await provider.describeInstances("tg_api");
+      expect(api.filter((v) => v.state === "in-service").map((v) => v.id).sort()).toEqual([...shared()].sort());
+      // The log says where each shared instance was taken out.
+      const deregistered = t.events(id).filter((e) => e.type === "step-succeeded" && JSON.stringify(e.payload).includes("deregistered at"));
+      expect(deregistered.length).toBeGreaterThan(0);
+    } finally {
+      t.close();
+      await engine?.stop();
+    }
+  }, 240_000);
+});
