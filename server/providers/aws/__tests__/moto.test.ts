@@ -72,12 +72,13 @@ describe("AWS provider against moto", () => {
     await provider.close();
   });
 
-  it("refreshes with one health call, and one EC2 call only when its cache is cold", async () => {
+  it("refreshes with one health call, and EC2 and membership calls only when their caches are cold", async () => {
     const { provider, calls } = motoProvider(moto, { cache: { minRefreshMs: 0, ec2TtlMs: 60_000 } });
     await provider.drainTimeoutMs("tg_web-tg");
     calls.length = 0;
     await provider.describeInstances("tg_web-tg");
-    expect(calls).toEqual(["elbv2:DescribeTargetHealth", "ec2:DescribeInstances"]);
+    // The membership index ("also in web"): the Classic ELBs' pages, the target groups, each one's health.
+    expect([...calls].sort()).toEqual(["ec2:DescribeInstances", "elb:DescribeLoadBalancers", "elbv2:DescribeTargetGroups", "elbv2:DescribeTargetHealth", "elbv2:DescribeTargetHealth"]);
     calls.length = 0;
     await provider.describeInstances("tg_web-tg");
     expect(calls).toEqual(["elbv2:DescribeTargetHealth"]);
