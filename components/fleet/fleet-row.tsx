@@ -12,6 +12,11 @@ export const FleetRowView = memo(function FleetRowView({ r }: { r: FleetRow }) {
         <span className="font-mono text-xs">{r.id}</span>
         {r.name && r.name !== r.id && <span className="ml-2 text-xs text-zinc-500">{r.name}</span>}
         {typeof r.pid === "number" && <span className="ml-2 font-mono text-xs text-zinc-500" data-pid={r.pid}>pid {r.pid}</span>}
+        {r.alsoIn && r.alsoIn.length > 0 && (
+          <span className="block text-xs text-zinc-500" data-also-in={r.alsoIn.join(" ")} title="A rollout takes this instance out of these load balancers too">
+            also in {r.alsoIn.join(", ")}
+          </span>
+        )}
       </th>
       <td className={`${td} font-mono text-xs`}>{r.zone}</td>
       <td className={td}>

@@ -3,6 +3,8 @@ import { pluralize } from "@/components/ui/format";
 
 /** The batches a plan would run, with zones and the capacity kept while each is out. */
 export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | null; error: PlanError | null; fleetSize: number }) {
+  const alsoIn = new Map((plan?.instances ?? []).flatMap((i) => (i.alsoIn && i.alsoIn.length > 0 ? [[i.id, i.alsoIn] as const] : [])));
+  const others = [...new Set([...alsoIn.values()].flat())].sort();
   return (
     <section aria-labelledby="preview-heading" aria-live="polite" className="self-start rounded-md border border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
       <h2 id="preview-heading" className="border-b border-zinc-200 px-3 py-2 text-sm font-semibold dark:border-zinc-800">
@@ -21,6 +23,11 @@ export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | nu
             {pluralize(plan.fleetSize, "instance")} → <span className="font-mono">{plan.targetVersion}</span> in {pluralize(plan.batches.length, "batch", "batches")} of up to {plan.batchSize}; at least{" "}
             <strong>{plan.minHealthy}</strong> stay in service.
           </p>
+          {others.length > 0 && (
+            <p className="px-3 pb-2 text-sm text-zinc-600 dark:text-zinc-400">
+              {pluralize(alsoIn.size, "instance")} also serve {others.join(", ")}: each is taken out of every load balancer it serves, drained at all of them, and put back in all of them.
+            </p>
+          )}
           {plan.batches.some((b) => b.inServiceDuring === 0) && (
             <p role="alert" className="px-3 pb-2 text-sm font-medium text-red-700 dark:text-red-400">
               Capacity goes to 0: the whole load balancer is out of service while{" "}
@@ -42,6 +49,7 @@ export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | nu
                   {b.instanceIds.map((id, i) => (
                     <span key={id} className="font-mono text-xs">
                       {id} <span className="text-zinc-500">{b.zones[i]}</span>
+                      {alsoIn.has(id) && <span className="text-zinc-500" data-also-in={alsoIn.get(id)!.join(" ")}> +{alsoIn.get(id)!.join(", ")}</span>}
                     </span>
                   ))}
                 </span>
