@@ -68,14 +68,14 @@ export function heldOutOfRotation(store: RotorStore, journals: Journals): HeldOu
   return (lb) => {
     const held: HeldInstance[] = [];
     const active = new Set<string>();
-    for (const row of store.activeRollouts()) {
-      const journal = journals.get(row.id);
+    for (const id of store.activeRolloutIds()) {
+      const journal = journals.get(id);
       if (!journal) continue;
-      active.add(row.id);
-      let d = derived.get(row.id);
+      active.add(id);
+      let d = derived.get(id);
       if (d?.seq !== journal.lastSeq) {
         d = { seq: journal.lastSeq, byLb: heldByLb(journal.state) };
-        derived.set(row.id, d);
+        derived.set(id, d);
       }
       held.push(...(d.byLb.get(lb) ?? []));
     }

@@ -162,6 +162,7 @@ export class RotorStore {
         VALUES (@id, @lb, @provider, @createdBy, @createdAt, @input, @createInput, @targetVersion, @fromVersions, @phase, 1, NULL, @createdAt)`),
       activeFor: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE lb = ? AND active = 1"),
       active: db.prepare<[], RolloutDbRow>("SELECT * FROM rollouts WHERE active = 1 ORDER BY created_at"),
+      activeIds: db.prepare<[], { id: string }>("SELECT id FROM rollouts WHERE active = 1 ORDER BY created_at"),
       rollout: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE id = ?"),
       list: db.prepare<[string | null, string | null, number], RolloutDbRow>(
         "SELECT * FROM rollouts WHERE (? IS NULL OR lb = ?) ORDER BY created_at DESC, rowid DESC LIMIT ?",
@@ -265,6 +266,11 @@ export class RotorStore {
 
   activeRollouts(): RolloutRow[] {
     return this.stmts.active.all().map(toRollout);
+  }
+
+  /** The ids of the active rollouts, oldest first: cheap enough to ask on every fleet refresh (no plan parsed). */
+  activeRolloutIds(): string[] {
+    return this.stmts.activeIds.all().map((r) => r.id);
   }
 
   listRollouts(filter: { lb?: string; limit?: number } = {}): RolloutRow[] {
