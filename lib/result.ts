@@ -36,6 +36,8 @@ export const ERROR_STATUS = {
   INVALID_EVENT: 400,
   /** The load balancer already has an active rollout. */
   ROLLOUT_ACTIVE: 409,
+  /** An instance of the plan belongs to another active rollout (through any load balancer). */
+  INSTANCE_LOCKED: 409,
   /** The rollout's phase does not allow the event now. */
   NOT_ALLOWED_IN_PHASE: 409,
   /** An approval for a batch other than the one waiting (the page was stale). */

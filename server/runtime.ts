@@ -22,6 +22,7 @@ import { createProvider } from "./providers";
 import type { LoadBalancerProvider } from "./providers/types";
 import { RotorStore } from "./store";
 import { databasePath, resolveDataDir } from "./store/db";
+import { heldOutOfRotation } from "./store/held";
 import { Journals } from "./store/journal";
 
 type Env = Record<string, string | undefined>;
@@ -69,7 +70,7 @@ export class Runtime {
   }
 
   get monitor(): FleetMonitor {
-    this.monitorValue ??= new FleetMonitor(this.provider, this.options.monitorIntervals, this.bus);
+    this.monitorValue ??= new FleetMonitor(this.provider, this.options.monitorIntervals, this.bus, heldOutOfRotation(this.store, this.journals));
     return this.monitorValue;
   }
 

@@ -1,9 +1,23 @@
+import Link from "next/link";
 import { memo } from "react";
 import { LbStateBadge } from "@/components/ui/badges";
 import { td } from "@/components/ui/table";
 import type { FleetRow } from "@/lib/views";
 
 const stepTone = { pending: "text-zinc-500", running: "text-sky-700 dark:text-sky-300", succeeded: "text-emerald-700 dark:text-emerald-400", failed: "text-red-700 dark:text-red-400 font-medium", "timed-out": "text-red-700 dark:text-red-400 font-medium", skipped: "text-zinc-500 line-through" } as const;
+
+/** The rollout that holds the instance out of rotation (its own load balancer named when it is another rollout's). */
+function HeldBy({ held, showLb }: { held: NonNullable<FleetRow["heldBy"]>; showLb: boolean }) {
+  return (
+    <span className="block text-amber-800 dark:text-amber-300" data-held-by={held.rolloutId}>
+      held by{" "}
+      <Link href={`/rollouts/${encodeURIComponent(held.rolloutId)}`} className="font-mono text-sky-700 hover:underline dark:text-sky-400">
+        {held.rolloutId}
+      </Link>
+      {showLb ? ` on ${held.lb}` : ""}
+    </span>
+  );
+}
 
 export const FleetRowView = memo(function FleetRowView({ r }: { r: FleetRow }) {
   return (
@@ -45,8 +59,9 @@ export const FleetRowView = memo(function FleetRowView({ r }: { r: FleetRow }) {
             {r.rollout.status === "failed" || r.rollout.status === "timed-out" ? ` (${r.rollout.status})` : ""}
           </span>
         ) : (
-          <span className="text-zinc-400">—</span>
+          !r.heldBy && <span className="text-zinc-400">—</span>
         )}
+        {r.heldBy && <HeldBy held={r.heldBy} showLb={!r.rollout} />}
       </td>
     </tr>
   );

@@ -6,7 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { auditRows } from "@/server/auth/audit";
 import { authDb } from "@/server/auth/db";
 import { seedRollout, tempEnv, type TempEnv } from "@/server/auth/__tests__/helpers";
-import { runtime } from "@/server/runtime";
+import type { InstanceView } from "@/lib/fleet";
+import type { LoadBalancerProvider } from "@/server/providers/types";
+import { createRuntime, runtime, setRuntime } from "@/server/runtime";
 import { runCommand } from "./index";
 
 let env: TempEnv;
@@ -40,5 +42,44 @@ describe("runCommand", () => {
     const junk = await runCommand(runtime(), { name: "bob", role: "operator" }, { type: "operator-event", rolloutId: id, event: { type: "explode" } });
     expect(junk).toMatchObject({ ok: false, code: "INVALID_INPUT" });
     expect(refusals()).toEqual([["bob", "rollout.event", "INVALID_INPUT"]]);
+  });
+});
+
+/** Two load balancers sharing i-3 and i-4 (as a Classic ELB and a target group can); reads only, no engine runs. */
+function sharedFleet(): LoadBalancerProvider {
+  const members: Record<string, string[]> = { web: ["i-1", "i-2", "i-3", "i-4"], api: ["i-3", "i-4", "i-5", "i-6"] };
+  const view = (id: string): InstanceView => ({ id, zone: "a", state: "in-service", description: "In service", inFlight: 0, version: "v1" });
+  return {
+    name: "aws",
+    listLoadBalancers: async () => Object.keys(members).map((name) => ({ name, provider: "aws" as const, kind: "classic" as const, drainTimeoutMs: 1_000 })),
+    describeInstances: async (lb) => (members[lb] ?? []).map(view),
+    memberships: async (ids) => Object.fromEntries(ids.map((id) => [id, Object.keys(members).filter((lb) => members[lb]!.includes(id))])),
+    drainTimeoutMs: async () => 1_000,
+    deregister: async () => {},
+    register: async () => {},
+    runHook: async () => [],
+    trafficStats: async () => null,
+  };
+}
+
+describe("instance locks through the command pipeline", () => {
+  it("refuses a rollout reaching an instance of an active rollout through another load balancer, naming it, and changes nothing", async () => {
+    const rt = createRuntime({ dataDir: env.dir, provider: sharedFleet() });
+    setRuntime(rt);
+    try {
+      const first = await runCommand(rt, { name: "alice", role: "operator" }, { type: "start-rollout", input: { lb: "web", version: "6.0.0", batchSize: { unit: "count", value: 2 } } });
+      expect(first.ok).toBe(true);
+      const id = first.ok ? first.data.id : "";
+      const before = { rollouts: count("SELECT count(*) AS n FROM rollouts"), events: count("SELECT count(*) AS n FROM events") };
+
+      const second = await runCommand(rt, { name: "bob", role: "operator" }, { type: "start-rollout", input: { lb: "api", version: "7.0.0", batchSize: { unit: "count", value: 2 } } });
+      const message = `i-3, i-4 belong to active rollout ${id} on web (to 6.0.0, running); wait for it to finish or abort it`;
+      expect(second).toEqual({ ok: false, code: "INSTANCE_LOCKED", message, fieldErrors: { lb: message } });
+      expect({ rollouts: count("SELECT count(*) AS n FROM rollouts"), events: count("SELECT count(*) AS n FROM events") }).toEqual(before);
+      expect(rt.store.lockedInstances(id)).toEqual(["i-1", "i-2", "i-3", "i-4"]);
+      expect(refusals()).toEqual([["bob", "rollout.start", "INSTANCE_LOCKED"]]);
+    } finally {
+      await rt.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { toFleetInstance } from "@/lib/fleet";
 import type { TrafficStats } from "@/server/providers/types";
 import { createRollout, transition, type CreateRolloutInput } from "@/lib/rollout/machine";
 import type { ChangeBus } from "@/server/bus";
-import { ActiveRolloutExistsError, type RotorStore } from "@/server/store";
+import { ActiveRolloutExistsError, InstanceLockedError, type RotorStore } from "@/server/store";
 import type { Journals } from "@/server/store/journal";
 import { ensureAuthSchema } from "@/server/auth/db";
 import { needsFirstApproval, twoPersonLbs } from "@/server/auth/two-person";
@@ -126,6 +126,8 @@ export async function launchRollout(
     );
   } catch (err) {
     if (err instanceof ActiveRolloutExistsError) return { ok: false, code: "ROLLOUT_ACTIVE", message: err.message, fieldErrors: { lb: err.message } };
+    // An instance of the plan belongs to another active rollout (maybe on another load balancer sharing it).
+    if (err instanceof InstanceLockedError) return { ok: false, code: "INSTANCE_LOCKED", message: err.message, fieldErrors: { lb: err.message } };
     throw new Error(`could not create rollout ${id} on ${input.lb}`, { cause: err });
   }
   deps.bus.emit({ rolloutId: id, lb: input.lb, kind: "event" });

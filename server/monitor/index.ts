@@ -8,12 +8,19 @@
  * - `active` (a rollout is running on the load balancer, or a viewer is subscribed): 500 ms locally, 5 s for AWS;
  * - idle (someone read a snapshot recently): 5 s locally, 30 s for AWS; after 60 s unread the loop stops.
  * Errors back off exponentially with jitter (up to 15 s) and are kept as `lastError` for the UI.
+ *
+ * Every refresh also merges in the instances active rollouts hold out of rotation (`heldOut`, read
+ * from the rollouts' durable state): a provider may stop listing an instance once it is deregistered
+ * (AWS does, once drained), and after a restart nothing in memory remembers it. Such an instance is
+ * shown out of service with the rollout that holds it, so the fleet table, the planner and the
+ * engine's waits all see the whole fleet.
  */
 import type { InstanceView, LoadBalancerProvider, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
 import { ProviderError } from "@/server/providers/types";
 import type { ChangeBus } from "@/server/bus";
 import { backoffDelay } from "@/server/backoff";
 import { componentLog } from "@/server/log";
+import type { HeldInstance, HeldOut } from "@/server/store/held";
 
 export interface MonitorError {
   message: string;
@@ -63,9 +70,37 @@ function toMonitorError(err: unknown, at: number): MonitorError {
   return { message: err instanceof Error ? err.message : String(err), code: "INTERNAL", at };
 }
 
-/** What a viewer would notice: states, descriptions, versions, in-flight, traffic counters, errors. */
+/**
+ * The provider's listing with the held instances merged in: a listed one gains `heldBy`; one the
+ * provider no longer lists is added, out of service, described by the rollout that holds it.
+ */
+export function mergeHeld(listed: InstanceView[], held: readonly HeldInstance[]): InstanceView[] {
+  if (held.length === 0) return listed;
+  const byId = new Map<string, HeldInstance>();
+  for (const h of held) if (!byId.has(h.id)) byId.set(h.id, h);
+  const out = listed.map((i) => {
+    const h = byId.get(i.id);
+    if (!h) return i;
+    byId.delete(i.id);
+    return { ...i, heldBy: { rolloutId: h.rolloutId, lb: h.rolloutLb } };
+  });
+  for (const h of byId.values()) {
+    out.push({
+      id: h.id,
+      zone: h.zone,
+      state: "out-of-service",
+      description: h.description,
+      inFlight: null,
+      version: h.version,
+      heldBy: { rolloutId: h.rolloutId, lb: h.rolloutLb },
+    });
+  }
+  return out;
+}
+
+/** What a viewer would notice: states, descriptions, versions, in-flight, holders, traffic counters, errors. */
 function fingerprint(s: FleetSnapshot): string {
-  const inst = s.instances.map((i) => `${i.id}|${i.state}|${i.description}|${i.version}|${i.inFlight}|${i.healthCheck?.ok}`).join(";");
+  const inst = s.instances.map((i) => `${i.id}|${i.state}|${i.description}|${i.version}|${i.inFlight}|${i.healthCheck?.ok}|${i.heldBy?.rolloutId}`).join(";");
   const t = s.traffic ? `${s.traffic.requests}|${s.traffic.failed}` : "";
   return `${inst}#${t}#${s.lastError?.message ?? ""}`;
 }
@@ -86,6 +121,7 @@ class LbLoop {
     private readonly intervals: MonitorIntervals,
     private readonly onIdleStop: () => void,
     private readonly bus: ChangeBus | null,
+    private readonly heldOut: HeldOut | null,
   ) {
     this.snap = { lb, at: null, instances: [], traffic: null, lastError: null, consecutiveErrors: 0, intervalMs: intervals.fastMs, refreshes: 0 };
   }
@@ -130,15 +166,29 @@ class LbLoop {
     return this.inflight;
   }
 
+  /** The instances active rollouts hold out of rotation here; a failed read leaves the listing as the provider gave it. */
+  private held(): HeldInstance[] {
+    if (!this.heldOut) return [];
+    try {
+      return this.heldOut(this.lb);
+    } catch (err) {
+      componentLog("monitor", { lb: this.lb }).error({ err }, "could not read the instances rollouts hold out of rotation");
+      return [];
+    }
+  }
+
   private async poll(): Promise<FleetSnapshot> {
-    const [inst, traffic] = await Promise.allSettled([this.provider.describeInstances(this.lb), this.provider.trafficStats(this.lb)]);
+    const held = this.held();
+    // Named to the provider too: one that stops listing deregistered instances can still ask about them.
+    const include = held.length > 0 ? { include: held.map((h) => h.id) } : undefined;
+    const [inst, traffic] = await Promise.allSettled([this.provider.describeInstances(this.lb, include), this.provider.trafficStats(this.lb)]);
     const now = Date.now();
     const prev = this.snap;
     const failure = inst.status === "rejected" ? inst.reason : traffic.status === "rejected" ? traffic.reason : null;
     const next: FleetSnapshot = {
       ...prev,
       at: inst.status === "fulfilled" ? now : prev.at,
-      instances: inst.status === "fulfilled" ? inst.value : prev.instances,
+      instances: inst.status === "fulfilled" ? mergeHeld(inst.value, held) : prev.instances,
       traffic: traffic.status === "fulfilled" ? traffic.value : prev.traffic,
       lastError: failure === null ? null : toMonitorError(failure, now),
       consecutiveErrors: inst.status === "rejected" ? prev.consecutiveErrors + 1 : 0,
@@ -190,6 +240,8 @@ export class FleetMonitor {
     intervals: Partial<MonitorIntervals> = {},
     /** Told when a refresh saw something new (kind "fleet"). */
     private readonly bus: ChangeBus | null = null,
+    /** The instances active rollouts hold out of rotation, per load balancer (from the store). */
+    private readonly heldOut: HeldOut | null = null,
   ) {
     this.intervals = { ...defaultIntervals(provider), ...intervals };
   }
@@ -205,6 +257,7 @@ export class FleetMonitor {
           if (this.loops.get(lb) === created) this.loops.delete(lb);
         },
         this.bus,
+        this.heldOut,
       );
       l = created;
       this.loops.set(lb, l);

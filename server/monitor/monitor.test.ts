@@ -128,3 +128,48 @@ describe("fleet monitor", () => {
     off();
   });
 });
+
+describe("instances held out of rotation by active rollouts", () => {
+  it("adds the held instances the provider no longer lists, marks the listed ones, and names them all to the provider", async () => {
+    const { provider, state } = fakeProvider();
+    state.instances.push({ id: "i-2", zone: "b", state: "draining", description: "draining", inFlight: 3, version: "1" });
+    const includes: (readonly string[] | undefined)[] = [];
+    const describe = provider.describeInstances.bind(provider);
+    provider.describeInstances = (lb, options) => {
+      includes.push(options?.include);
+      return describe(lb);
+    };
+    const held = [
+      { id: "i-2", rolloutId: "r-1", rolloutLb: "web", zone: "b", version: "1", description: "taken out of rotation by rollout r-1 (batch 1)" },
+      { id: "i-3", rolloutId: "r-1", rolloutLb: "web", zone: "c", version: null, description: "taken out of rotation by rollout r-1 (batch 1)" },
+    ];
+    const asked: string[] = [];
+    monitor = new FleetMonitor(provider, { fastMs: 20, activeMs: 20, idleMs: 20 }, null, (lb) => {
+      asked.push(lb);
+      return held;
+    });
+    const s = await monitor.freshSnapshot("lb");
+    expect(asked).toContain("lb");
+    expect(includes.at(-1)).toEqual(["i-2", "i-3"]);
+    expect(s.instances).toEqual([
+      { id: "i-1", zone: "a", state: "in-service", description: "ok", inFlight: 0, version: "1" },
+      { id: "i-2", zone: "b", state: "draining", description: "draining", inFlight: 3, version: "1", heldBy: { rolloutId: "r-1", lb: "web" } },
+      { id: "i-3", zone: "c", state: "out-of-service", description: "taken out of rotation by rollout r-1 (batch 1)", inFlight: null, version: null, heldBy: { rolloutId: "r-1", lb: "web" } },
+    ]);
+    // Registered back (the rollout no longer holds them): the provider's listing as it is.
+    held.length = 0;
+    const after = await monitor.freshSnapshot("lb");
+    expect(after.instances.map((i) => i.id)).toEqual(["i-1", "i-2"]);
+    expect(after.instances.some((i) => i.heldBy)).toBe(false);
+    expect(includes.at(-1)).toBeUndefined();
+  });
+
+  it("a failing read of the held instances leaves the provider's listing as it was", async () => {
+    const { provider } = fakeProvider();
+    monitor = new FleetMonitor(provider, { fastMs: 20 }, null, () => {
+      throw new Error("database is locked");
+    });
+    const s = await monitor.freshSnapshot("lb");
+    expect(s).toMatchObject({ consecutiveErrors: 0, instances: [{ id: "i-1" }] });
+  });
+});

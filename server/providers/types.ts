@@ -65,8 +65,12 @@ export interface FaultInjection {
 export interface LoadBalancerProvider {
   readonly name: ProviderName;
   listLoadBalancers(): Promise<LoadBalancerSummary[]>;
-  /** One refresh of a load balancer's instances: a bounded number of API calls whatever the fleet size. */
-  describeInstances(lb: string): Promise<InstanceView[]>;
+  /**
+   * One refresh of a load balancer's instances: a bounded number of API calls whatever the fleet size.
+   * `include`: instances a rollout holds out of rotation here (from the store), which a provider that
+   * stops listing deregistered instances should still report on (e.g. still draining); optional.
+   */
+  describeInstances(lb: string, options?: { include?: readonly string[] }): Promise<InstanceView[]>;
   drainTimeoutMs(lb: string): Promise<number>;
   /** Idempotent: deregistering a deregistered instance succeeds. Returns at once; draining is observed via describeInstances. */
   deregister(lb: string, ids: string[]): Promise<void>;

@@ -40,6 +40,53 @@ export class ActiveRolloutExistsError extends Error {
   }
 }
 
+/** A rollout that holds instances, as the refusal names it. */
+export interface LockHolder {
+  id: string;
+  lb: string;
+  targetVersion: string;
+  phase: string;
+}
+
+/** How many instance ids a refusal lists before "and N more". */
+const LISTED_IDS = 10;
+
+function listIds(ids: readonly string[]): string {
+  const shown = ids.slice(0, LISTED_IDS).join(", ");
+  return ids.length > LISTED_IDS ? `${shown} and ${ids.length - LISTED_IDS} more` : shown;
+}
+
+/**
+ * Thrown by `insertRollout` when an instance of the new rollout's plan belongs to another active
+ * rollout (reached through this load balancer or another one sharing the instance).
+ */
+export class InstanceLockedError extends Error {
+  constructor(readonly holders: { rollout: LockHolder; instanceIds: string[] }[]) {
+    super(
+      holders
+        .map(({ rollout: r, instanceIds }) => {
+          const verb = instanceIds.length === 1 ? "belongs" : "belong";
+          return `${listIds(instanceIds)} ${verb} to active rollout ${r.id} on ${r.lb} (to ${r.targetVersion}, ${r.phase})`;
+        })
+        .join("; ") + `; wait for ${holders.length === 1 ? "it" : "them"} to finish or abort ${holders.length === 1 ? "it" : "them"}`,
+    );
+    this.name = "InstanceLockedError";
+  }
+
+  /** Every locked instance, whichever rollout holds it. */
+  get instanceIds(): string[] {
+    return this.holders.flatMap((h) => h.instanceIds);
+  }
+}
+
+/** The instance ids of a rollout's plan (`createInput.plan.instances[].id`): what the rollout locks. */
+export function plannedInstanceIds(createInput: unknown): string[] {
+  const plan = (createInput as { plan?: { instances?: unknown } } | null)?.plan;
+  const instances = Array.isArray(plan?.instances) ? (plan.instances as unknown[]) : [];
+  const ids = instances.map((i) => (i as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === "string");
+  return [...new Set(ids)];
+}
+
 interface RolloutDbRow {
   id: string;
   lb: string;
@@ -115,10 +162,16 @@ export class RotorStore {
         VALUES (@id, @lb, @provider, @createdBy, @createdAt, @input, @createInput, @targetVersion, @fromVersions, @phase, 1, NULL, @createdAt)`),
       activeFor: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE lb = ? AND active = 1"),
       active: db.prepare<[], RolloutDbRow>("SELECT * FROM rollouts WHERE active = 1 ORDER BY created_at"),
+      activeIds: db.prepare<[], { id: string }>("SELECT id FROM rollouts WHERE active = 1 ORDER BY created_at"),
       rollout: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE id = ?"),
       list: db.prepare<[string | null, string | null, number], RolloutDbRow>(
         "SELECT * FROM rollouts WHERE (? IS NULL OR lb = ?) ORDER BY created_at DESC, rowid DESC LIMIT ?",
       ),
+      locksOf: db.prepare<[string], { instance_id: string; rollout_id: string }>(
+        "SELECT instance_id, rollout_id FROM instance_locks WHERE instance_id IN (SELECT value FROM json_each(?)) ORDER BY rollout_id, instance_id",
+      ),
+      lock: db.prepare<[string, string]>("INSERT INTO instance_locks (instance_id, rollout_id) SELECT value, ? FROM json_each(?)"),
+      locksHeldBy: db.prepare<[string], { instance_id: string }>("SELECT instance_id FROM instance_locks WHERE rollout_id = ? ORDER BY instance_id"),
       setPhase: db.prepare("UPDATE rollouts SET phase = @phase, active = @active, finished_at = @finishedAt, updated_at = @updatedAt WHERE id = @id"),
       append: db.prepare(`INSERT INTO events (rollout_id, at, actor, type, payload, outcome, reason, details)
         VALUES (@rolloutId, @at, @actor, @type, @payload, @outcome, @reason, @details)`),
@@ -138,9 +191,12 @@ export class RotorStore {
   }
 
   /**
-   * Creates a rollout and appends its first events, refusing (ActiveRolloutExistsError) when the load
-   * balancer already has an active one. Check and insert happen in one write transaction, and the
-   * partial unique index backs it up, so two concurrent starts from any processes: exactly one wins.
+   * Creates a rollout and appends its first events, refusing when the load balancer already has an
+   * active one (ActiveRolloutExistsError) or when an instance of its plan belongs to another active
+   * rollout, whatever load balancer that one runs on (InstanceLockedError). Checks, insert and the
+   * instance locks happen in one write transaction, and the partial unique index and the locks'
+   * primary key back them up, so of two concurrent starts from any processes: exactly one wins.
+   * The locks are released when the rollout becomes inactive (a trigger, same transaction).
    */
   insertRollout(r: NewRollout, firstEvents: Omit<NewEvent, "rolloutId">[]): number[] {
     return this.write(() => {
@@ -148,14 +204,34 @@ export class RotorStore {
       if (running) {
         throw new ActiveRolloutExistsError({ id: running.id, lb: running.lb, targetVersion: running.target_version, phase: running.phase });
       }
+      const ids = JSON.stringify(plannedInstanceIds(r.createInput));
+      const locked = this.stmts.locksOf.all(ids);
+      if (locked.length > 0) throw this.lockedError(locked);
       this.stmts.insertRollout.run({
         ...r,
         input: JSON.stringify(r.input),
         createInput: JSON.stringify(r.createInput),
         fromVersions: JSON.stringify(r.fromVersions),
       });
+      this.stmts.lock.run(r.id, ids);
       return firstEvents.map((e) => this.appendEvent({ ...e, rolloutId: r.id }));
     });
+  }
+
+  private lockedError(locked: { instance_id: string; rollout_id: string }[]): InstanceLockedError {
+    const byRollout = new Map<string, string[]>();
+    for (const l of locked) byRollout.set(l.rollout_id, [...(byRollout.get(l.rollout_id) ?? []), l.instance_id]);
+    return new InstanceLockedError(
+      [...byRollout].map(([id, instanceIds]) => {
+        const row = this.stmts.rollout.get(id);
+        return { rollout: { id, lb: row?.lb ?? "?", targetVersion: row?.target_version ?? "?", phase: row?.phase ?? "?" }, instanceIds };
+      }),
+    );
+  }
+
+  /** The instances an active rollout holds (none once it is final). */
+  lockedInstances(rolloutId: string): string[] {
+    return this.stmts.locksHeldBy.all(rolloutId).map((l) => l.instance_id);
   }
 
   /** Appends one event and returns its seq. The only way an event enters the log. */
@@ -173,6 +249,7 @@ export class RotorStore {
     return Number(info.lastInsertRowid);
   }
 
+  /** Caches the phase; `active: false` also releases the rollout's instance locks (a trigger, same transaction). */
   setPhase(id: string, phase: RolloutPhase, active: boolean, at: number): void {
     this.stmts.setPhase.run({ id, phase, active: active ? 1 : 0, finishedAt: active ? null : at, updatedAt: at });
   }
@@ -189,6 +266,11 @@ export class RotorStore {
 
   activeRollouts(): RolloutRow[] {
     return this.stmts.active.all().map(toRollout);
+  }
+
+  /** The ids of the active rollouts, oldest first: cheap enough to ask on every fleet refresh (no plan parsed). */
+  activeRolloutIds(): string[] {
+    return this.stmts.activeIds.all().map((r) => r.id);
   }
 
   listRollouts(filter: { lb?: string; limit?: number } = {}): RolloutRow[] {

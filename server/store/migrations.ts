@@ -81,4 +81,31 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'events are append-only: REPLACE refused'); END;
     `,
   },
+  {
+    version: 3,
+    name: "instance locks: an instance belongs to at most one active rollout",
+    // Whatever load balancer a rollout reached an instance through, the instance is locked to it from
+    // the insert until the rollout is final (the whole plan, not only the batch in progress). The
+    // primary key backs the store's check for a writer that skips it; the trigger releases a
+    // rollout's locks in the very transaction that makes it inactive, whoever writes.
+    // Back-fill: rollouts already active lock their plan's instances (the oldest first, should two
+    // active rollouts of an older version already share one).
+    sql: `
+      CREATE TABLE instance_locks (
+        instance_id TEXT PRIMARY KEY,
+        rollout_id  TEXT NOT NULL REFERENCES rollouts (id)
+      );
+      CREATE INDEX instance_locks_by_rollout ON instance_locks (rollout_id);
+
+      CREATE TRIGGER rollouts_release_instance_locks AFTER UPDATE OF active ON rollouts
+      WHEN NEW.active = 0
+      BEGIN DELETE FROM instance_locks WHERE rollout_id = NEW.id; END;
+
+      INSERT OR IGNORE INTO instance_locks (instance_id, rollout_id)
+        SELECT json_extract(p.value, '$.id'), r.id
+        FROM rollouts r, json_each(r.create_input, '$.plan.instances') p
+        WHERE r.active = 1 AND json_type(p.value, '$.id') = 'text'
+        ORDER BY r.created_at, r.rowid;
+    `,
+  },
 ];

@@ -5,9 +5,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { appliedMigrations, migrate } from "../db";
+import { appliedMigrations, migrate, openDatabase } from "../db";
 import { MIGRATIONS } from "../migrations";
-import { ActiveRolloutExistsError, RotorStore, type NewRollout } from "../index";
+import { ActiveRolloutExistsError, InstanceLockedError, RotorStore, type NewRollout } from "../index";
 import { acquireLease, heartbeatLease, readLease, releaseLease } from "../lease";
 
 const run = promisify(execFile);
@@ -170,6 +170,83 @@ describe("one active rollout per load balancer", () => {
       expect(store.listRollouts({ lb }).map((r) => r.id)).toEqual([winners[0]!.id]);
     }
   }, 60_000);
+});
+
+/** A rollout on `lb` whose plan holds `ids`. */
+function planned(id: string, lb: string, ids: string[], targetVersion = "v2"): NewRollout {
+  return { ...rollout(id, lb), targetVersion, createInput: { plan: { instances: ids.map((i) => ({ id: i, zone: "a" })) } } };
+}
+const locks = () => store.db.prepare("SELECT instance_id AS i, rollout_id AS r FROM instance_locks ORDER BY instance_id").all();
+
+describe("an instance belongs to at most one active rollout", () => {
+  it("refuses a rollout on another load balancer sharing an instance, naming the holder and the instances, and changes nothing", () => {
+    store.insertRollout(planned("r1", "web", ["i-1", "i-2", "i-3"], "6.0.0"), [start]);
+    let err: unknown;
+    try {
+      store.insertRollout(planned("r2", "api", ["i-2", "i-3", "i-9"], "7.0.0"), [start]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InstanceLockedError);
+    expect((err as InstanceLockedError).message).toBe("i-2, i-3 belong to active rollout r1 on web (to 6.0.0, planned); wait for it to finish or abort it");
+    expect((err as InstanceLockedError).holders).toEqual([{ rollout: { id: "r1", lb: "web", targetVersion: "6.0.0", phase: "planned" }, instanceIds: ["i-2", "i-3"] }]);
+    expect(store.rollout("r2")).toBeNull();
+    expect(store.events("r2")).toEqual([]);
+    expect(locks()).toEqual(["i-1", "i-2", "i-3"].map((i) => ({ i, r: "r1" })));
+    // Disjoint instances on another load balancer: allowed.
+    store.insertRollout(planned("r3", "api", ["i-9"]), [start]);
+    expect(store.lockedInstances("r3")).toEqual(["i-9"]);
+  });
+
+  it("names every holder when the instances belong to several rollouts", () => {
+    store.insertRollout(planned("r1", "web", ["i-1"]), [start]);
+    store.insertRollout(planned("r2", "api", ["i-2"], "v3"), [start]);
+    expect(() => store.insertRollout(planned("r3", "internal", ["i-1", "i-2"]), [start])).toThrow(
+      "i-1 belongs to active rollout r1 on web (to v2, planned); i-2 belongs to active rollout r2 on api (to v3, planned); wait for them to finish or abort them",
+    );
+  });
+
+  it("releases the whole plan's instances in the transaction that makes the rollout final", () => {
+    store.insertRollout(planned("r1", "web", ["i-1", "i-2"]), [start]);
+    store.setPhase("r1", "running", true, 5);
+    expect(store.lockedInstances("r1")).toEqual(["i-1", "i-2"]);
+    store.setPhase("r1", "aborted", false, 10);
+    expect(store.lockedInstances("r1")).toEqual([]);
+    store.insertRollout(planned("r2", "api", ["i-2"]), [start]);
+    expect(locks()).toEqual([{ i: "i-2", r: "r2" }]);
+  });
+
+  it("the lock's primary key holds for a writer that skips the check", () => {
+    store.insertRollout(planned("r1", "web", ["i-1"]), [start]);
+    expect(() => store.db.prepare("INSERT INTO instance_locks (instance_id, rollout_id) VALUES ('i-1', 'r1')").run()).toThrow(/UNIQUE/);
+  });
+
+  it("the migration locks the instances of rollouts already active in an existing database", () => {
+    const file = path.join(dir, "old.db");
+    const old = openDatabase(file, MIGRATIONS.filter((m) => m.version < 3));
+    const insert = old.prepare(
+      "INSERT INTO rollouts (id, lb, provider, created_by, created_at, input, create_input, target_version, from_versions, phase, active, updated_at) VALUES (?, ?, 'aws', 'm', ?, '{}', ?, 'v9', '{}', ?, ?, 1)",
+    );
+    const plan = (ids: string[]) => JSON.stringify({ plan: { instances: ids.map((id) => ({ id })) } });
+    insert.run("r-old", "web", 1, plan(["i-1", "i-2"]), "succeeded", 0);
+    insert.run("r-web", "web", 2, plan(["i-1", "i-2"]), "running", 1);
+    // Two active rollouts sharing i-3, as an older Rotor allowed: the older one keeps it.
+    insert.run("r-api", "api", 3, plan(["i-3", "i-4"]), "awaiting-approval", 1);
+    insert.run("r-int", "internal", 4, plan(["i-3", "i-5"]), "running", 1);
+    old.close();
+
+    const upgraded = new RotorStore(file);
+    try {
+      expect(appliedMigrations(upgraded.db)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(upgraded.lockedInstances("r-old")).toEqual([]);
+      expect(upgraded.lockedInstances("r-web")).toEqual(["i-1", "i-2"]);
+      expect(upgraded.lockedInstances("r-api")).toEqual(["i-3", "i-4"]);
+      expect(upgraded.lockedInstances("r-int")).toEqual(["i-5"]);
+      expect(() => upgraded.insertRollout(planned("r-new", "other", ["i-2"]), [start])).toThrow(/i-2 belongs to active rollout r-web on web \(to v9, running\)/);
+    } finally {
+      upgraded.close();
+    }
+  });
 });
 
 describe("engine lease", () => {

@@ -1,0 +1,86 @@
+/**
+ * Which instances active rollouts hold out of rotation, read from the log: from the start of the
+ * deregister step until the register step succeeds, in the rollout's load balancer and every other
+ * one each instance was registered in; nothing once the rollout is final.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { planRollout } from "@/lib/rollout/plan";
+import type { CreateRolloutInput } from "@/lib/rollout/machine";
+import type { RolloutEvent } from "@/lib/rollout/types";
+import { heldOutOfRotation } from "../held";
+import { RotorStore } from "../index";
+import { Journals } from "../journal";
+
+let dir: string;
+let store: RotorStore;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), "rotor-held-"));
+  store = new RotorStore(path.join(dir, "rotor.db"));
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Four instances on `web` in batches of 2; i-1 and i-3 are also targets of `api`. */
+function seed(id: string): void {
+  const fleet = [1, 2, 3, 4].map((n) => ({ id: `i-${n}`, zone: "a", state: "in-service" as const, version: "v1", ...(n % 2 ? { alsoIn: ["api"] } : {}) }));
+  const planned = planRollout(fleet, { version: "v2", batchSize: { unit: "count", value: 2 } });
+  if (!planned.ok) throw new Error(planned.error.message);
+  const createInput: CreateRolloutInput = { id, lb: "web", plan: planned.plan, mode: { kind: "manual" }, drainTimeoutMs: 1000, createdAt: 1, createdBy: "alice" };
+  store.insertRollout(
+    { id, lb: "web", provider: "aws", createdBy: "alice", createdAt: 1, input: {}, createInput, targetVersion: "v2", fromVersions: { v1: 4 }, phase: "running" },
+    [{ at: 1, actor: "alice", type: "start", payload: { type: "start" }, outcome: "applied" }],
+  );
+}
+
+describe("heldOutOfRotation", () => {
+  it("follows the log: held from the deregister step until registered again, in every load balancer of the instance", () => {
+    seed("r-1");
+    const journals = new Journals(store);
+    const heldOut = heldOutOfRotation(store, journals);
+    const ids = (lb: string) => heldOut(lb).map((h) => h.id);
+    expect(ids("web")).toEqual([]);
+
+    const journal = journals.get("r-1")!;
+    const append = (e: Record<string, unknown>) => {
+      const r = journal.append({ at: 2, actor: "engine", ...e } as RolloutEvent);
+      if (!r.ok) throw new Error(r.message);
+    };
+    const deregister = journal.state.outstanding[0]!;
+    expect(deregister).toMatchObject({ type: "deregister", ids: [expect.any(String), expect.any(String)] });
+    const batch = "ids" in deregister ? deregister.ids : [];
+    append({ type: "step-started", effectId: deregister.effectId });
+    // The step is running: the instances may be out already.
+    expect(ids("web")).toEqual(batch);
+    append({ type: "step-succeeded", effectId: deregister.effectId, results: batch.map((id) => ({ id, ok: true })) });
+
+    const held = heldOut("web");
+    expect(held).toEqual(batch.map((id) => ({ id, rolloutId: "r-1", rolloutLb: "web", zone: "a", version: "v1", description: "taken out of rotation by rollout r-1 (batch 1)" })));
+    // Held in the other load balancer too, for the instances registered there; nothing elsewhere.
+    expect(ids("api")).toEqual(batch.filter((id) => id === "i-1" || id === "i-3"));
+    expect(ids("other")).toEqual([]);
+
+    // Another process (the engine) carries the batch on up to its register step; the reads follow the log.
+    const otherStore = new RotorStore(store.file);
+    const engine = new Journals(otherStore).get("r-1")!;
+    const finish = (effectId: string) => {
+      for (const type of ["step-started", "step-succeeded"]) {
+        const r = engine.append({ type, effectId, results: batch.map((id) => ({ id, ok: true })), at: 3, actor: "engine" } as RolloutEvent);
+        if (!r.ok) throw new Error(r.message);
+      }
+    };
+    for (let guard = 0; guard < 10 && engine.state.outstanding[0]?.type !== "register"; guard++) finish(engine.state.outstanding[0]!.effectId);
+    const register = engine.state.outstanding[0]!;
+    expect(register).toMatchObject({ type: "register", ids: batch });
+    expect(ids("web")).toEqual(batch);
+    finish(register.effectId);
+    otherStore.close();
+    expect(journals.get("r-1")!.state.phase).toBe("running");
+    expect(ids("web")).toEqual([]);
+    expect(ids("api")).toEqual([]);
+  });
+});
