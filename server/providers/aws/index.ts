@@ -141,20 +141,25 @@ export class AwsProvider implements LoadBalancerProvider {
   }
 
   /** Concurrent callers share one refresh; one younger than `minRefreshMs` is reused. */
-  describeInstances(lb: string): Promise<InstanceView[]> {
+  describeInstances(lb: string, options: { include?: readonly string[] } = {}): Promise<InstanceView[]> {
     const hit = this.refreshes.get(lb);
     if (hit && this.now() - hit.at <= this.config.cache.minRefreshMs) return hit.value;
-    const value = this.refresh(lb);
+    const value = this.refresh(lb, options.include ?? []);
     this.refreshes.set(lb, { at: this.now(), value });
     value.catch(() => this.refreshes.delete(lb));
     return value;
   }
 
-  private async refresh(lb: string): Promise<InstanceView[]> {
+  /**
+   * `include`: instances a rollout's durable state holds out of rotation here. After a restart this
+   * process no longer remembers deregistering them, and AWS stops listing them; asking by id keeps
+   * their real state (still draining, or out) in the table and in the engine's waits.
+   */
+  private async refresh(lb: string, include: readonly string[]): Promise<InstanceView[]> {
     const { backend, awsName } = this.backend(lb);
     const out = this.outOf(lb);
     const began = this.now();
-    const health = await backend.health(awsName, new Set(out.keys()));
+    const health = await backend.health(awsName, new Set([...out.keys(), ...include]));
     const [ec2, memberships] = await Promise.all([this.ec2.lookup(health.map((h) => h.id)), this.cachedMemberships(lb)]);
     const views: InstanceView[] = [];
     for (const h of health) {
@@ -218,9 +223,9 @@ export class AwsProvider implements LoadBalancerProvider {
       this.inFlight.delete(id);
     }
     this.refreshes.delete(lb);
-    this.membership.invalidate();
     try {
       await backend.deregister(awsName, checked);
+      this.membership.record(lb, checked, false);
     } finally {
       for (const id of checked) if (out.has(id)) out.set(id, this.now());
     }
@@ -232,8 +237,8 @@ export class AwsProvider implements LoadBalancerProvider {
     if (checked.length === 0) return;
     const { backend, awsName } = this.backend(lb);
     this.refreshes.delete(lb);
-    this.membership.invalidate();
     await backend.register(awsName, checked);
+    this.membership.record(lb, checked, true);
     for (const id of checked) {
       this.outOf(lb).delete(id);
       this.inFlight.delete(id);

@@ -57,9 +57,23 @@ export class MembershipIndex {
     return this.fresh();
   }
 
-  /** After Rotor itself (de)registers: the next cached read is a fresh one. */
-  invalidate(): void {
-    this.last = null;
+  /**
+   * After Rotor itself (de)registers: the cached index follows without another read (a read right
+   * after a deregistration would cost every target group's health on the busiest poll of a batch).
+   */
+  record(lb: string, ids: readonly string[], registered: boolean): void {
+    const last = this.last;
+    if (!last) return;
+    const value = last.value.then((index) => {
+      const next = new Map(index);
+      for (const id of ids) {
+        const others = (next.get(id) ?? []).filter((name) => name !== lb);
+        next.set(id, registered ? [...others, lb].sort() : others);
+      }
+      return next as Memberships;
+    });
+    value.catch(() => undefined);
+    this.last = { at: last.at, value };
   }
 
   private async read(): Promise<Memberships> {
