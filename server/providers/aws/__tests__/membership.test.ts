@@ -73,6 +73,26 @@ describe("instances behind several load balancers (moto)", () => {
     }
   });
 
+  it("refuses a second rollout that reaches a shared instance through the other load balancer, naming the first", async () => {
+    const own = mkdtempSync(path.join(tmpdir(), "rotor-aws-locks-"));
+    const t = new TestControl(own, provider);
+    try {
+      const first = await t.launch({ lb: "web", version: "6.0.0" });
+      const before = (await listCommands(moto)).length;
+      const r = await launchRollout({ store: t.store, monitor: t.monitor, bus: t.bus }, { lb: "tg_api", plan: { version: "7.0.0", batchSize: { unit: "count", value: 1 } }, mode: { kind: "manual" } }, "tester");
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.code).toBe("INSTANCE_LOCKED");
+      expect(r.message).toContain(first);
+      expect(t.store.listRollouts().map((x) => x.id)).toEqual([first]);
+      // No engine runs here: nothing was sent to any instance by either.
+      expect((await listCommands(moto)).length).toBe(before);
+    } finally {
+      t.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it("a rollout on web takes shared instances out of api too, and puts them back in both", async () => {
     let engine: HeadlessEngine | null = null;
     const t = new TestControl(dir, provider);
