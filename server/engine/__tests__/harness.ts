@@ -12,6 +12,7 @@ import { RotorStore } from "@/server/store";
 import { databasePath } from "@/server/store/db";
 import { ChangeBus } from "@/server/bus";
 import { Journals } from "@/server/store/journal";
+import { heldOutOfRotation } from "@/server/store/held";
 import { launchRollout, operate, type LaunchInput } from "@/server/commands/launch";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -90,8 +91,9 @@ export class TestControl {
 
   constructor(dataDir: string, provider: LoadBalancerProvider) {
     this.store = new RotorStore(databasePath(dataDir));
-    this.monitor = new FleetMonitor(provider);
     this.journals = new Journals(this.store, this.bus);
+    // As the dashboard's runtime builds it: instances held out of rotation come from the store.
+    this.monitor = new FleetMonitor(provider, {}, null, heldOutOfRotation(this.store, this.journals));
   }
 
   async launch(input: Partial<LaunchInput> & { version: string }, actor = "tester"): Promise<string> {

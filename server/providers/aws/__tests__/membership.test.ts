@@ -144,4 +144,54 @@ describe("instances behind several load balancers (moto)", () => {
       await engine?.stop();
     }
   }, 240_000);
+
+  it("after a restart with a batch out of rotation, the fleet still lists all 6, and abort puts every instance back in both", async () => {
+    const own = mkdtempSync(path.join(tmpdir(), "rotor-aws-restart-"));
+    const env = { ...rotorEnvFor(moto, { classic: "web", targetGroup: "tg_api" }), ROTOR_AWS_SSM_POLL_MS: "100" };
+    let engine: HeadlessEngine | null = await startHeadlessEngine({ dataDir: own, controlUrl: "http://127.0.0.1:9", env: { ...env, ROTOR_TEST_HOLD_AFTER_MS: JSON.stringify({ stop: 60_000 }) } });
+    let t = new TestControl(own, provider);
+    try {
+      const id = await t.launch({ lb: "web", version: "8.0.0" });
+      const batch = t.state(id).plan.batches[0]!.instanceIds;
+      const sharedInBatch = batch.filter((b) => shared().includes(b));
+      // The stop hook has run on batch 1 (out of both load balancers); its report is held back: kill now.
+      await waitFor(async () => (await listCommands(moto)).some((c) => c.Parameters?.Hook?.[0] === "stop" && c.Parameters?.Version?.[0] === "8.0.0"), 60_000);
+      await engine.kill();
+      engine = null;
+      t.close();
+
+      // A new dashboard process: nothing in memory says which instances Rotor deregistered.
+      t = new TestControl(own, motoProvider(moto).provider);
+      const web = await t.monitor.freshSnapshot("web", 0);
+      expect(web.instances.map((i) => i.id).sort()).toEqual([...estate.ids].sort());
+      for (const iid of batch) {
+        const v = web.instances.find((i) => i.id === iid)!;
+        expect(v.state).toBe("out-of-service");
+        expect(v.heldBy?.rolloutId).toBe(id);
+      }
+      const api = await t.monitor.freshSnapshot("tg_api", 0);
+      for (const iid of sharedInBatch) expect(api.instances.find((i) => i.id === iid)?.heldBy?.rolloutId).toBe(id);
+
+      engine = await startHeadlessEngine({ dataDir: own, controlUrl: "http://127.0.0.1:9", env });
+      expect(t.operate(id, { type: "abort" }).ok).toBe(true);
+      await t.waitPhase(id, "aborted", 120_000);
+      const m = await provider.memberships(estate.ids);
+      for (const iid of shared()) expect(m[iid]).toEqual(["tg_api", "web"]);
+      for (const iid of estate.ids.slice(4)) expect(m[iid]).toEqual(["web"]);
+      const after = await provider.describeInstances("web");
+      expect(after.filter((v) => v.state === "in-service")).toHaveLength(6);
+    } finally {
+      t.close();
+      await engine?.stop();
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
