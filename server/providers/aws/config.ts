@@ -140,12 +140,40 @@ function readFile(path: string): Record<string, unknown> {
   }
 }
 
-/** Parses and validates; throws ProviderError("CONFIG") naming every bad setting. */
+/** The environment variable behind each setting, so a problem names what the operator sets. */
+const VARIABLES: Record<string, string> = {
+  loadBalancers: "ROTOR_AWS_LOAD_BALANCERS",
+  region: "AWS_REGION",
+  endpoint: "AWS_ENDPOINT_URL",
+  retryMode: "ROTOR_AWS_RETRY_MODE",
+  maxAttempts: "ROTOR_AWS_MAX_ATTEMPTS",
+  "hooks.stop": "ROTOR_AWS_HOOK_STOP",
+  "hooks.deploy": "ROTOR_AWS_HOOK_DEPLOY",
+  "hooks.start": "ROTOR_AWS_HOOK_START",
+  "hooks.verify": "ROTOR_AWS_HOOK_VERIFY",
+  "hooks.version": "ROTOR_AWS_HOOK_VERSION",
+  healthUrl: "ROTOR_AWS_HEALTH_URL",
+  versionUrl: "ROTOR_AWS_VERSION_URL",
+  inFlightCommand: "ROTOR_AWS_INFLIGHT_COMMAND",
+  documentName: "ROTOR_AWS_SSM_DOCUMENT",
+  manageDocument: "ROTOR_AWS_MANAGE_DOCUMENT",
+  "ssm.maxConcurrency": "ROTOR_AWS_SSM_MAX_CONCURRENCY",
+  "ssm.maxErrors": "ROTOR_AWS_SSM_MAX_ERRORS",
+  "ssm.pollIntervalMs": "ROTOR_AWS_SSM_POLL_MS",
+  versionTag: "ROTOR_AWS_VERSION_TAG",
+  versionHook: "ROTOR_AWS_VERSION_HOOK",
+};
+
+/** Parses and validates; throws ProviderError("CONFIG") naming every bad setting and its variable. */
 export function parseAwsConfig(input: unknown): AwsConfig {
   const result = awsConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`);
-  throw new ProviderError("CONFIG", `Invalid AWS provider configuration: ${problems.join("; ")}`);
+  const problems = result.error.issues.map((i) => {
+    const key = i.path.filter((p) => typeof p === "string").join(".");
+    const variable = VARIABLES[key];
+    return `${variable ? `${variable} (${key})` : key || "config"}: ${i.message}`;
+  });
+  throw new ProviderError("CONFIG", `Invalid AWS provider configuration: ${problems.join("; ")}. Correct it (environment, or the ROTOR_AWS_CONFIG file) and restart Rotor.`);
 }
 
 export function loadAwsConfig(env: Env = process.env): AwsConfig {

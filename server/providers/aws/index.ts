@@ -58,6 +58,8 @@ export class AwsProvider implements LoadBalancerProvider {
   private readonly refreshes = new Map<string, { at: number; value: Promise<InstanceView[]> }>();
   private readonly inFlight = new Map<string, { value: number; at: number }>();
   private probing = false;
+  /** Configured names the last listing did not find in AWS, with the sentence that says so. */
+  private unknownNames = new Map<string, string>();
   private readonly summaries: TtlCache<LoadBalancerSummary[]>;
 
   constructor(
@@ -75,7 +77,10 @@ export class AwsProvider implements LoadBalancerProvider {
     this.summaries = new TtlCache(config.cache.attributesTtlMs, this.now);
   }
 
-  /** Every Classic ELB and instance target group (or those configured); an unknown configured name is a CONFIG error. */
+  /**
+   * Every Classic ELB and instance target group (or those configured). A configured name AWS does not
+   * know is listed with its `problem` sentence: it affects only itself, the others work as ever.
+   */
   listLoadBalancers(): Promise<LoadBalancerSummary[]> {
     return this.summaries.get("all", () => this.fetchSummaries());
   }
@@ -91,21 +96,29 @@ export class AwsProvider implements LoadBalancerProvider {
       })),
     ];
     const wanted = this.config.loadBalancers;
-    if (wanted) {
-      const unknown = wanted.filter((w) => !all.some((a) => a.name === w));
-      if (unknown.length > 0) {
-        const known = all.map((a) => a.name).join(", ") || "none";
-        throw new ProviderError("CONFIG", `ROTOR_AWS_LOAD_BALANCERS names unknown load balancer(s): ${unknown.join(", ")} (found: ${known}; target groups are named tg_<name>)`);
-      }
+    const unknown = new Map<string, string>();
+    for (const name of wanted ?? []) {
+      if (all.some((a) => a.name === name)) continue;
+      const known = all.map((a) => a.name).join(", ") || "none";
+      unknown.set(
+        name,
+        `ROTOR_AWS_LOAD_BALANCERS names ${name}, which AWS does not have${this.config.region ? ` in ${this.config.region}` : ""} (found: ${known}; target groups are named tg_<name>): correct the name or remove it from ROTOR_AWS_LOAD_BALANCERS.`,
+      );
     }
+    this.unknownNames = unknown;
     const shown = wanted ? all.filter((a) => wanted.includes(a.name)) : all;
-    return Promise.all(shown.map(async (s) => ({ ...s, provider: "aws" as const, drainTimeoutMs: await this.drainTimeoutMs(s.name) })));
+    const listed: LoadBalancerSummary[] = await Promise.all(shown.map(async (s) => ({ ...s, provider: "aws" as const, drainTimeoutMs: await this.drainTimeoutMs(s.name) })));
+    for (const [name, problem] of unknown) listed.push({ name, provider: "aws", kind: parseLbName(name).kind, drainTimeoutMs: 0, problem });
+    return listed;
   }
 
   private backend(lb: string): { backend: LbBackend; awsName: string } {
     if (this.config.loadBalancers && !this.config.loadBalancers.includes(lb)) {
       throw new ProviderError("NOT_FOUND", `load balancer ${lb} is not among ROTOR_AWS_LOAD_BALANCERS`);
     }
+    // Known unknown (from the last listing): say so without asking AWS again on every poll.
+    const problem = this.unknownNames.get(lb);
+    if (problem) throw new ProviderError("CONFIG", problem);
     const ref = parseLbName(lb);
     return { backend: ref.kind === "classic" ? this.classic : this.targetGroups, awsName: ref.awsName };
   }
