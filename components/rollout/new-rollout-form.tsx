@@ -22,7 +22,7 @@ export function NewRolloutForm({ lb, start }: { lb: string; start: FormAction<St
   const [touched, setTouched] = useState(false);
   const [state, formAction, pending] = useActionState<FormResult<Started> | null, FormData>(start, null);
 
-  const fleet: FleetInstance[] = useMemo(() => (data?.instances ?? []).map((i) => ({ id: i.id, zone: i.zone, state: i.state, version: i.version, ...(i.name ? { name: i.name } : {}) })), [data]);
+  const fleet: FleetInstance[] = useMemo(() => (data?.instances ?? []).map((i) => ({ id: i.id, zone: i.zone, state: i.state, version: i.version, ...(i.name ? { name: i.name } : {}), ...(i.versionSource ? { versionSource: i.versionSource } : {}) })), [data]);
 
   const preview = useMemo(() => {
     const read = readForm(values);

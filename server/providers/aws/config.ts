@@ -29,6 +29,8 @@ const hooksSchema = z.object({
   deploy: shellCommand.optional(),
   start: shellCommand.optional(),
   verify: shellCommand.optional(),
+  /** Prints the version the instance serves (e.g. `cat /srv/app/VERSION`); default: reads ROTOR_VERSION_URL. */
+  version: shellCommand.optional(),
 });
 
 export const awsConfigSchema = z.object({
@@ -60,6 +62,11 @@ export const awsConfigSchema = z.object({
     .prefault({}),
   /** EC2 tag holding the version an instance serves; Rotor writes it after a verify. "" disables. */
   versionTag: z.string().max(128).default("rotor:version"),
+  /**
+   * Where an instance has no version tag, ask it (the `version` hook through SSM, in the background,
+   * at most one command of up to 50 instances at a time), so its previous version is known for a rollback.
+   */
+  versionHook: z.boolean().default(true),
   cache: z
     .object({
       /** Name, zone, address and tags change rarely: re-read EC2 at most this often. */
@@ -100,7 +107,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     endpoint: env.AWS_ENDPOINT_URL,
     retryMode: env.ROTOR_AWS_RETRY_MODE ?? env.AWS_RETRY_MODE,
     maxAttempts: env.ROTOR_AWS_MAX_ATTEMPTS ?? env.AWS_MAX_ATTEMPTS,
-    hooks: prune({ stop: env.ROTOR_AWS_HOOK_STOP, deploy: env.ROTOR_AWS_HOOK_DEPLOY, start: env.ROTOR_AWS_HOOK_START, verify: env.ROTOR_AWS_HOOK_VERIFY }),
+    hooks: prune({ stop: env.ROTOR_AWS_HOOK_STOP, deploy: env.ROTOR_AWS_HOOK_DEPLOY, start: env.ROTOR_AWS_HOOK_START, verify: env.ROTOR_AWS_HOOK_VERIFY, version: env.ROTOR_AWS_HOOK_VERSION }),
     healthUrl: env.ROTOR_AWS_HEALTH_URL,
     versionUrl: env.ROTOR_AWS_VERSION_URL,
     inFlightCommand: env.ROTOR_AWS_INFLIGHT_COMMAND,
@@ -108,6 +115,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     manageDocument: bool("ROTOR_AWS_MANAGE_DOCUMENT", env.ROTOR_AWS_MANAGE_DOCUMENT),
     ssm: prune({ maxConcurrency: env.ROTOR_AWS_SSM_MAX_CONCURRENCY, maxErrors: env.ROTOR_AWS_SSM_MAX_ERRORS, pollIntervalMs: env.ROTOR_AWS_SSM_POLL_MS }),
     versionTag: env.ROTOR_AWS_VERSION_TAG,
+    versionHook: bool("ROTOR_AWS_VERSION_HOOK", env.ROTOR_AWS_VERSION_HOOK),
   });
 }
 
