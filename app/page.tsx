@@ -3,7 +3,8 @@ import { pageOperator } from "@/server/auth/guard";
 import { HydrationBoundary } from "@tanstack/react-query";
 import { LoadBalancerList } from "@/components/lb/lb-list";
 import { queryKeys } from "@/components/queries";
-import { loadBalancerRows } from "@/server/api/fleet";
+import { ProviderProblem } from "@/components/ui/provider-problem";
+import { loadBalancerRows, providerProblem } from "@/server/api/fleet";
 import { prefetch } from "@/server/api/prefetch";
 
 export const dynamic = "force-dynamic";
@@ -11,7 +12,8 @@ export const dynamic = "force-dynamic";
 export default async function HomePage() {
   const auth = await pageOperator("read", "/");
   if (!auth.ok) return <Forbidden message={auth.message} />;
-  const state = await prefetch([[queryKeys.loadBalancers, loadBalancerRows]]);
+  const problem = await providerProblem();
+  const state = problem ? null : await prefetch([[queryKeys.loadBalancers, loadBalancerRows]]);
   return (
     <section aria-labelledby="lb-heading" className="space-y-4">
       <div>
@@ -20,9 +22,13 @@ export default async function HomePage() {
         </h1>
         <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">Supervised, batch-by-batch rollouts for the fleet behind each load balancer.</p>
       </div>
-      <HydrationBoundary state={state}>
-        <LoadBalancerList />
-      </HydrationBoundary>
+      {problem ? (
+        <ProviderProblem problem={problem} />
+      ) : (
+        <HydrationBoundary state={state}>
+          <LoadBalancerList />
+        </HydrationBoundary>
+      )}
     </section>
   );
 }

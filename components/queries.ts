@@ -20,6 +20,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The API's error code (CONFIG, AUTH, UNAVAILABLE, NOT_FOUND, …) when it sent one. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = "ApiError";
@@ -29,8 +31,8 @@ export class ApiError extends Error {
 async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path, { headers: { accept: "application/json" }, cache: "no-store" });
   if (!res.ok) {
-    const body = (await res.json().catch(() => null)) as { message?: string } | null;
-    throw new ApiError(res.status, body?.message ?? `GET ${path} failed with ${res.status}`);
+    const body = (await res.json().catch(() => null)) as { message?: string; code?: string } | null;
+    throw new ApiError(res.status, body?.message ?? `GET ${path} failed with ${res.status}`, body?.code);
   }
   return (await res.json()) as T;
 }

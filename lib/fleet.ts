@@ -17,6 +17,11 @@ export interface LoadBalancerSummary {
   description?: string;
   /** What the instances run, where the provider knows it (the local fleet: its Node server, or Apache httpd + mod_perl). */
   server?: "node" | "apache";
+  /**
+   * Why this load balancer cannot be shown, as one sentence (what is wrong, which setting, what to do),
+   * e.g. a configured name the provider does not know. Only this one is affected; the others work.
+   */
+  problem?: string;
 }
 
 export interface InstanceView {

@@ -52,6 +52,18 @@ export const ERROR_STATUS = {
   PROVIDER_ERROR: 503,
   /** Which load balancers the instances serve could not be read (a permission, the scope). */
   MEMBERSHIP_UNKNOWN: 503,
+  /**
+   * The provider's configuration is wrong (a bad variable, an unknown load balancer name, no region):
+   * the server is misconfigured and asking again will not help until an operator fixes it.
+   */
+  CONFIG: 500,
+  /** AWS refused Rotor's credentials or a permission: the upstream said no, Rotor itself is fine. */
+  AUTH: 502,
+  /** The provider (AWS, the local fleet) did not answer or kept throttling: retry later. */
+  UNAVAILABLE: 503,
+  THROTTLED: 503,
+  /** The provider did not answer in time. */
+  TIMEOUT: 504,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

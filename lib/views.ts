@@ -176,6 +176,13 @@ export interface ActiveRolloutRef {
   progress: number;
 }
 
+/** Why the provider (or one load balancer) cannot be read, as one sentence: what is wrong, which setting, what to do. */
+export interface ProblemView {
+  /** CONFIG, AUTH, UNAVAILABLE, THROTTLED, TIMEOUT or INTERNAL (lib/result.ts gives their HTTP statuses). */
+  code: string;
+  message: string;
+}
+
 export interface LoadBalancerRow extends LoadBalancerSummary {
   counts: Partial<Record<LbState, number>>;
   total: number;

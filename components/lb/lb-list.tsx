@@ -2,14 +2,15 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { loadBalancersQuery } from "@/components/queries";
+import { ApiError, loadBalancersQuery } from "@/components/queries";
+import { ProviderProblem } from "@/components/ui/provider-problem";
 import { Badge, LB_STATES, LbStateBadge, PhaseBadge } from "@/components/ui/badges";
 import { formatCount } from "@/components/ui/format";
 import { Panel, td, th } from "@/components/ui/table";
 
 export function LoadBalancerList() {
   const { data, error } = useQuery(loadBalancersQuery());
-  if (error) return <p role="alert" className="text-sm text-red-700 dark:text-red-400">{error.message}</p>;
+  if (error) return <ProviderProblem problem={{ code: (error instanceof ApiError && error.code) || "INTERNAL", message: error.message }} />;
   if (!data) return <p className="text-sm text-zinc-500">Loading load balancers…</p>;
   if (data.length === 0) return <p className="text-sm text-zinc-500">No load balancers found for this provider.</p>;
   return (

@@ -1,4 +1,4 @@
-import type { PlanError, RolloutPlan } from "@/lib/rollout/types";
+import type { PlanError, PlannedInstance, RolloutPlan } from "@/lib/rollout/types";
 import { pluralize } from "@/components/ui/format";
 
 /** The batches a plan would run, with zones and the capacity kept while each is out. */
@@ -23,6 +23,7 @@ export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | nu
             {pluralize(plan.fleetSize, "instance")} → <span className="font-mono">{plan.targetVersion}</span> in {pluralize(plan.batches.length, "batch", "batches")} of up to {plan.batchSize}; at least{" "}
             <strong>{plan.minHealthy}</strong> stay in service.
           </p>
+          <FromVersions instances={plan.instances} />
           {others.length > 0 && (
             <p className="px-3 pb-2 text-sm text-zinc-600 dark:text-zinc-400">
               {pluralize(alsoIn.size, "instance")} also serve {others.join(", ")}: each is taken out of every load balancer it serves, drained at all of them, and put back in all of them.
@@ -60,6 +61,32 @@ export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | nu
         </>
       )}
     </section>
+  );
+}
+
+const SOURCE: Record<string, string> = { tag: "from tag", hook: "from hook", instance: "from instance" };
+
+/** The versions the instances run now, and where each was learnt: what a rollback would return them to. */
+function FromVersions({ instances }: { instances: PlannedInstance[] }) {
+  const groups = new Map<string, { version: string | null; source?: string; count: number }>();
+  for (const i of instances) {
+    const key = `${i.fromVersion ?? ""}|${i.versionSource ?? ""}`;
+    const g = groups.get(key) ?? { version: i.fromVersion, source: i.versionSource, count: 0 };
+    g.count++;
+    groups.set(key, g);
+  }
+  const unknown = instances.filter((i) => i.fromVersion === null).length;
+  return (
+    <p aria-label="Current versions" className="flex flex-wrap items-baseline gap-x-3 gap-y-0.5 px-3 pb-2 text-xs">
+      <span className="text-zinc-500">Now:</span>
+      {[...groups.values()].map((g) => (
+        <span key={`${g.version}|${g.source}`} data-version-source={g.source ?? "unknown"}>
+          <span className="font-mono">{g.version ?? "unknown"}</span> ×{g.count}
+          {g.version !== null && g.source && <span className="text-zinc-500"> ({SOURCE[g.source] ?? g.source})</span>}
+        </span>
+      ))}
+      {unknown > 0 && <span className="text-amber-700 dark:text-amber-400">rollback cannot return {pluralize(unknown, "instance")} of unknown version</span>}
+    </p>
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * The dashboard against the AWS provider, once, with the moto emulator standing in for AWS:
  * `server/testing/moto.ts` starts moto on a free loopback port, seeds a Classic ELB, a target group and
- * 6 instances over two zones, then runs `npm start`'s entry point with ROTOR_PROVIDER=aws.
+ * 6 instances over two zones, then runs `npm start`'s entry point with ROTOR_PROVIDER=aws, showing
+ * both and one configured name AWS does not have.
  * Runs after the main suite (which builds the dashboard), from `npm run test:e2e`.
  */
 import path from "node:path";
@@ -27,7 +28,8 @@ export default defineConfig({
     { name: "aws-moto", use: { ...devices["Desktop Chrome"], storageState: stateFile("alice") }, dependencies: ["setup"] },
   ],
   webServer: {
-    command: `${wipe} && npx tsx server/testing/moto.ts 6 -- npx tsx server/cli/start.ts`,
+    // ROTOR_AWS_LOAD_BALANCERS names one load balancer AWS does not have (web-old): it must affect only itself.
+    command: `${wipe} && npx tsx server/testing/moto.ts 6 -- env ROTOR_AWS_LOAD_BALANCERS=web,tg_web-tg,web-old npx tsx server/cli/start.ts`,
     cwd: root,
     url: `http://127.0.0.1:${port}/api/health`,
     timeout: 240_000,

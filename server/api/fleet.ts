@@ -2,11 +2,11 @@
  * Fleet reads for the API and the pages: the shared monitor's snapshot (one provider poll per
  * load balancer, whatever the number of viewers), reshaped for one page.
  */
-import type { FleetView, LbTrafficView, LoadBalancerRow } from "@/lib/views";
+import type { FleetView, LbTrafficView, LoadBalancerRow, ProblemView } from "@/lib/views";
 import type { LbState } from "@/lib/rollout/types";
 import type { FleetSnapshot } from "@/server/monitor";
 import { runtime } from "@/server/runtime";
-import type { LoadBalancerSummary } from "@/server/providers/types";
+import { ProviderError, asProviderError, type LoadBalancerSummary } from "@/server/providers/types";
 import { NotFound } from "@/server/api/http";
 import { activeRolloutRef, instanceSteps } from "@/server/api/rollouts";
 
@@ -15,7 +15,24 @@ async function summaryOf(lb: string): Promise<LoadBalancerSummary> {
   const all = await monitor.listLoadBalancers();
   const found = all.find((l) => l.name === lb);
   if (!found) throw new NotFound(`No load balancer named "${lb}" (known: ${all.map((l) => l.name).join(", ") || "none"})`);
+  if (found.problem) throw new ProviderError("CONFIG", found.problem);
   return found;
+}
+
+/**
+ * The provider's configuration or access problem (or, given `lb`, that load balancer's own), or null
+ * when the provider lists its load balancers. The listing is cached by the monitor, so pages may ask.
+ */
+export async function providerProblem(lb?: string): Promise<ProblemView | null> {
+  try {
+    const all = await runtime().monitor.listLoadBalancers();
+    const own = lb === undefined ? undefined : all.find((l) => l.name === lb)?.problem;
+    return own ? { code: "CONFIG", message: own } : null;
+  } catch (err) {
+    const provider = asProviderError(err);
+    if (provider) return { code: provider.code, message: provider.message };
+    return { code: "INTERNAL", message: `The load balancers could not be listed: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 /** The latest snapshot; the very first read of a load balancer waits for its first refresh. */
@@ -38,6 +55,8 @@ export async function loadBalancerRows(): Promise<LoadBalancerRow[]> {
   const lbs = await monitor.listLoadBalancers();
   return Promise.all(
     lbs.map(async (lb) => {
+      // Nothing to read for a load balancer the provider cannot show: its row carries the reason.
+      if (lb.problem) return { ...lb, counts: {}, total: 0, versions: [], activeRollout: await activeRolloutRef(lb.name), traffic: null, error: lb.problem };
       const [s, active] = await Promise.all([readSnapshot(lb.name), activeRolloutRef(lb.name)]);
       const counts: Partial<Record<LbState, number>> = {};
       const versions = new Map<string | null, number>();

@@ -2,7 +2,8 @@
  * JSON responses for the read API, and the one place where a thrown error becomes an HTTP status
  * with a readable message (never a stack trace).
  */
-import { ProviderError } from "@/server/providers/types";
+import { httpStatus } from "@/lib/result";
+import { asProviderError } from "@/server/providers/types";
 import { componentLog } from "@/server/log";
 
 export class NotFound extends Error {
@@ -20,10 +21,9 @@ export function json(data: unknown, status = 200): Response {
 
 export function errorResponse(err: unknown, what: string): Response {
   if (err instanceof NotFound) return json({ code: "NOT_FOUND", message: err.message }, 404);
-  if (err instanceof ProviderError) {
-    const status = err.code === "NOT_FOUND" ? 404 : err.code === "INVALID_INPUT" ? 400 : err.code === "CONFIG" || err.code === "AUTH" ? 500 : 503;
-    return json({ code: err.code, message: err.message }, status);
-  }
+  const provider = asProviderError(err);
+  // CONFIG 500, AUTH 502, UNAVAILABLE/THROTTLED 503, TIMEOUT 504, NOT_FOUND 404 (lib/result.ts).
+  if (provider) return json({ code: provider.code, message: provider.message }, httpStatus(provider.code));
   componentLog("api").error({ err }, `${what} failed`);
   return json({ code: "INTERNAL", message: `${what} failed: ${err instanceof Error ? err.message : String(err)}` }, 500);
 }

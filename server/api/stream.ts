@@ -74,8 +74,9 @@ class Hub {
       const monitor = runtime().monitor;
       const lbs = await monitor.listLoadBalancers();
       if (this.clients.size === 0) return;
-      for (const { name } of lbs) {
-        if (this.lbSubs.has(name)) continue;
+      for (const { name, problem } of lbs) {
+        // One the provider cannot show has nothing to watch (polling it would only fail).
+        if (problem || this.lbSubs.has(name)) continue;
         this.lbSubs.set(name, monitor.subscribe(name, (s) => this.onSnapshot(name, s)));
       }
     } catch (err) {

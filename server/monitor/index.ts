@@ -16,7 +16,7 @@
  * engine's waits all see the whole fleet.
  */
 import type { InstanceView, LoadBalancerProvider, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
-import { ProviderError } from "@/server/providers/types";
+import { asProviderError } from "@/server/providers/types";
 import type { ChangeBus } from "@/server/bus";
 import { backoffDelay } from "@/server/backoff";
 import { componentLog } from "@/server/log";
@@ -66,7 +66,8 @@ function defaultIntervals(provider: LoadBalancerProvider): MonitorIntervals {
 }
 
 function toMonitorError(err: unknown, at: number): MonitorError {
-  if (err instanceof ProviderError) return { message: err.message, code: err.code, at };
+  const provider = asProviderError(err);
+  if (provider) return { message: provider.message, code: provider.code, at };
   return { message: err instanceof Error ? err.message : String(err), code: "INTERNAL", at };
 }
 

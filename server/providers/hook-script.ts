@@ -4,7 +4,7 @@
  * (server/fleet/apache/executor.ts). A bug here fails a local test before it fails a deploy.
  *
  * Input, as environment variables only (SSM's `interpolationType: ENV_VAR`; never pasted into the text):
- *   SSM_Hook     stop | deploy | start | verify | probe
+ *   SSM_Hook     stop | deploy | start | verify | probe | version
  *   SSM_Version  the release (deploy, verify); refused unless it starts with a letter or digit, then
  *                letters, digits and . _ + -, 1–128 characters; checked before anything is touched.
  * Settings (defaults fit a stock Debian or Amazon Linux Apache):
@@ -24,7 +24,8 @@
  * Hooks: stop = graceful-stop, then wait until the old parent has exited (graceful-stop only signals);
  * deploy = switch `current` to the release; start = start, then wait until the new parent answers;
  * verify = health 2xx and version equal to SSM_Version, retried through a warm-up; it prints
- * `rotor-version=<observed>` for Rotor. Exit 0 success, 1 failure, 64 refused input (nothing was
+ * `rotor-version=<observed>` for Rotor; version = the same line for an instance whose version Rotor
+ * does not know (no version tag), read from ROTOR_VERSION_URL. Exit 0 success, 1 failure, 64 refused input (nothing was
  * changed: HOOK_REFUSED_EXIT), 3 no parameters.
  */
 
@@ -160,9 +161,7 @@ rotor_verify() {
     elif ! body=$(curl -fsS --max-time 5 "$ROTOR_VERSION_URL" 2>/dev/null); then
       why="version check $ROTOR_VERSION_URL failed"
     else
-      # A JSON {"version": "..."} or the bare version.
-      observed=$(printf '%s' "$body" | sed -n 's/.*"version" *: *"\([^"]*\)".*/\1/p' | head -n 1)
-      [ -n "$observed" ] || observed=$(printf '%s' "$body" | tr -d '[:space:]')
+      observed=$(rotor_parse_version "$body")
       if [ "$observed" = "$SSM_Version" ]; then
         echo "rotor-version=$observed"
         return 0
@@ -179,6 +178,21 @@ rotor_verify() {
 
 rotor_probe() { rotor_fail 64 "no probe command configured"; }
 
+# A JSON {"version": "..."} or the bare version, from the body in $1.
+rotor_parse_version() {
+  v=$(printf '%s' "$1" | sed -n 's/.*"version" *: *"\([^"]*\)".*/\1/p' | head -n 1)
+  [ -n "$v" ] || v=$(printf '%s' "$1" | tr -d '[:space:]')
+  printf '%s' "$v"
+}
+
+# The version the instance serves now, for an instance Rotor has no version tag for.
+rotor_version() {
+  body=$(curl -fsS --max-time 5 "$ROTOR_VERSION_URL" 2>/dev/null) || rotor_fail 1 "version check $ROTOR_VERSION_URL failed"
+  observed=$(rotor_parse_version "$body")
+  [ -n "$observed" ] || rotor_fail 1 "$ROTOR_VERSION_URL answered no version"
+  echo "rotor-version=$observed"
+}
+
 ${HOOK_OVERRIDES_MARKER}
 
 case "$SSM_Hook" in
@@ -187,11 +201,12 @@ case "$SSM_Hook" in
   start) rotor_start ;;
   verify) rotor_verify ;;
   probe) rotor_probe ;;
+  version) rotor_version ;;
   *) rotor_fail 64 "unknown hook $SSM_Hook" ;;
 esac
 `;
 
-export type ScriptHook = "stop" | "deploy" | "start" | "verify" | "probe";
+export type ScriptHook = "stop" | "deploy" | "start" | "verify" | "probe" | "version";
 
 export interface ScriptOverrides {
   /** Commands (configuration, never operator input) that replace built-in hooks. */

@@ -116,3 +116,17 @@ export class ProviderError extends Error {
     this.transient = TRANSIENT.has(code);
   }
 }
+
+/**
+ * The error as a ProviderError, when it is one. Not only `instanceof`: Next bundles the dashboard's
+ * instrumentation hook and its route handlers separately, so an error thrown by a provider the
+ * instrumentation built is an instance of another copy of this class; its name and code still say it.
+ */
+export function asProviderError(err: unknown): ProviderError | null {
+  if (err instanceof ProviderError) return err;
+  if (!(err instanceof Error) || err.name !== "ProviderError") return null;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && PROVIDER_ERROR_CODES.has(code as ProviderErrorCode) ? (err as ProviderError) : null;
+}
+
+const PROVIDER_ERROR_CODES: ReadonlySet<ProviderErrorCode> = new Set(["THROTTLED", "UNAVAILABLE", "TIMEOUT", "NOT_FOUND", "INVALID_INPUT", "AUTH", "CONFIG", "INTERNAL"]);

@@ -8,7 +8,8 @@ import { FleetHeader } from "@/components/fleet/fleet-header";
 import { FleetTable } from "@/components/fleet/fleet-table";
 import { FleetSummary } from "@/components/fleet/fleet-summary";
 import { queryKeys } from "@/components/queries";
-import { fleetView, lbTraffic } from "@/server/api/fleet";
+import { ProblemPage } from "@/components/ui/provider-problem";
+import { fleetView, lbTraffic, providerProblem } from "@/server/api/fleet";
 import { prefetch } from "@/server/api/prefetch";
 import { FAULT_KINDS } from "@/server/fleet/protocol";
 import { faultInjection } from "@/server/api/faults";
@@ -26,6 +27,9 @@ export default async function FleetPage({ params }: Props) {
   const { name } = await params;
   const auth = await pageOperator("read", `/lb/${encodeURIComponent(name)}`);
   if (!auth.ok) return <Forbidden message={auth.message} />;
+  // A misconfigured provider, or this one name unknown to it: the sentence, not an error page.
+  const problem = await providerProblem(name);
+  if (problem) return <ProblemPage heading={<span className="font-mono">{name}</span>} problem={problem} />;
   const view = await readOrNotFound(() => fleetView(name));
   const faults = faultInjection();
   const local = faults !== null;

@@ -7,6 +7,8 @@ import { queryKeys } from "@/components/queries";
 import { RolloutView } from "@/components/rollout/rollout-view";
 import { prefetch } from "@/server/api/prefetch";
 import { rolloutDetail } from "@/server/api/rollouts";
+import { providerProblem } from "@/server/api/fleet";
+import { ProviderProblem } from "@/components/ui/provider-problem";
 import { readOrNotFound } from "@/app/page-read";
 
 export const dynamic = "force-dynamic";
@@ -22,10 +24,15 @@ export default async function RolloutPage({ params }: Props) {
   const auth = await pageOperator("read", `/rollouts/${encodeURIComponent(id)}`);
   if (!auth.ok) return <Forbidden message={auth.message} />;
   const detail = await readOrNotFound(() => rolloutDetail(id));
+  // The rollout's record reads without the provider; what it cannot do without one is said above it.
+  const problem = await providerProblem(detail.summary.lb);
   const state = await prefetch([[queryKeys.rollout(id), async () => detail]]);
   return (
     <HydrationBoundary state={state}>
-      <RolloutView id={id} act={operatorEventAction} />
+      <div className="space-y-4">
+        {problem && <ProviderProblem problem={problem} />}
+        <RolloutView id={id} act={operatorEventAction} />
+      </div>
     </HydrationBoundary>
   );
 }

@@ -7,7 +7,8 @@ import { startRolloutAction } from "@/app/actions/rollout";
 import { queryKeys } from "@/components/queries";
 import { NewRolloutForm } from "@/components/rollout/new-rollout-form";
 import { PhaseBadge } from "@/components/ui/badges";
-import { fleetView } from "@/server/api/fleet";
+import { ProblemPage } from "@/components/ui/provider-problem";
+import { fleetView, providerProblem } from "@/server/api/fleet";
 import { prefetch } from "@/server/api/prefetch";
 import { runtime } from "@/server/runtime";
 import { readOrNotFound } from "@/app/page-read";
@@ -22,8 +23,10 @@ export default async function NewRolloutPage({ searchParams }: Props) {
   const lb = Array.isArray(raw) ? raw[0] : raw;
   const auth = await pageOperator("read", lb ? `/rollouts/new?lb=${encodeURIComponent(lb)}` : "/rollouts/new");
   if (!auth.ok) return <Forbidden message={auth.message} />;
+  const problem = await providerProblem(lb);
+  if (problem) return <ProblemPage heading={lb ? <>New rollout on <span className="font-mono">{lb}</span></> : "New rollout"} problem={problem} />;
   if (!lb) {
-    const lbs = await runtime().monitor.listLoadBalancers();
+    const lbs = (await runtime().monitor.listLoadBalancers()).filter((l) => !l.problem);
     return (
       <section aria-labelledby="new-heading" className="space-y-3">
         <h1 id="new-heading" className="text-xl font-semibold">

@@ -58,6 +58,7 @@ const AUTH = new Set([
   "ExpiredTokenException",
   "SignatureDoesNotMatch",
   "AuthFailure",
+  "RequestExpired",
 ]);
 const INVALID = new Set(["InvalidInstance", "InvalidTargetException", "ValidationError", "ValidationException", "InvalidParameterValue", "InvalidInstanceId", "InvalidParameterValueException"]);
 const TIMEOUT = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException"]);
@@ -79,13 +80,41 @@ export function errorCode(err: unknown): ProviderErrorCode {
   return "INTERNAL";
 }
 
-function hint(code: ProviderErrorCode, err: unknown): string {
-  const message = asSdkError(err).message ?? String(err);
+const EXPIRED = new Set(["ExpiredToken", "ExpiredTokenException", "RequestExpired"]);
+const UNKNOWN_KEY = new Set(["InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure"]);
+const EC2_CALLS = new Set(["DescribeInstances", "CreateTags"]);
+const SSM_CALL = /^(?:SendCommand|GetCommandInvocation|ListCommandInvocations|CancelCommand|GetDocument|CreateDocument|UpdateDocument|UpdateDocumentDefaultVersion)$/;
+
+/**
+ * The IAM action a call needs, e.g. "ssm:SendCommand": AWS names it in its refusal ("… is not
+ * authorized to perform: ssm:SendCommand …"); otherwise from the call's name (`what` starts with the
+ * operation). Classic ELB and ELBv2 share the `elasticloadbalancing:` prefix.
+ */
+export function permissionFor(what: string, message: string): string {
+  const named = /perform:?\s+([a-z0-9-]+:[A-Za-z0-9]+)/.exec(message)?.[1];
+  if (named) return named;
+  const operation = what.split(/\s/, 1)[0] ?? what;
+  const service = EC2_CALLS.has(operation) ? "ec2" : SSM_CALL.test(operation) ? "ssm" : "elasticloadbalancing";
+  return `${service}:${operation}`;
+}
+
+/** The problem as an operator can act on it: what is wrong, which variable or permission, what to do. */
+function hint(code: ProviderErrorCode, err: unknown, what: string): string {
+  const e = asSdkError(err);
+  const message = e.message ?? String(err);
+  const name = e.name ?? "";
   switch (code) {
     case "AUTH":
-      return /could not load credentials/i.test(message) || asSdkError(err).name === "CredentialsProviderError"
-        ? "no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with an instance role)"
-        : `AWS refused the credentials or the permission: ${message}`;
+      if (/could not load credentials/i.test(message) || name === "CredentialsProviderError") {
+        return "no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run Rotor with an instance role)";
+      }
+      if (EXPIRED.has(name)) {
+        return "the AWS credentials have expired: renew them (a new AWS_SESSION_TOKEN, or `aws sso login` for the AWS_PROFILE) and Rotor picks them up on its next call";
+      }
+      if (UNKNOWN_KEY.has(name)) {
+        return `AWS does not recognise the credentials (${name}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the AWS_PROFILE), and that AWS_REGION is one the account uses`;
+      }
+      return `AWS refused permission ${permissionFor(what, message)} (${name || "AccessDenied"}): allow it in the IAM policy of the role or user Rotor runs as`;
     case "CONFIG":
       return /region is missing/i.test(message) ? "no AWS region configured (set AWS_REGION, or a region in the AWS_PROFILE's config)" : message;
     default:
@@ -129,7 +158,7 @@ export class AwsCaller {
         this.warn({ code: "THROTTLED", message: `${what}: still throttled after ${attempts} attempts`, lb });
         throw new ProviderError("THROTTLED", `${what}: AWS kept throttling after ${attempts} attempts`, { cause: err });
       }
-      throw new ProviderError(code, `${what} failed: ${hint(code, err)}`, { cause: err });
+      throw new ProviderError(code, `${what} failed: ${hint(code, err, what)}`, { cause: err });
     }
   }
 }

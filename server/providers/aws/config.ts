@@ -29,6 +29,8 @@ const hooksSchema = z.object({
   deploy: shellCommand.optional(),
   start: shellCommand.optional(),
   verify: shellCommand.optional(),
+  /** Prints the version the instance serves (e.g. `cat /srv/app/VERSION`); default: reads ROTOR_VERSION_URL. */
+  version: shellCommand.optional(),
 });
 
 export const awsConfigSchema = z.object({
@@ -60,6 +62,11 @@ export const awsConfigSchema = z.object({
     .prefault({}),
   /** EC2 tag holding the version an instance serves; Rotor writes it after a verify. "" disables. */
   versionTag: z.string().max(128).default("rotor:version"),
+  /**
+   * Where an instance has no version tag, ask it (the `version` hook through SSM, in the background,
+   * at most one command of up to 50 instances at a time), so its previous version is known for a rollback.
+   */
+  versionHook: z.boolean().default(true),
   cache: z
     .object({
       /** Name, zone, address and tags change rarely: re-read EC2 at most this often. */
@@ -100,7 +107,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     endpoint: env.AWS_ENDPOINT_URL,
     retryMode: env.ROTOR_AWS_RETRY_MODE ?? env.AWS_RETRY_MODE,
     maxAttempts: env.ROTOR_AWS_MAX_ATTEMPTS ?? env.AWS_MAX_ATTEMPTS,
-    hooks: prune({ stop: env.ROTOR_AWS_HOOK_STOP, deploy: env.ROTOR_AWS_HOOK_DEPLOY, start: env.ROTOR_AWS_HOOK_START, verify: env.ROTOR_AWS_HOOK_VERIFY }),
+    hooks: prune({ stop: env.ROTOR_AWS_HOOK_STOP, deploy: env.ROTOR_AWS_HOOK_DEPLOY, start: env.ROTOR_AWS_HOOK_START, verify: env.ROTOR_AWS_HOOK_VERIFY, version: env.ROTOR_AWS_HOOK_VERSION }),
     healthUrl: env.ROTOR_AWS_HEALTH_URL,
     versionUrl: env.ROTOR_AWS_VERSION_URL,
     inFlightCommand: env.ROTOR_AWS_INFLIGHT_COMMAND,
@@ -108,6 +115,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     manageDocument: bool("ROTOR_AWS_MANAGE_DOCUMENT", env.ROTOR_AWS_MANAGE_DOCUMENT),
     ssm: prune({ maxConcurrency: env.ROTOR_AWS_SSM_MAX_CONCURRENCY, maxErrors: env.ROTOR_AWS_SSM_MAX_ERRORS, pollIntervalMs: env.ROTOR_AWS_SSM_POLL_MS }),
     versionTag: env.ROTOR_AWS_VERSION_TAG,
+    versionHook: bool("ROTOR_AWS_VERSION_HOOK", env.ROTOR_AWS_VERSION_HOOK),
   });
 }
 
@@ -140,12 +148,40 @@ function readFile(path: string): Record<string, unknown> {
   }
 }
 
-/** Parses and validates; throws ProviderError("CONFIG") naming every bad setting. */
+/** The environment variable behind each setting, so a problem names what the operator sets. */
+const VARIABLES: Record<string, string> = {
+  loadBalancers: "ROTOR_AWS_LOAD_BALANCERS",
+  region: "AWS_REGION",
+  endpoint: "AWS_ENDPOINT_URL",
+  retryMode: "ROTOR_AWS_RETRY_MODE",
+  maxAttempts: "ROTOR_AWS_MAX_ATTEMPTS",
+  "hooks.stop": "ROTOR_AWS_HOOK_STOP",
+  "hooks.deploy": "ROTOR_AWS_HOOK_DEPLOY",
+  "hooks.start": "ROTOR_AWS_HOOK_START",
+  "hooks.verify": "ROTOR_AWS_HOOK_VERIFY",
+  "hooks.version": "ROTOR_AWS_HOOK_VERSION",
+  healthUrl: "ROTOR_AWS_HEALTH_URL",
+  versionUrl: "ROTOR_AWS_VERSION_URL",
+  inFlightCommand: "ROTOR_AWS_INFLIGHT_COMMAND",
+  documentName: "ROTOR_AWS_SSM_DOCUMENT",
+  manageDocument: "ROTOR_AWS_MANAGE_DOCUMENT",
+  "ssm.maxConcurrency": "ROTOR_AWS_SSM_MAX_CONCURRENCY",
+  "ssm.maxErrors": "ROTOR_AWS_SSM_MAX_ERRORS",
+  "ssm.pollIntervalMs": "ROTOR_AWS_SSM_POLL_MS",
+  versionTag: "ROTOR_AWS_VERSION_TAG",
+  versionHook: "ROTOR_AWS_VERSION_HOOK",
+};
+
+/** Parses and validates; throws ProviderError("CONFIG") naming every bad setting and its variable. */
 export function parseAwsConfig(input: unknown): AwsConfig {
   const result = awsConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`);
-  throw new ProviderError("CONFIG", `Invalid AWS provider configuration: ${problems.join("; ")}`);
+  const problems = result.error.issues.map((i) => {
+    const key = i.path.filter((p) => typeof p === "string").join(".");
+    const variable = VARIABLES[key];
+    return `${variable ? `${variable} (${key})` : key || "config"}: ${i.message}`;
+  });
+  throw new ProviderError("CONFIG", `Invalid AWS provider configuration: ${problems.join("; ")}. Correct it (environment, or the ROTOR_AWS_CONFIG file) and restart Rotor.`);
 }
 
 export function loadAwsConfig(env: Env = process.env): AwsConfig {

@@ -11,9 +11,9 @@ import { ClassicBalancers } from "@/server/providers/aws/classic";
 import { type AwsClients, type ClientOptions, createClients, destroyClients, watchThrottling } from "@/server/providers/aws/clients";
 import { type AwsConfig, type AwsConfigInput, loadAwsConfig, parseAwsConfig } from "@/server/providers/aws/config";
 import { Ec2Directory } from "@/server/providers/aws/ec2";
-import { instanceView, parseInFlight, parseLbName, rotorLbName } from "@/server/providers/aws/reshape";
+import { type Ec2Info, instanceView, parseHookVersion, parseInFlight, parseLbName, rotorLbName } from "@/server/providers/aws/reshape";
 import { MembershipIndex, type Memberships } from "@/server/providers/aws/membership";
-import { SsmHooks } from "@/server/providers/aws/ssm";
+import { SEND_COMMAND_MAX_IDS, SsmHooks } from "@/server/providers/aws/ssm";
 import { TargetGroups } from "@/server/providers/aws/target-groups";
 import {
   ProviderError,
@@ -32,6 +32,10 @@ export { hookDocument } from "@/server/providers/aws/ssm";
 
 const instanceIds = z.array(z.string().regex(/^i-[0-9a-f]{8,17}$/, "an EC2 instance id such as i-0123456789abcdef0")).max(1_000);
 const PROBE_TIMEOUT_MS = 30_000;
+/** A version the hook read stays valid this long (Rotor's own deploys write the tag instead). */
+const HOOK_VERSION_TTL_MS = 10 * 60_000;
+/** An instance whose version hook failed is asked again after this long, not on every refresh. */
+const HOOK_VERSION_RETRY_MS = 60_000;
 
 export interface AwsProviderDeps extends ClientOptions, CallerDeps {
   /** Pre-built clients (tests); otherwise built from config. */
@@ -60,6 +64,11 @@ export class AwsProvider implements LoadBalancerProvider {
   private readonly refreshes = new Map<string, { at: number; value: Promise<InstanceView[]> }>();
   private readonly inFlight = new Map<string, { value: number; at: number }>();
   private probing = false;
+  /** Versions the version hook read, for instances without a version tag (null: the hook could not tell). */
+  private readonly hookVersions = new Map<string, { version: string | null; at: number }>();
+  private askingVersions = false;
+  /** Configured names the last listing did not find in AWS, with the sentence that says so. */
+  private unknownNames = new Map<string, string>();
   private readonly summaries: TtlCache<LoadBalancerSummary[]>;
 
   constructor(
@@ -78,7 +87,10 @@ export class AwsProvider implements LoadBalancerProvider {
     this.membership = new MembershipIndex(this.classic, this.targetGroups, config.loadBalancers ?? undefined, config.cache.attributesTtlMs, this.now);
   }
 
-  /** Every Classic ELB and instance target group (or those configured); an unknown configured name is a CONFIG error. */
+  /**
+   * Every Classic ELB and instance target group (or those configured). A configured name AWS does not
+   * know is listed with its `problem` sentence: it affects only itself, the others work as ever.
+   */
   listLoadBalancers(): Promise<LoadBalancerSummary[]> {
     return this.summaries.get("all", () => this.fetchSummaries());
   }
@@ -94,21 +106,29 @@ export class AwsProvider implements LoadBalancerProvider {
       })),
     ];
     const wanted = this.config.loadBalancers;
-    if (wanted) {
-      const unknown = wanted.filter((w) => !all.some((a) => a.name === w));
-      if (unknown.length > 0) {
-        const known = all.map((a) => a.name).join(", ") || "none";
-        throw new ProviderError("CONFIG", `ROTOR_AWS_LOAD_BALANCERS names unknown load balancer(s): ${unknown.join(", ")} (found: ${known}; target groups are named tg_<name>)`);
-      }
+    const unknown = new Map<string, string>();
+    for (const name of wanted ?? []) {
+      if (all.some((a) => a.name === name)) continue;
+      const known = all.map((a) => a.name).join(", ") || "none";
+      unknown.set(
+        name,
+        `ROTOR_AWS_LOAD_BALANCERS names ${name}, which AWS does not have${this.config.region ? ` in ${this.config.region}` : ""} (found: ${known}; target groups are named tg_<name>): correct the name or remove it from ROTOR_AWS_LOAD_BALANCERS.`,
+      );
     }
+    this.unknownNames = unknown;
     const shown = wanted ? all.filter((a) => wanted.includes(a.name)) : all;
-    return Promise.all(shown.map(async (s) => ({ ...s, provider: "aws" as const, drainTimeoutMs: await this.drainTimeoutMs(s.name) })));
+    const listed: LoadBalancerSummary[] = await Promise.all(shown.map(async (s) => ({ ...s, provider: "aws" as const, drainTimeoutMs: await this.drainTimeoutMs(s.name) })));
+    for (const [name, problem] of unknown) listed.push({ name, provider: "aws", kind: parseLbName(name).kind, drainTimeoutMs: 0, problem });
+    return listed;
   }
 
   private backend(lb: string): { backend: LbBackend; awsName: string } {
     if (this.config.loadBalancers && !this.config.loadBalancers.includes(lb)) {
       throw new ProviderError("NOT_FOUND", `load balancer ${lb} is not among ROTOR_AWS_LOAD_BALANCERS`);
     }
+    // Known unknown (from the last listing): say so without asking AWS again on every poll.
+    const problem = this.unknownNames.get(lb);
+    if (problem) throw new ProviderError("CONFIG", problem);
     const ref = parseLbName(lb);
     return { backend: ref.kind === "classic" ? this.classic : this.targetGroups, awsName: ref.awsName };
   }
@@ -176,6 +196,7 @@ export class AwsProvider implements LoadBalancerProvider {
       if (alsoIn && alsoIn.length > 0) view.alsoIn = [...alsoIn];
       views.push(view);
     }
+    this.addHookVersions(lb, views, out, ec2);
     if (this.config.inFlightCommand) {
       // Probe while draining, and after the load balancer calls the drain done until the instance itself reads 0.
       const probe = views.filter((v) => v.state === "draining" || (v.state === "out-of-service" && out.has(v.id) && v.inFlight !== 0));
@@ -207,6 +228,48 @@ export class AwsProvider implements LoadBalancerProvider {
       });
   }
 
+  /**
+   * Versions for instances without a version tag: the version hook's answer where one is cached, and
+   * a background ask (at most one command, of at most 50 instances, at a time) for the rest. Instances
+   * Rotor took out of rotation are not asked: a rollout is changing them, and verify tags them.
+   */
+  private addHookVersions(lb: string, views: InstanceView[], out: ReadonlyMap<string, number>, ec2: ReadonlyMap<string, Ec2Info>): void {
+    const now = this.now();
+    const ask: string[] = [];
+    for (const v of views) {
+      if (v.version !== null) {
+        v.versionSource = "tag";
+        continue;
+      }
+      const hit = this.hookVersions.get(v.id);
+      if (hit?.version) {
+        v.version = hit.version;
+        v.versionSource = "hook";
+      }
+      const fresh = hit && now - hit.at <= (hit.version ? HOOK_VERSION_TTL_MS : HOOK_VERSION_RETRY_MS);
+      if (!fresh && this.config.versionHook && !out.has(v.id) && ec2.get(v.id)?.ec2State === "running") ask.push(v.id);
+    }
+    this.askVersions(lb, ask.slice(0, SEND_COMMAND_MAX_IDS));
+  }
+
+  private askVersions(lb: string, ids: string[]): void {
+    if (this.askingVersions || ids.length === 0) return;
+    this.askingVersions = true;
+    this.ssm
+      .run(ids, "version", "none", { lb, timeoutMs: PROBE_TIMEOUT_MS })
+      .then((results) => {
+        for (const r of results) this.hookVersions.set(r.id, { version: r.ok ? parseHookVersion(r.outputTail) : null, at: this.now() });
+        this.refreshes.delete(lb);
+      })
+      .catch((err: unknown) => {
+        for (const id of ids) this.hookVersions.set(id, { version: null, at: this.now() });
+        this.caller.warn({ code: "INTERNAL", message: `version hook failed: ${err instanceof Error ? err.message : String(err)}`, lb });
+      })
+      .finally(() => {
+        this.askingVersions = false;
+      });
+  }
+
   private checkIds(ids: string[]): string[] {
     const parsed = instanceIds.safeParse(ids);
     if (!parsed.success) throw new ProviderError("INVALID_INPUT", `invalid instance ids: ${parsed.error.issues[0]?.message ?? "?"}`);
@@ -221,6 +284,7 @@ export class AwsProvider implements LoadBalancerProvider {
     for (const id of checked) {
       out.set(id, Infinity);
       this.inFlight.delete(id);
+      this.hookVersions.delete(id);
     }
     this.refreshes.delete(lb);
     try {
@@ -242,6 +306,7 @@ export class AwsProvider implements LoadBalancerProvider {
     for (const id of checked) {
       this.outOf(lb).delete(id);
       this.inFlight.delete(id);
+      this.hookVersions.delete(id);
     }
     this.refreshes.delete(lb);
   }
@@ -257,6 +322,7 @@ export class AwsProvider implements LoadBalancerProvider {
     const byId = new Map(results.map((r) => [r.id, r]));
     if (hook === "verify") {
       const verified = results.filter((r) => r.ok).map((r) => r.id);
+      for (const id of checked) this.hookVersions.delete(id);
       try {
         await this.ec2.tagVersion(verified, params.version);
       } catch (err) {

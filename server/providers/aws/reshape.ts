@@ -3,7 +3,7 @@
  * description strings and reason codes AWS documents for Classic ELB's InstanceState and ELBv2's
  * TargetHealth (__tests__/reshape.test.ts quotes them).
  */
-import type { LbState } from "@/lib/rollout/types";
+import { VERSION_PATTERN, type LbState } from "@/lib/rollout/types";
 import type { InstanceView } from "@/server/providers/types";
 import { TARGET_GROUP_PREFIX } from "@/server/providers/aws/config";
 
@@ -161,6 +161,18 @@ export function parseInFlight(output: string): number | null {
   const matches = output.match(/\d+/g);
   const last = matches?.[matches.length - 1];
   return last === undefined ? null : Number(last);
+}
+
+/**
+ * The version the version hook printed: its `rotor-version=…` line (the built-in hook), else the last
+ * line of its standard output (a configured command such as `cat VERSION`); null unless a valid version.
+ */
+export function parseHookVersion(output: string): string | null {
+  const stdout = output.split(/\n--- /, 1)[0] ?? "";
+  const tagged = parseObservedVersion(stdout);
+  if (tagged) return tagged;
+  const last = stdout.split("\n").map((l) => l.trim()).filter(Boolean).pop() ?? "";
+  return VERSION_PATTERN.test(last) ? last : null;
 }
 
 /** The version printed by the verify hook as `rotor-version=…`, when it printed one. */

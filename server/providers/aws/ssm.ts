@@ -24,7 +24,7 @@ import type { AwsClients } from "@/server/providers/aws/clients";
 import { parseObservedVersion, tail } from "@/server/providers/aws/reshape";
 import { ProviderError, type HookResult } from "@/server/providers/types";
 
-export type RunnableHook = HookName | "probe";
+export type RunnableHook = HookName | "probe" | "version";
 export const SEND_COMMAND_MAX_IDS = 50;
 const TERMINAL = new Set(["Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "InvalidPlatform", "AccessDenied", "DeliveryTimedOut", "ExecutionTimedOut"]);
 /** Placeholder for hooks that need no version (probe); matches VERSION_PATTERN. */
@@ -45,15 +45,15 @@ export function hookDocument(config: AwsConfig): Record<string, unknown> {
   if (config.healthUrl !== DEFAULT_HEALTH_URL) settings.ROTOR_HEALTH_URL = config.healthUrl;
   if (config.versionUrl !== DEFAULT_VERSION_URL) settings.ROTOR_VERSION_URL = config.versionUrl;
   const text = apacheHookScript({
-    hooks: { stop: config.hooks.stop, deploy: config.hooks.deploy, start: config.hooks.start, verify: config.hooks.verify, probe: config.inFlightCommand },
+    hooks: { stop: config.hooks.stop, deploy: config.hooks.deploy, start: config.hooks.start, verify: config.hooks.verify, probe: config.inFlightCommand, version: config.hooks.version },
     settings: Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, shellQuote(v)])),
   });
   const script = text.replace(/\n$/, "").split("\n");
   return {
     schemaVersion: "2.2",
-    description: "Rotor lifecycle hook (stop, deploy, start, verify, probe). Managed by Rotor from its configuration.",
+    description: "Rotor lifecycle hook (stop, deploy, start, verify, probe, version). Managed by Rotor from its configuration.",
     parameters: {
-      Hook: { type: "String", description: "Which lifecycle hook to run", allowedValues: ["stop", "deploy", "start", "verify", "probe"] },
+      Hook: { type: "String", description: "Which lifecycle hook to run", allowedValues: ["stop", "deploy", "start", "verify", "probe", "version"] },
       Version: { type: "String", description: "Release to deploy or verify (data, never shell text)", allowedPattern: VERSION_PATTERN.source, default: NO_VERSION },
     },
     mainSteps: [

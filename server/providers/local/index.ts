@@ -43,6 +43,7 @@ function toView(i: ControlInstance): InstanceView {
     inFlight: i.inFlight,
     version: i.version,
   };
+  if (i.version !== null) view.versionSource = "instance";
   if (i.name !== undefined) view.name = i.name;
   if (i.reasonCode !== undefined) view.reasonCode = i.reasonCode;
   if (i.healthCheck !== undefined) view.healthCheck = i.healthCheck;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AwsCaller, errorCode, isThrottling } from "@/server/providers/aws/calls";
+import { AwsCaller, errorCode, isThrottling, permissionFor } from "@/server/providers/aws/calls";
 import { ProviderError } from "@/server/providers/types";
 
 function sdkError(name: string, message: string, status = 400) {
@@ -72,5 +72,32 @@ describe("error codes", () => {
     );
     await expect(caller.call("DescribeLoadBalancers", () => Promise.reject(new Error("Region is missing")))).rejects.toThrow(/no AWS region configured/);
     expect(isThrottling(sdkError("X", "y", 429))).toBe(true);
+  });
+});
+
+describe("credential and permission problems say what to fix", () => {
+  const refuse = (what: string, err: unknown) => new AwsCaller().call(what, () => Promise.reject(err)).catch((e: unknown) => e as ProviderError);
+
+  it.each([
+    ["CredentialsProviderError", "Could not load credentials from any providers", /AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/],
+    ["ExpiredToken", "The security token included in the request is expired", /expired: renew them \(a new AWS_SESSION_TOKEN/],
+    ["ExpiredTokenException", "The security token included in the request is expired", /AWS_SESSION_TOKEN/],
+    ["UnrecognizedClientException", "The security token included in the request is invalid.", /does not recognise the credentials \(UnrecognizedClientException\): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/],
+    ["InvalidClientTokenId", "The security token included in the request is invalid.", /check AWS_ACCESS_KEY_ID/],
+    ["AccessDenied", "User: arn:aws:iam::1:user/rotor is not authorized to perform: elasticloadbalancing:DescribeLoadBalancers", /refused permission elasticloadbalancing:DescribeLoadBalancers .*allow it in the IAM policy/],
+  ])("%s → AUTH naming the fix", async (name, message, fix) => {
+    const err = await refuse("DescribeLoadBalancers", sdkError(name, message, 403));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ code: "AUTH", transient: false });
+    expect(err.message).toMatch(/^DescribeLoadBalancers failed: /);
+    expect(err.message).toMatch(fix);
+  });
+
+  it("names the IAM action from AWS's refusal, else from the call", () => {
+    expect(permissionFor("SendCommand deploy (3 instances)", "AccessDeniedException: not authorized")).toBe("ssm:SendCommand");
+    expect(permissionFor("DescribeInstances (6 ids)", "You are not authorized to perform this operation.")).toBe("ec2:DescribeInstances");
+    expect(permissionFor("CreateTags rotor:version=2", "UnauthorizedOperation")).toBe("ec2:CreateTags");
+    expect(permissionFor("DescribeTargetHealth tg_web", "denied")).toBe("elasticloadbalancing:DescribeTargetHealth");
+    expect(permissionFor("x", "User u is not authorized to perform: ssm:GetCommandInvocation on resource")).toBe("ssm:GetCommandInvocation");
   });
 });

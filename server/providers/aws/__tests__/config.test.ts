@@ -68,6 +68,6 @@ describe("provider selection", () => {
     expect(providerConfigError({})).toBeNull();
     expect(providerConfigError({ ROTOR_PROVIDER: "aws" })).toBeNull();
     expect(providerConfigError({ ROTOR_PROVIDER: "gcp" })).toMatch(/ROTOR_PROVIDER/);
-    expect(providerConfigError({ ROTOR_PROVIDER: "aws", ROTOR_AWS_MAX_ATTEMPTS: "99" })).toMatch(/Invalid AWS provider configuration: maxAttempts/);
+    expect(providerConfigError({ ROTOR_PROVIDER: "aws", ROTOR_AWS_MAX_ATTEMPTS: "99" })).toMatch(/Invalid AWS provider configuration: ROTOR_AWS_MAX_ATTEMPTS \(maxAttempts\): .*restart Rotor/);
   });
 });

@@ -145,11 +145,21 @@ describe("AWS provider against moto", () => {
     await provider.close();
   });
 
-  it("reports an unknown configured load balancer as a CONFIG error naming it", async () => {
-    const { provider } = motoProvider(moto, { loadBalancers: ["web", "tg_nope"] });
-    const err: unknown = await provider.listLoadBalancers().catch((e: unknown) => e);
+  it("lists an unknown configured load balancer with its problem, and the valid one as ever", async () => {
+    const { provider, calls } = motoProvider(moto, { loadBalancers: ["web", "tg_nope"] });
+    const lbs = await provider.listLoadBalancers();
+    expect(lbs.map((l) => [l.name, l.problem ?? null])).toEqual([
+      ["web", null],
+      ["tg_nope", expect.stringMatching(/^ROTOR_AWS_LOAD_BALANCERS names tg_nope, which AWS does not have .*found: .*web.*correct the name or remove it from ROTOR_AWS_LOAD_BALANCERS\.$/)],
+    ]);
+    expect(lbs.find((l) => l.name === "tg_nope")).toMatchObject({ kind: "target-group" });
+    expect(await provider.describeInstances("web")).toHaveLength(estate.ids.length);
+    // The unknown one fails on its own, without asking AWS again.
+    const before = calls.length;
+    const err: unknown = await provider.describeInstances("tg_nope").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ code: "CONFIG", message: expect.stringContaining("tg_nope") });
+    expect(calls.length).toBe(before);
     await provider.close();
   });
 
