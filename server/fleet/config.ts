@@ -122,7 +122,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         enabled: (env.ROTOR_TRAFFIC ?? "on") !== "off",
         rps,
         slowFraction: z.coerce.number().min(0).max(1).parse(env.ROTOR_TRAFFIC_SLOW_FRACTION ?? 0.25),
-        internalShare: z.coerce.number().min(0).max(1).parse(env.ROTOR_TRAFFIC_INTERNAL_SHARE ?? 0.25),
+        internalShare: z.coerce
+          .number()
+          .min(0, { error: "ROTOR_TRAFFIC_INTERNAL_SHARE must be between 0 and 1" })
+          .max(1, { error: "ROTOR_TRAFFIC_INTERNAL_SHARE must be between 0 and 1" })
+          .parse(env.ROTOR_TRAFFIC_INTERNAL_SHARE ?? 0.25),
       },
     };
   } catch (cause) {
