@@ -20,7 +20,7 @@
  * | ROTOR_TRAFFIC_RPS | 20 |
  * | ROTOR_TRAFFIC_INTERNAL_SHARE | 0.25 (share of the demo traffic sent through `local-internal`) |
  * | ROTOR_FLEET_SERVER | node; `apache`: each instance a real Apache httpd + mod_perl (apache/instances.ts) |
- * | ROTOR_APACHE_WORKERS | 48 prefork children per Apache instance, all forked at start; the balancer keeps 4 fewer connections |
+ * | ROTOR_APACHE_WORKERS | 48 prefork children per Apache instance, all forked at start; the balancers in front of it keep 4 fewer connections between them |
  */
 import path from "node:path";
 import { z } from "zod";

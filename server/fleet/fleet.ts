@@ -98,9 +98,11 @@ export class Fleet {
       this.instances.set(id, { id, zone, port, child: null, pid: null, runningVersion: null, deployedVersion: deployed, log: new Tail(8_192), hookOut: null, lock: Promise.resolve() });
     }
     await Promise.all([...this.balancers.values()].map((b) => this.startBalancer(b)));
-    const maxConnections = this.apache ? apacheConnectionCap(this.apache.apache) : undefined;
+    // An Apache instance has a fixed number of workers: the balancers in front of it share them.
+    const cap = this.apache ? apacheConnectionCap(this.apache.apache) : undefined;
+    const maxConnections = (id: string) => (cap === undefined ? undefined : Math.floor(cap / this.balancersOf(id).length));
     for (const b of this.balancers.values()) {
-      const specs = [...this.instances.values()].filter((i) => b.members.has(i.id)).map((i) => ({ id: i.id, zone: i.zone, port: i.port, maxConnections }));
+      const specs = [...this.instances.values()].filter((i) => b.members.has(i.id)).map((i) => ({ id: i.id, zone: i.zone, port: i.port, maxConnections: maxConnections(i.id) }));
       await this.call(b, "upsert", specs);
     }
     const started = await this.runHook("start", [...this.instances.keys()], this.cfg.initialVersion, 45_000);
