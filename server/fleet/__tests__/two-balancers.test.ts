@@ -104,6 +104,22 @@ describe("two local balancers sharing instances", () => {
     expect((await instance(p, LOCAL_LB_NAME, "i-local-3")).state).toBe("in-service");
   }, 60_000);
 
+  it("sends each balancer its share of a bounded load, which stops by itself", async () => {
+    const before = await fleet.control.traffic();
+    expect((await fleet.control.setTraffic({ enabled: true, rps: 100, forMs: 1_000 })).enabled).toBe(true);
+    const after = await waitFor("the generator stopped by itself", async () => {
+      const t = await fleet.control.traffic();
+      return !t.enabled && t.inFlight === 0 ? t : undefined;
+    }, 20_000, 100);
+    const local = trafficDiff(before.loadBalancers[LOCAL_LB_NAME]!, after.loadBalancers[LOCAL_LB_NAME]!);
+    const internal = trafficDiff(before.loadBalancers[LOCAL_INTERNAL_LB_NAME]!, after.loadBalancers[LOCAL_INTERNAL_LB_NAME]!);
+    // Half each, exactly (the interleaving is fixed), and the totals are their sum.
+    expect(Math.abs(local.requests - internal.requests)).toBeLessThanOrEqual(1);
+    expect(local.requests + internal.requests).toBe(after.requests - before.requests);
+    expect(local.failed + internal.failed).toBe(0);
+    expect(after.loadBalancers[LOCAL_INTERNAL_LB_NAME]).toMatchObject({ targetRps: 50 });
+  }, 60_000);
+
   it("a batch taken out of `local` only drops requests on `local-internal`; taken out of both, none", async () => {
     const p = fleet.provider;
     // Control: the procedure as if `local` were the only balancer, on an instance both serve.
