@@ -134,11 +134,7 @@ export class Fleet {
     return this.balancer(name).cfg.name;
   }
 
-  /** The default balancer's name first. */
-  balancerNames(): string[] {
-    return [...this.balancers.keys()];
-  }
-
+  /** Each balancer's port, by name (the default one first). */
   balancerPorts(): Record<string, number> {
     return Object.fromEntries([...this.balancers.values()].map((b) => [b.cfg.name, b.cfg.port]));
   }
