@@ -50,9 +50,11 @@ test("click-through deploy: 5 instances in batches of 2, manual approval, under 
     await expect(rows.filter({ hasText: inst.id })).toContainText("in-service");
   }
 
-  // The page's traffic counter agrees with the fleet's own: traffic ran, and none of it failed.
-  const truth = await fleet.traffic();
-  expect(truth.failed).toBe(0);
+  // Traffic ran through both balancers (i-local-1..3 are also behind local-internal), and none of it
+  // failed; the page's counter agrees with the fleet's own for this balancer.
+  const all = await fleet.traffic();
+  expect(all.failed, JSON.stringify(all.recentFailures)).toBe(0);
+  const truth = await fleet.lbTraffic(LB);
   expect(truth.requests).toBeGreaterThan(50);
   await expect(fleetTab.getByLabel("Failed requests")).toHaveText(String(truth.failed));
   await expect.poll(async () => Number((await fleetTab.getByLabel("Requests", { exact: true }).textContent())?.replace(/,/g, ""))).toBeGreaterThanOrEqual(truth.requests);

@@ -12,8 +12,11 @@ test("the shell is live, navigable by keyboard, and fetches nothing from another
     if (!r.url().startsWith(baseURL ?? "") && !r.url().startsWith("data:")) foreign.push(r.url());
   });
   await page.goto("/");
-  const lb = page.getByRole("table", { name: "Load balancers" }).getByRole("link", { name: "local" });
+  const lbs = page.getByRole("table", { name: "Load balancers" });
+  const lb = lbs.getByRole("link", { name: "local", exact: true });
   await expect(lb).toBeVisible();
+  // The local fleet's second balancer, in front of the first 3 of the same instances.
+  await expect(lbs.getByRole("link", { name: "local-internal", exact: true })).toBeVisible();
   // The event stream connects (the polling fallback would say "Polling").
   await expect(page.getByRole("navigation", { name: "Main" }).getByText("Live", { exact: true })).toBeVisible();
 
@@ -22,6 +25,12 @@ test("the shell is live, navigable by keyboard, and fetches nothing from another
   await expect(page).toHaveURL(/\/lb\/local$/);
   await expect(page.getByRole("heading", { level: 1, name: "local" })).toBeVisible();
   await expect(page.getByRole("table", { name: "Instances behind local" }).locator("tbody tr")).toHaveCount(5);
+
+  await page.goto("/lb/local-internal");
+  await expect(page.getByRole("heading", { level: 1, name: "local-internal" })).toBeVisible();
+  const internal = page.getByRole("table", { name: "Instances behind local-internal" }).locator("tbody tr");
+  await expect(internal).toHaveCount(3);
+  for (const id of ["i-local-1", "i-local-2", "i-local-3"]) await expect(internal.filter({ hasText: id })).toContainText("in-service");
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Rollouts" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Rollouts" })).toBeVisible();

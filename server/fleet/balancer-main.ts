@@ -38,10 +38,10 @@ process.on("SIGINT", () => void shutdown(0));
 balancer
   .listen()
   .then((port) => {
-    process.stdout.write(`rotor-lb: listening on 127.0.0.1:${port}\n`);
+    process.stdout.write(`rotor-lb ${process.env.ROTOR_LB_NAME ?? "local"}: listening on 127.0.0.1:${port}\n`);
     process.send?.({ type: "listening", port });
   })
   .catch((err: unknown) => {
-    process.stderr.write(`rotor-lb: cannot listen: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`rotor-lb ${process.env.ROTOR_LB_NAME ?? "local"}: cannot listen: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });

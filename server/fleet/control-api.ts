@@ -3,14 +3,17 @@
  * Every input is checked with zod; bad input answers 4xx `{ error: { code, message } }` and changes nothing.
  *
  *   GET    /v1/fleet                               supervisor info (pids, URLs)
- *   GET    /v1/load-balancers                      [the `local` load balancer]
- *   GET    /v1/load-balancers/local                summary, drain timeout, health check, totals
- *   GET    /v1/load-balancers/local/instances      every instance, one call per refresh
- *   POST   /v1/load-balancers/local/register       { ids }
- *   POST   /v1/load-balancers/local/deregister     { ids }   (returns at once; draining shows in instances)
- *   POST   /v1/load-balancers/local/settings       { drainTimeoutMs?, healthCheck? }
- *   POST   /v1/hooks/{stop|deploy|start|verify}    { ids, params: { version }, timeoutMs? } → results
- *   GET    /v1/traffic · POST /v1/traffic { enabled?, rps?, slowFraction? } · POST /v1/traffic/reset
+ *   GET    /v1/load-balancers                      [`local`, and `local-internal` when configured]
+ *   GET    /v1/load-balancers/{lb}                 summary, drain timeout, health check, totals
+ *   GET    /v1/load-balancers/{lb}/instances       the instances behind {lb} (with `alsoIn`), one call per refresh
+ *   POST   /v1/load-balancers/{lb}/register        { ids }   (ids behind {lb}; the other balancer is untouched)
+ *   POST   /v1/load-balancers/{lb}/deregister      { ids }   (returns at once; draining shows in instances)
+ *   POST   /v1/load-balancers/{lb}/settings        { drainTimeoutMs?, healthCheck? }
+ *   GET    /v1/load-balancers/{lb}/traffic         the traffic generator's counters for requests sent through {lb}
+ *   GET    /v1/memberships                         { [instanceId]: [every balancer it is registered in now] }
+ *   POST   /v1/hooks/{stop|deploy|start|verify}    { ids, params: { version }, timeoutMs? } → results (any instance)
+ *   GET    /v1/traffic                             totals, and each balancer's under `loadBalancers`
+ *   POST   /v1/traffic { enabled?, rps?, slowFraction?, forMs? } · POST /v1/traffic/reset
  *   GET    /v1/faults · POST /v1/faults { kind, instanceId, holdMs? } · DELETE /v1/faults
  *   POST   /v1/reset                               clear faults, reset traffic and balancer counters
  *
@@ -24,8 +27,8 @@
 import http from "node:http";
 import { z } from "zod";
 import { bearerMatches } from "./control-secret";
-import { type Fleet, FleetUnavailableError, UnknownInstanceError } from "./fleet";
-import { API_PREFIX, HOOK_NAMES, LOCAL_LB_NAME, faultBodySchema, hookBodySchema, idsBodySchema, settingsBodySchema, trafficBodySchema } from "./protocol";
+import { type Fleet, FleetUnavailableError, UnknownInstanceError, UnknownLoadBalancerError } from "./fleet";
+import { API_PREFIX, HOOK_NAMES, faultBodySchema, hookBodySchema, idsBodySchema, settingsBodySchema, trafficBodySchema } from "./protocol";
 
 const MAX_BODY = 64 * 1024;
 
@@ -98,9 +101,8 @@ function admit(req: http.IncomingMessage, pathname: string, port: number | undef
 
 export function createControlServer(fleet: Fleet, options: ControlServerOptions): http.Server {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const lb = (name: string | undefined) => {
-    if (name !== LOCAL_LB_NAME) throw new HttpError(404, "UNKNOWN_LOAD_BALANCER", `unknown load balancer ${JSON.stringify(name)}; the local fleet has one: "${LOCAL_LB_NAME}"`);
-  };
+  // Route patterns match [^/]+, so a name is always there; the fleet says which names exist.
+  const lb = (m: RegExpMatchArray) => m[1] ?? "";
   const P = API_PREFIX.replace("/", "\\/");
   const routes: Route[] = [
     { method: "GET", pattern: new RegExp(`^${P}/health$`), handle: async () => [200, { ok: true }] },
@@ -109,33 +111,36 @@ export function createControlServer(fleet: Fleet, options: ControlServerOptions)
       pattern: new RegExp(`^${P}/fleet$`),
       handle: async () => [
         200,
-        { pid: process.pid, lbUrl: `http://127.0.0.1:${fleet.cfg.lbPort}`, controlUrl: `http://127.0.0.1:${fleet.cfg.controlPort}`, dataDir: fleet.cfg.dataDir, initialVersion: fleet.cfg.initialVersion, childPids: fleet.childPids() },
+        {
+          pid: process.pid,
+          lbUrl: `http://127.0.0.1:${fleet.cfg.lbPort}`,
+          lbUrls: Object.fromEntries(Object.entries(fleet.balancerPorts()).map(([name, port]) => [name, `http://127.0.0.1:${port}`])),
+          controlUrl: `http://127.0.0.1:${fleet.cfg.controlPort}`,
+          dataDir: fleet.cfg.dataDir,
+          initialVersion: fleet.cfg.initialVersion,
+          childPids: fleet.childPids(),
+        },
       ],
     },
-    { method: "GET", pattern: new RegExp(`^${P}/load-balancers$`), handle: async () => [200, [await fleet.loadBalancer()]] },
+    { method: "GET", pattern: new RegExp(`^${P}/load-balancers$`), handle: async () => [200, await fleet.loadBalancers()] },
+    { method: "GET", pattern: new RegExp(`^${P}/load-balancers/([^/]+)$`), handle: async (m) => [200, await fleet.loadBalancer(lb(m))] },
+    { method: "GET", pattern: new RegExp(`^${P}/load-balancers/([^/]+)/instances$`), handle: async (m) => [200, await fleet.describeInstances(lb(m))] },
     {
       method: "GET",
-      pattern: new RegExp(`^${P}/load-balancers/([^/]+)$`),
+      pattern: new RegExp(`^${P}/load-balancers/([^/]+)/traffic$`),
       handle: async (m) => {
-        lb(m[1]);
-        return [200, await fleet.loadBalancer()];
+        const name = fleet.checkBalancer(lb(m));
+        return [200, fleet.traffic.targetSnapshot(name)];
       },
     },
-    {
-      method: "GET",
-      pattern: new RegExp(`^${P}/load-balancers/([^/]+)/instances$`),
-      handle: async (m) => {
-        lb(m[1]);
-        return [200, await fleet.describeInstances()];
-      },
-    },
+    { method: "GET", pattern: new RegExp(`^${P}/memberships$`), handle: async () => [200, await fleet.memberships()] },
     {
       method: "POST",
       pattern: new RegExp(`^${P}/load-balancers/([^/]+)/(register|deregister)$`),
       handle: async (m, req) => {
-        lb(m[1]);
+        const name = lb(m);
         const { ids } = parse(idsBodySchema, await readJson(req));
-        await (m[2] === "register" ? fleet.register(ids) : fleet.deregister(ids));
+        await (m[2] === "register" ? fleet.register(name, ids) : fleet.deregister(name, ids));
         return [200, { ok: true }];
       },
     },
@@ -143,12 +148,12 @@ export function createControlServer(fleet: Fleet, options: ControlServerOptions)
       method: "POST",
       pattern: new RegExp(`^${P}/load-balancers/([^/]+)/settings$`),
       handle: async (m, req) => {
-        lb(m[1]);
+        const name = fleet.checkBalancer(lb(m));
         const body = parse(settingsBodySchema, await readJson(req));
         if (body.healthCheck?.timeoutMs !== undefined && body.healthCheck.intervalMs !== undefined && body.healthCheck.timeoutMs >= body.healthCheck.intervalMs)
           throw new HttpError(400, "INVALID_INPUT", "healthCheck.timeoutMs must be less than healthCheck.intervalMs");
-        await fleet.settings(body);
-        return [200, await fleet.loadBalancer()];
+        await fleet.settings(name, body);
+        return [200, await fleet.loadBalancer(name)];
       },
     },
     {
@@ -210,6 +215,7 @@ export function createControlServer(fleet: Fleet, options: ControlServerOptions)
       reply(res, status, body);
     } catch (err) {
       if (err instanceof HttpError) return reply(res, err.status, { error: { code: err.code, message: err.message } });
+      if (err instanceof UnknownLoadBalancerError) return reply(res, 404, { error: { code: "UNKNOWN_LOAD_BALANCER", message: err.message } });
       if (err instanceof UnknownInstanceError) return reply(res, 404, { error: { code: "UNKNOWN_INSTANCE", message: err.message } });
       if (err instanceof FleetUnavailableError) return reply(res, 503, { error: { code: "UNAVAILABLE", message: err.message } });
       reply(res, 500, { error: { code: "INTERNAL", message: err instanceof Error ? err.message : String(err) } });

@@ -1,12 +1,15 @@
 /**
- * The fleet supervisor's model: the balancer process, one process per instance, faults, traffic.
+ * The fleet supervisor's model: one process per balancer (`local`, and `local-internal` in front of some
+ * of the same instances), one process per instance, faults, traffic. Each balancer keeps its own
+ * registrations, drains, in-flight counts and counters, as two real load balancers would; hooks and
+ * faults act on instances whichever balancer named them.
  * The control API (control-api.ts) is a thin JSON skin over this class.
  */
 import type { ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import type { HookName } from "@/lib/rollout/types";
-import type { FleetConfig } from "./config";
+import type { BalancerConfig, FleetConfig } from "./config";
 import { instanceId, zoneOf } from "./config";
 import { FaultStore } from "./faults";
 import type { HealthCheckSettings } from "./health";
@@ -14,7 +17,6 @@ import { deployHook, spawnTs, startHook, stopHook, verifyHook, type HookContext,
 import { ipcClient } from "./ipc";
 import { Tail } from "./output";
 import type { ControlInstance, ControlLoadBalancer, Fault, FaultBody, HookResultWire, LbTotals, SettingsBody } from "./protocol";
-import { LOCAL_LB_NAME } from "./protocol";
 import { ensurePrivateDir } from "@/server/store/files";
 import { ensureRelease, readDeployed, writeDeployed } from "./releases";
 import { TrafficGenerator } from "./traffic";
@@ -31,6 +33,17 @@ interface LbDescribe {
 }
 
 export class UnknownInstanceError extends Error {}
+export class UnknownLoadBalancerError extends Error {}
+
+type IpcCall = <T>(op: string, args?: unknown, timeoutMs?: number) => Promise<T>;
+
+/** One balancer process and the instances behind it. */
+interface BalancerProcess {
+  cfg: BalancerConfig;
+  members: ReadonlySet<string>;
+  child: ChildProcess | null;
+  call: IpcCall | null;
+}
 /** The balancer is not (yet, or any more) running: transient for callers. */
 export class FleetUnavailableError extends Error {}
 
@@ -49,15 +62,18 @@ export class Fleet {
   readonly instances = new Map<string, InstanceRecord>();
   readonly faults = new FaultStore();
   readonly traffic: TrafficGenerator;
-  private lb: ChildProcess | null = null;
-  private lbCall: (<T>(op: string, args?: unknown, timeoutMs?: number) => Promise<T>) | null = null;
+  /** By name, the default balancer first. */
+  private readonly balancers = new Map<string, BalancerProcess>();
   private readonly ctx: HookContext;
   /** Set when the instances are Apache servers (ROTOR_FLEET_SERVER=apache). */
   private readonly apache: ApacheContext | null;
   private shuttingDown = false;
 
   constructor(readonly cfg: FleetConfig) {
-    this.traffic = new TrafficGenerator({ port: cfg.lbPort, rps: cfg.traffic.rps, slowFraction: cfg.traffic.slowFraction, enabled: cfg.traffic.enabled });
+    for (const b of cfg.balancers) this.balancers.set(b.name, { cfg: b, members: new Set(b.instanceIds), child: null, call: null });
+    // The default balancer takes whatever the others leave of the demo traffic.
+    const targets = cfg.balancers.map((b, i) => ({ name: b.name, port: b.port, share: i === 0 ? 1 : cfg.traffic.internalShare }));
+    this.traffic = new TrafficGenerator({ targets, rps: cfg.traffic.rps, slowFraction: cfg.traffic.slowFraction, enabled: cfg.traffic.enabled });
     this.ctx = {
       fleetDir: cfg.fleetDir,
       deployDelayMs: cfg.deployDelayMs,
@@ -81,12 +97,17 @@ export class Fleet {
       if (this.apache) await prepareInstance(this.apache.apache, this.cfg.fleetDir, { id, zone, port, deployedVersion: deployed });
       this.instances.set(id, { id, zone, port, child: null, pid: null, runningVersion: null, deployedVersion: deployed, log: new Tail(8_192), hookOut: null, lock: Promise.resolve() });
     }
-    await this.startBalancer();
-    const maxConnections = this.apache ? apacheConnectionCap(this.apache.apache) : undefined;
-    await this.lbCall!("upsert", [...this.instances.values()].map((i) => ({ id: i.id, zone: i.zone, port: i.port, maxConnections })));
+    await Promise.all([...this.balancers.values()].map((b) => this.startBalancer(b)));
+    // An Apache instance has a fixed number of workers: the balancers in front of it share them.
+    const cap = this.apache ? apacheConnectionCap(this.apache.apache) : undefined;
+    const maxConnections = (id: string) => (cap === undefined ? undefined : Math.floor(cap / this.balancersOf(id).length));
+    for (const b of this.balancers.values()) {
+      const specs = [...this.instances.values()].filter((i) => b.members.has(i.id)).map((i) => ({ id: i.id, zone: i.zone, port: i.port, maxConnections: maxConnections(i.id) }));
+      await this.call(b, "upsert", specs);
+    }
     const started = await this.runHook("start", [...this.instances.keys()], this.cfg.initialVersion, 45_000);
     for (const r of started) if (!r.ok) process.stderr.write(`rotor-fleet: ${r.id} did not start:\n${r.outputTail}\n`);
-    await this.lbCall!("register", [...this.instances.keys()]);
+    for (const b of this.balancers.values()) await this.call(b, "register", b.cfg.instanceIds);
     await this.waitInService(15_000);
     this.traffic.start();
   }
@@ -95,31 +116,49 @@ export class Fleet {
   private async waitInService(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
-      const all = await this.describeInstances();
-      if (all.every((i) => i.state === "in-service" || !i.running)) return;
+      const views = await Promise.all([...this.balancers.keys()].map((name) => this.describeInstances(name)));
+      if (views.flat().every((i) => i.state === "in-service" || !i.running)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
-  private startBalancer(): Promise<void> {
+  /** Throws UnknownLoadBalancerError naming the balancers there are. */
+  private balancer(name: string): BalancerProcess {
+    const b = this.balancers.get(name);
+    if (!b) throw new UnknownLoadBalancerError(`unknown load balancer ${JSON.stringify(name)}; the local fleet has ${[...this.balancers.keys()].map((n) => JSON.stringify(n)).join(", ")}`);
+    return b;
+  }
+
+  /** Answers the name when the fleet has such a balancer; throws UnknownLoadBalancerError otherwise. */
+  checkBalancer(name: string): string {
+    return this.balancer(name).cfg.name;
+  }
+
+  /** Each balancer's port, by name (the default one first). */
+  balancerPorts(): Record<string, number> {
+    return Object.fromEntries([...this.balancers.values()].map((b) => [b.cfg.name, b.cfg.port]));
+  }
+
+  private startBalancer(b: BalancerProcess): Promise<void> {
     const child = spawnTs(BALANCER_MAIN, {
       ...process.env,
-      ROTOR_LB_PORT: String(this.cfg.lbPort),
+      ROTOR_LB_PORT: String(b.cfg.port),
+      ROTOR_LB_NAME: b.cfg.name,
       ROTOR_DRAIN_TIMEOUT_MS: String(this.cfg.drainTimeoutMs),
       ROTOR_HEALTH_CHECK: JSON.stringify(this.cfg.healthCheck),
     });
-    this.lb = child;
-    this.lbCall = ipcClient(child, "balancer");
+    b.child = child;
+    b.call = ipcClient(child, `balancer ${b.cfg.name}`);
     child.stdout?.on("data", (c: Buffer) => process.stdout.write(c));
     child.stderr?.on("data", (c: Buffer) => process.stderr.write(c));
     child.on("exit", (code, signal) => {
       if (!this.shuttingDown) {
-        process.stderr.write(`rotor-fleet: the balancer exited (${signal ?? code}); stopping the fleet\n`);
+        process.stderr.write(`rotor-fleet: the balancer ${b.cfg.name} exited (${signal ?? code}); stopping the fleet\n`);
         void this.shutdown(1);
       }
     });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the balancer did not listen within 20 s")), 20_000);
+      const timer = setTimeout(() => reject(new Error(`the balancer ${b.cfg.name} did not listen within 20 s`)), 20_000);
       child.on("message", (m: { type?: string }) => {
         if (m.type === "listening") {
           clearTimeout(timer);
@@ -128,24 +167,50 @@ export class Fleet {
       });
       child.once("exit", (code) => {
         clearTimeout(timer);
-        reject(new Error(`the balancer exited during start-up (${code}); is 127.0.0.1:${this.cfg.lbPort} in use?`));
+        reject(new Error(`the balancer ${b.cfg.name} exited during start-up (${code}); is 127.0.0.1:${b.cfg.port} in use?`));
       });
     });
   }
 
-  private async call<T>(op: string, args?: unknown): Promise<T> {
-    if (!this.lbCall || this.shuttingDown) throw new FleetUnavailableError(this.shuttingDown ? "the fleet is shutting down" : "the balancer is still starting");
+  private async call<T>(b: BalancerProcess, op: string, args?: unknown): Promise<T> {
+    if (!b.call || this.shuttingDown) throw new FleetUnavailableError(this.shuttingDown ? "the fleet is shutting down" : `the balancer ${b.cfg.name} is still starting`);
     try {
-      return await this.lbCall<T>(op, args);
+      return await b.call<T>(op, args);
     } catch (cause) {
-      throw new FleetUnavailableError(`the balancer did not answer ${op}`, { cause });
+      throw new FleetUnavailableError(`the balancer ${b.cfg.name} did not answer ${op}`, { cause });
     }
+  }
+
+  /** The balancers an instance is behind (whether registered there now or not). */
+  private balancersOf(id: string): BalancerProcess[] {
+    return [...this.balancers.values()].filter((b) => b.members.has(id));
   }
 
   /** Throws UnknownInstanceError naming the first unknown id: callers check before changing anything. */
   checkIds(ids: string[]): void {
     const unknown = ids.filter((id) => !this.instances.has(id));
     if (unknown.length) throw new UnknownInstanceError(`unknown instance ${unknown.join(", ")}; the fleet has ${[...this.instances.keys()].join(", ")}`);
+  }
+
+  /** Like checkIds, for the instances behind one balancer. */
+  private checkMembers(b: BalancerProcess, ids: string[]): void {
+    this.checkIds(ids);
+    const outside = ids.filter((id) => !b.members.has(id));
+    if (outside.length) throw new UnknownInstanceError(`${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not behind ${b.cfg.name}; it has ${b.cfg.instanceIds.join(", ")}`);
+  }
+
+  /** Every balancer's backends, by balancer name. */
+  private async describeAll(): Promise<Map<string, LbDescribe>> {
+    const entries = await Promise.all([...this.balancers.values()].map(async (b) => [b.cfg.name, await this.call<LbDescribe>(b, "describe")] as const));
+    return new Map(entries);
+  }
+
+  /** For each instance, every balancer it is registered in now (deregistered, or draining, counts as out). */
+  async memberships(): Promise<Record<string, string[]>> {
+    const all = await this.describeAll();
+    const out: Record<string, string[]> = Object.fromEntries([...this.instances.keys()].map((id) => [id, []]));
+    for (const [name, lb] of all) for (const backend of lb.backends) if (backend.registered) out[backend.id]?.push(name);
+    return out;
   }
 
   /** Apache instances: is the parent still there (it may die on its own, or be killed from outside)? */
@@ -157,11 +222,15 @@ export class Fleet {
     }
   }
 
-  async describeInstances(): Promise<ControlInstance[]> {
-    const lb = await this.call<LbDescribe>("describe");
+  /** The instances behind one balancer, each with `alsoIn`: the other balancers it is registered in now. */
+  async describeInstances(name: string): Promise<ControlInstance[]> {
+    const target = this.balancer(name);
+    const all = await this.describeAll();
     await this.refreshApachePids();
+    const lb = all.get(name)!;
     const byId = new Map(lb.backends.map((b) => [b.id, b]));
-    return [...this.instances.values()].map((inst) => {
+    const registeredElsewhere = (id: string) => [...all].filter(([other, d]) => other !== name && d.backends.some((b) => b.id === id && b.registered)).map(([other]) => other);
+    return [...this.instances.values()].filter((inst) => target.members.has(inst.id)).map((inst) => {
       const b = byId.get(inst.id);
       const base = {
         id: inst.id,
@@ -173,6 +242,7 @@ export class Fleet {
         deployedVersion: inst.deployedVersion,
         running: this.apache ? inst.pid !== null : inst.child !== null,
         pid: this.apache ? inst.pid : (inst.child?.pid ?? null),
+        alsoIn: registeredElsewhere(inst.id),
       };
       if (!b) {
         return { ...base, state: "unknown", description: "The balancer does not know this instance.", reasonCode: "N/A", inFlight: null, registered: false, counters: { inFlight: 0, requests: 0, backend5xx: 0, lb5xx: 0, errors: 0, retries: 0, drainCut: 0, clientAborts: 0 }, lastDrain: null } satisfies ControlInstance;
@@ -181,41 +251,50 @@ export class Fleet {
     });
   }
 
-  async loadBalancer(): Promise<ControlLoadBalancer> {
-    const lb = await this.call<LbDescribe>("describe");
+  async loadBalancer(name: string): Promise<ControlLoadBalancer> {
+    const b = this.balancer(name);
+    const lb = await this.call<LbDescribe>(b, "describe");
+    const kind = this.apache ? "Apache httpd + mod_perl" : "Node";
+    const behind = b.members.size === this.instances.size ? `${this.instances.size} ${kind} instances` : `${b.members.size} of the ${this.instances.size} ${kind} instances (${b.cfg.instanceIds.join(", ")})`;
     return {
-      name: LOCAL_LB_NAME,
+      name,
       provider: "local",
       kind: "local",
       drainTimeoutMs: lb.drainTimeoutMs,
       server: this.cfg.server,
-      description: `Local fleet: balancer on 127.0.0.1:${this.cfg.lbPort}, ${this.instances.size} ${this.apache ? "Apache httpd + mod_perl" : "Node"} instances`,
-      address: `127.0.0.1:${this.cfg.lbPort}`,
+      description: `Local fleet: balancer on 127.0.0.1:${b.cfg.port}, ${behind}`,
+      address: `127.0.0.1:${b.cfg.port}`,
       healthCheck: lb.healthCheck,
       totals: lb.totals,
     };
   }
 
-  async settings(s: SettingsBody): Promise<void> {
-    await this.call("settings", s);
+  loadBalancers(): Promise<ControlLoadBalancer[]> {
+    return Promise.all([...this.balancers.keys()].map((name) => this.loadBalancer(name)));
   }
 
-  async register(ids: string[]): Promise<void> {
-    this.checkIds(ids);
-    await this.call("register", ids);
+  async settings(name: string, s: SettingsBody): Promise<void> {
+    await this.call(this.balancer(name), "settings", s);
   }
 
-  async deregister(ids: string[]): Promise<void> {
-    this.checkIds(ids);
+  async register(name: string, ids: string[]): Promise<void> {
+    const b = this.balancer(name);
+    this.checkMembers(b, ids);
+    await this.call(b, "register", ids);
+  }
+
+  async deregister(name: string, ids: string[]): Promise<void> {
+    const b = this.balancer(name);
+    this.checkMembers(b, ids);
     const holdMs: Record<string, number> = {};
-    const current = await this.describeInstances();
+    const current = await this.describeInstances(name);
     for (const id of ids) {
       // The slow-drain fault fires on a real deregistration only (not on an idempotent repeat).
       if (!current.find((c) => c.id === id)?.registered) continue;
       const f = this.faults.take("slow-drain", id);
       if (f) holdMs[id] = f.holdMs ?? 8_000;
     }
-    await this.call("deregister", { ids, holdMs });
+    await this.call(b, "deregister", { ids, holdMs });
   }
 
   /** Runs a hook on every id in parallel (one at a time per instance); one result per id, in order. */
@@ -271,9 +350,14 @@ export class Fleet {
     const health = this.faults.has("health-fails-after-start", inst.id);
     if (health) {
       health.active = true;
-      await this.call("healthFault", { id: inst.id, failing: true });
+      await this.healthFault(inst.id, true);
     }
     if (this.faults.has("backend-500", inst.id)) await this.setBackend500(inst, true);
+  }
+
+  /** A failing health check is the instance's: every balancer it is behind sees it. */
+  private async healthFault(id: string, failing: boolean): Promise<void> {
+    await Promise.all(this.balancersOf(id).map((b) => this.call(b, "healthFault", { id, failing })));
   }
 
   async injectFault(body: FaultBody): Promise<Fault[]> {
@@ -285,7 +369,7 @@ export class Fleet {
 
   async clearFaults(): Promise<Fault[]> {
     for (const f of this.faults.clear()) {
-      if (f.kind === "health-fails-after-start") await this.call("healthFault", { id: f.instanceId, failing: false });
+      if (f.kind === "health-fails-after-start") await this.healthFault(f.instanceId, false);
       if (f.kind === "backend-500") await this.setBackend500(this.instances.get(f.instanceId), false);
     }
     return this.faults.list();
@@ -294,11 +378,11 @@ export class Fleet {
   async reset(): Promise<void> {
     await this.clearFaults();
     this.traffic.reset();
-    await this.call("reset");
+    await Promise.all([...this.balancers.values()].map((b) => this.call(b, "reset")));
   }
 
   childPids(): number[] {
-    const pids = [this.lb?.pid, ...[...this.instances.values()].map((i) => i.child?.pid ?? i.pid)];
+    const pids = [...[...this.balancers.values()].map((b) => b.child?.pid), ...[...this.instances.values()].map((i) => i.child?.pid ?? i.pid)];
     return pids.filter((p): p is number => typeof p === "number");
   }
 
@@ -308,7 +392,7 @@ export class Fleet {
     this.shuttingDown = true;
     this.traffic.close();
     if (this.apache) await Promise.all([...this.instances.values()].map((i) => killApache(this.cfg.fleetDir, i).catch(() => undefined)));
-    const children = [...[...this.instances.values()].map((i) => i.child), this.lb].filter((c): c is ChildProcess => c !== null && c.exitCode === null && c.signalCode === null);
+    const children = [...[...this.instances.values()].map((i) => i.child), ...[...this.balancers.values()].map((b) => b.child)].filter((c): c is ChildProcess => c !== null && c.exitCode === null && c.signalCode === null);
     await Promise.all(
       children.map(
         (c) =>

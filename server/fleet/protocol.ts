@@ -10,8 +10,12 @@ import type { HookName } from "@/lib/rollout/types";
 import { versionSchema } from "@/lib/validation/version";
 import type { HookResult, InstanceView, LoadBalancerSummary, TrafficStats } from "@/server/providers/types";
 
-/** The one load balancer of the local fleet (`/lb/local` in the dashboard). */
+/** The local fleet's default load balancer, in front of every instance (`/lb/local` in the dashboard). */
 export const LOCAL_LB_NAME = "local";
+/** The second balancer, in front of some of the same instances (ROTOR_INTERNAL_INSTANCES, LB port + 2). */
+export const LOCAL_INTERNAL_LB_NAME = "local-internal";
+/** Every name a local balancer can have (the second one exists only when configured). */
+export const LOCAL_LB_NAMES: readonly string[] = [LOCAL_LB_NAME, LOCAL_INTERNAL_LB_NAME];
 
 export const API_PREFIX = "/v1";
 
@@ -53,6 +57,8 @@ export const trafficBodySchema = z
     rps: z.number().min(0).max(5_000).optional(),
     /** Share of requests that go to `/slow` (0.5–3 s). */
     slowFraction: z.number().min(0).max(1).optional(),
+    /** The generator stops by itself after this long (a bounded load for a test or a demo). */
+    forMs: z.number().int().min(1).max(3_600_000).optional(),
   })
   .strict();
 
@@ -155,12 +161,19 @@ export interface LocalTrafficStats extends TrafficStats {
   since: number;
 }
 
+/** The generator's counters over every balancer, and each balancer's own (by name). */
+export interface FleetTrafficStats extends LocalTrafficStats {
+  loadBalancers: Record<string, LocalTrafficStats>;
+}
+
 /** A hook's result on the wire is the port's HookResult as it is. */
 export type HookResultWire = HookResult;
 
 export interface FleetInfo {
   pid: number;
+  /** The default balancer's URL; `lbUrls` has every balancer's, by name. */
   lbUrl: string;
+  lbUrls: Record<string, string>;
   controlUrl: string;
   dataDir: string;
   initialVersion: string;

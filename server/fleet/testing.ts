@@ -5,6 +5,9 @@
  *   const fleet = await startLocalFleet({ instances: 5, dataDir });
  *   await fleet.provider.describeInstances("local");
  *   await fleet.stop();
+ *
+ * One balancer (`local`) unless `internalInstances` asks for the second (`local-internal`), so tests
+ * about a single balancer are not disturbed by traffic through another.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -14,7 +17,7 @@ import { createLocalProvider } from "@/server/providers/local";
 import { ControlClient } from "@/server/providers/local/control-client";
 import type { HealthCheckSettings } from "./health";
 import { CONTROL_SECRET_FILE, readControlSecret } from "./control-secret";
-import { LOCAL_LB_NAME } from "./protocol";
+import { LOCAL_INTERNAL_LB_NAME, LOCAL_LB_NAME } from "./protocol";
 
 export interface StartLocalFleetOptions {
   instances?: number;
@@ -22,6 +25,10 @@ export interface StartLocalFleetOptions {
   dataDir: string;
   /** Traffic generator rate; default 0 (off). */
   trafficRps?: number;
+  /** The first N instances are also behind `local-internal` (on a free port); default 0: no second balancer. */
+  internalInstances?: number;
+  /** Share of the generated traffic sent through `local-internal` (default 0.25). */
+  internalShare?: number;
   slowFraction?: number;
   drainTimeoutMs?: number;
   /** Default in tests: interval 300 ms, timeout 1 s, thresholds 2/2 (quicker verdicts than the demo's 1 s interval). */
@@ -38,6 +45,8 @@ export interface StartLocalFleetOptions {
 export interface LocalFleetHandle {
   lbUrl: string;
   lbPort: number;
+  /** Every balancer's name (the default one first). */
+  lbNames: string[];
   controlUrl: string;
   /** The control API's secret, written by the fleet at start (0600). */
   secretFile: string;
@@ -68,6 +77,9 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
   const lbPort = await freePort();
   let controlPort = await freePort();
   while (controlPort === lbPort) controlPort = await freePort();
+  let internalPort = await freePort();
+  while (internalPort === lbPort || internalPort === controlPort) internalPort = await freePort();
+  const lbNames = options.internalInstances ? [LOCAL_LB_NAME, LOCAL_INTERNAL_LB_NAME] : [LOCAL_LB_NAME];
   // Quick checks, but a lenient timeout: on a loaded 2-core machine a check can take a while, and
   // slow checks across the fleet would take every instance out of service mid-test.
   const health = { intervalMs: 300, timeoutMs: 1_000, healthyThreshold: 2, unhealthyThreshold: 2, ...options.healthCheck };
@@ -75,6 +87,9 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
     ...process.env,
     ROTOR_LB_PORT: String(lbPort),
     ROTOR_CONTROL_PORT: String(controlPort),
+    ROTOR_INTERNAL_INSTANCES: String(options.internalInstances ?? 0),
+    ROTOR_INTERNAL_LB_PORT: String(internalPort),
+    ROTOR_TRAFFIC_INTERNAL_SHARE: String(options.internalShare ?? 0.25),
     ROTOR_INSTANCES: String(options.instances ?? 5),
     ROTOR_INSTANCE_BASE_PORT: "auto",
     ROTOR_DATA_DIR: options.dataDir,
@@ -133,7 +148,7 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
     // Processes this test starts next (a headless engine, a dashboard) inherit the way to the secret.
     process.env.ROTOR_CONTROL_SECRET_FILE = secretFile;
     for (;;) {
-      const instances = await provider.describeInstances(LOCAL_LB_NAME);
+      const instances = (await Promise.all(lbNames.map((lb) => provider.describeInstances(lb)))).flat();
       if (instances.every((i) => i.state === "in-service")) break;
       if (Date.now() > deadline) throw new Error(`not every instance is in service: ${instances.map((i) => `${i.id} ${i.state}`).join(", ")}\n${out}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -143,5 +158,5 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
     throw err;
   }
 
-  return { lbUrl: `http://127.0.0.1:${lbPort}`, lbPort, controlUrl, secretFile, provider, control, lbName: LOCAL_LB_NAME, pid: child.pid ?? -1, output: () => out, stop };
+  return { lbUrl: `http://127.0.0.1:${lbPort}`, lbPort, lbNames, controlUrl, secretFile, provider, control, lbName: LOCAL_LB_NAME, pid: child.pid ?? -1, output: () => out, stop };
 }

@@ -1,14 +1,24 @@
 /**
- * The traffic generator: continuous requests through the balancer at a fixed rate, over keep-alive
- * connections, about a quarter of them slow (`/slow`, 0.5–3 s). Counts every outcome: successes (and
- * the version that answered), failures by kind — `status_NNN`, `reset`, `refused`, `timeout`, `error`.
+ * The traffic generator: continuous requests through the balancers at a fixed rate, over keep-alive
+ * connections, about a quarter of them slow (`/slow`, 0.5–3 s). Each request goes to one balancer (each
+ * target takes its `share` of them, in a fixed interleaving), and is counted in that balancer's
+ * counters and in the totals: successes (and the version that answered), failures by kind —
+ * `status_NNN`, `reset`, `refused`, `timeout`, `error`.
  */
 import http from "node:http";
-import type { LocalTrafficStats } from "./protocol";
+import type { FleetTrafficStats, LocalTrafficStats } from "./protocol";
+
+/** One balancer the generator sends requests through. */
+export interface TrafficTarget {
+  name: string;
+  port: number;
+  /** Part of the requests it gets (0–1); the first target takes whatever the others leave. */
+  share: number;
+}
 
 export interface TrafficOptions {
   host?: string;
-  port: number;
+  targets: TrafficTarget[];
   rps: number;
   slowFraction?: number;
   enabled?: boolean;
@@ -19,26 +29,73 @@ export interface TrafficOptions {
 const MAX_IN_FLIGHT = 2_000;
 const RATE_WINDOW_MS = 5_000;
 
+/** Counts of one scope (one balancer, or all of them) since the last reset. */
+class Counts {
+  requests = 0;
+  ok = 0;
+  failed = 0;
+  inFlight = 0;
+  failuresByKind: Record<string, number> = {};
+  versions: Record<string, number> = {};
+  recentFailures: LocalTrafficStats["recentFailures"] = [];
+  readonly since = Date.now();
+  private recent: number[] = [];
+
+  count(ok: boolean, kind: string, detail: string, version?: string) {
+    this.requests++;
+    this.recent.push(Date.now());
+    if (ok) {
+      this.ok++;
+      if (version) this.versions[version] = (this.versions[version] ?? 0) + 1;
+      return;
+    }
+    this.failed++;
+    this.failuresByKind[kind] = (this.failuresByKind[kind] ?? 0) + 1;
+    this.recentFailures.push({ at: Date.now(), kind, detail });
+    if (this.recentFailures.length > 20) this.recentFailures.shift();
+  }
+
+  snapshot(settings: { enabled: boolean; targetRps: number; slowFraction: number }, inFlight: number): LocalTrafficStats {
+    const now = Date.now();
+    this.recent = this.recent.filter((t) => t > now - RATE_WINDOW_MS);
+    const window = Math.min(RATE_WINDOW_MS, now - this.since) || 1;
+    return {
+      at: now,
+      requests: this.requests,
+      ok: this.ok,
+      failed: this.failed,
+      failuresByKind: { ...this.failuresByKind },
+      ratePerSec: Math.round((this.recent.length / window) * 1000 * 10) / 10,
+      ...settings,
+      inFlight,
+      versions: { ...this.versions },
+      recentFailures: [...this.recentFailures],
+      since: this.since,
+    };
+  }
+}
+
 export class TrafficGenerator {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 512, timeout: 30_000, scheduling: "lifo" });
   private timer: NodeJS.Timeout | null = null;
+  private stopAt = Infinity;
   private startedAt = 0;
   private issued = 0;
-  private inFlight = 0;
-  private stats = this.zero();
-  private recent: number[] = [];
+  private total = new Counts();
+  private byTarget = new Map<string, Counts>();
+  /** In flight per target (kept across resets: those requests still complete, into the new counters). */
+  private readonly inFlight = new Map<string, number>();
+  private inFlightTotal = 0;
   rps: number;
   slowFraction: number;
   enabled: boolean;
 
   constructor(private readonly options: TrafficOptions) {
+    if (options.targets.length === 0) throw new Error("the traffic generator needs at least one balancer to send requests through");
     this.rps = options.rps;
     this.slowFraction = options.slowFraction ?? 0.25;
     this.enabled = options.enabled ?? true;
-  }
-
-  private zero() {
-    return { requests: 0, ok: 0, failed: 0, failuresByKind: {} as Record<string, number>, versions: {} as Record<string, number>, recentFailures: [] as LocalTrafficStats["recentFailures"], since: Date.now() };
+    this.reset();
   }
 
   start(): void {
@@ -53,17 +110,18 @@ export class TrafficGenerator {
     this.timer = null;
   }
 
-  configure(c: { enabled?: boolean; rps?: number; slowFraction?: number }): void {
+  configure(c: { enabled?: boolean; rps?: number; slowFraction?: number; forMs?: number }): void {
     if (c.slowFraction !== undefined) this.slowFraction = c.slowFraction;
     if (c.enabled !== undefined) this.enabled = c.enabled;
     if (c.rps !== undefined) this.rps = c.rps;
+    this.stopAt = c.forMs === undefined ? Infinity : Date.now() + c.forMs;
     this.stop();
     this.start();
   }
 
   reset(): void {
-    this.stats = this.zero();
-    this.recent = [];
+    this.total = new Counts();
+    this.byTarget = new Map(this.options.targets.map((t) => [t.name, new Counts()]));
   }
 
   close(): void {
@@ -71,64 +129,66 @@ export class TrafficGenerator {
     this.agent.destroy();
   }
 
-  snapshot(): LocalTrafficStats {
-    const now = Date.now();
-    this.recent = this.recent.filter((t) => t > now - RATE_WINDOW_MS);
-    const window = Math.min(RATE_WINDOW_MS, now - this.stats.since) || 1;
-    return {
-      at: now,
-      requests: this.stats.requests,
-      ok: this.stats.ok,
-      failed: this.stats.failed,
-      failuresByKind: { ...this.stats.failuresByKind },
-      ratePerSec: Math.round((this.recent.length / window) * 1000 * 10) / 10,
-      enabled: this.enabled,
-      targetRps: this.rps,
-      slowFraction: this.slowFraction,
-      inFlight: this.inFlight,
-      versions: { ...this.stats.versions },
-      recentFailures: [...this.stats.recentFailures],
-      since: this.stats.since,
-    };
+  /** Every balancer together, and each one's counters under `loadBalancers`. */
+  snapshot(): FleetTrafficStats {
+    const inFlight = this.inFlightTotal;
+    const loadBalancers = Object.fromEntries(this.options.targets.map((t) => [t.name, this.targetSnapshot(t.name)!]));
+    return { ...this.total.snapshot({ enabled: this.enabled, targetRps: this.rps, slowFraction: this.slowFraction }, inFlight), loadBalancers };
+  }
+
+  /** One balancer's counters (its `targetRps` is its share of the rate); undefined for a name it does not send to. */
+  targetSnapshot(name: string): LocalTrafficStats | undefined {
+    const counts = this.byTarget.get(name);
+    if (!counts) return undefined;
+    return counts.snapshot({ enabled: this.enabled, targetRps: this.rps * this.shareOf(name), slowFraction: this.slowFraction }, this.inFlight.get(name) ?? 0);
+  }
+
+  private shareOf(name: string): number {
+    const others = this.options.targets.slice(1).reduce((sum, t) => sum + t.share, 0);
+    const first = this.options.targets[0]!;
+    return name === first.name ? Math.max(0, 1 - others) : (this.options.targets.find((t) => t.name === name)?.share ?? 0);
+  }
+
+  /** The n-th request's balancer: target k takes request n when floor((n+1)·share) steps, so shares hold exactly over any run. */
+  private targetOf(n: number): TrafficTarget {
+    for (const t of this.options.targets.slice(1)) if (Math.floor((n + 1) * t.share) > Math.floor(n * t.share)) return t;
+    return this.options.targets[0]!;
   }
 
   private tick() {
+    if (Date.now() >= this.stopAt) {
+      this.enabled = false;
+      this.stopAt = Infinity;
+      return this.stop();
+    }
     const due = Math.floor(((Date.now() - this.startedAt) / 1000) * this.rps) - this.issued;
     for (let i = 0; i < due; i++) {
-      this.issued++;
-      if (this.inFlight >= MAX_IN_FLIGHT) this.count(false, "overload", "generator skipped a request: too many in flight");
-      else this.fire();
+      const target = this.targetOf(this.issued++);
+      if (this.inFlightTotal >= MAX_IN_FLIGHT) this.count(target.name, false, "overload", "generator skipped a request: too many in flight");
+      else this.fire(target);
     }
   }
 
-  private count(ok: boolean, kind: string, detail: string, version?: string) {
-    const s = this.stats;
-    s.requests++;
-    this.recent.push(Date.now());
-    if (ok) {
-      s.ok++;
-      if (version) s.versions[version] = (s.versions[version] ?? 0) + 1;
-      return;
-    }
-    s.failed++;
-    s.failuresByKind[kind] = (s.failuresByKind[kind] ?? 0) + 1;
-    s.recentFailures.push({ at: Date.now(), kind, detail });
-    if (s.recentFailures.length > 20) s.recentFailures.shift();
+  private count(target: string, ok: boolean, kind: string, detail: string, version?: string) {
+    this.total.count(ok, kind, `${target}: ${detail}`, version);
+    this.byTarget.get(target)?.count(ok, kind, detail, version);
   }
 
-  private fire() {
+  private fire(target: TrafficTarget) {
     const slow = Math.random() < this.slowFraction;
     const path = slow ? `/slow?ms=${500 + Math.floor(Math.random() * 2500)}` : "/";
     let settled = false;
-    this.inFlight++;
+    this.inFlightTotal++;
+    this.inFlight.set(target.name, (this.inFlight.get(target.name) ?? 0) + 1);
     const done = (ok: boolean, kind: string, detail: string, version?: string) => {
       if (settled) return;
       settled = true;
-      this.inFlight--;
+      this.inFlightTotal--;
+      this.inFlight.set(target.name, (this.inFlight.get(target.name) ?? 1) - 1);
       // Counted when it completes: after a reset, requests still in flight count in the new counters.
-      this.count(ok, kind, detail, version);
+      this.count(target.name, ok, kind, detail, version);
     };
-    const req = http.get({ host: this.options.host ?? "127.0.0.1", port: this.options.port, path, agent: this.agent }, (res) => {
+    const req = http.get({ host: this.options.host ?? "127.0.0.1", port: target.port, path, agent: this.agent }, (res) => {
       const status = res.statusCode ?? 0;
       const version = res.headers["x-rotor-version"];
       res.on("data", () => undefined);

@@ -133,6 +133,11 @@ describe("control API bad input", () => {
     ["unknown fault kind", "POST", "/v1/faults", JSON.stringify({ kind: "meteor", instanceId: "i-local-1" }), 400, "INVALID_INPUT"],
     ["unknown hook", "POST", "/v1/hooks/reboot", JSON.stringify({ ids: ["i-local-1"], params: { version: "1.0.0" } }), 404, "UNKNOWN_HOOK"],
     ["unknown load balancer", "GET", "/v1/load-balancers/prod/instances", undefined, 404, "UNKNOWN_LOAD_BALANCER"],
+    // This fleet has no second balancer (ROTOR_INTERNAL_INSTANCES=0): its routes answer as for any unknown name.
+    ["second balancer not configured (deregister)", "POST", "/v1/load-balancers/local-internal/deregister", JSON.stringify({ ids: ["i-local-1"] }), 404, "UNKNOWN_LOAD_BALANCER"],
+    ["unknown load balancer (traffic)", "GET", "/v1/load-balancers/prod/traffic", undefined, 404, "UNKNOWN_LOAD_BALANCER"],
+    ["unknown load balancer (settings)", "POST", "/v1/load-balancers/prod/settings", JSON.stringify({ drainTimeoutMs: 5 }), 404, "UNKNOWN_LOAD_BALANCER"],
+    ["traffic bounded to 0 ms", "POST", "/v1/traffic", JSON.stringify({ forMs: 0 }), 400, "INVALID_INPUT"],
     ["wrong method", "DELETE", "/v1/load-balancers/local/instances", undefined, 405, "METHOD_NOT_ALLOWED"],
     ["not JSON", "POST", "/v1/load-balancers/local/register", "ids=i-local-1", 415, "UNSUPPORTED_MEDIA_TYPE"],
     ["unknown path", "GET", "/v1/nothing", undefined, 404, "NOT_FOUND"],

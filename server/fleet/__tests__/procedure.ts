@@ -32,19 +32,28 @@ export async function hook(p: LoadBalancerProvider, lb: string, id: string, name
   return r;
 }
 
-/** The whole procedure on one batch: deregister → drain → stop → deploy → start → verify → register → in service. */
-export async function rollBatch(p: LoadBalancerProvider, lb: string, ids: string[], version: string): Promise<void> {
-  await p.deregister(lb, ids);
-  await waitFor(`${ids.join(", ")} drained`, async () => {
-    const all = await p.describeInstances(lb);
-    return ids.every((id) => all.some((i) => i.id === id && i.state === "out-of-service" && i.inFlight === 0));
-  });
-  for (const name of ["stop", "deploy", "start", "verify"] as const) await Promise.all(ids.map((id) => hook(p, lb, id, name, version)));
-  await p.register(lb, ids);
-  await waitFor(`${ids.join(", ")} in service`, async () => {
-    const all = await p.describeInstances(lb);
-    return ids.every((id) => all.some((i) => i.id === id && i.state === "in-service"));
-  });
+/** Whether every id is in `state` at every balancer in `lbs` (and, out of service, with nothing in flight). */
+async function everywhere(p: LoadBalancerProvider, lbs: string[], ids: string[], state: "out-of-service" | "in-service"): Promise<boolean> {
+  for (const lb of lbs) {
+    const all = (await p.describeInstances(lb)).filter((i) => ids.includes(i.id));
+    if (all.length !== ids.length || !all.every((i) => i.state === state && (state === "in-service" || i.inFlight === 0))) return false;
+  }
+  return true;
+}
+
+/**
+ * The whole procedure on one batch: deregister → drain → stop → deploy → start → verify → register → in
+ * service, taking the batch out of (and back into) each balancer in `lbs`, waiting at every one of them.
+ * Hooks are asked through the first.
+ */
+export async function rollBatch(p: LoadBalancerProvider, lbs: string | string[], ids: string[], version: string): Promise<void> {
+  const all = typeof lbs === "string" ? [lbs] : lbs;
+  const via = all[0]!;
+  for (const lb of all) await p.deregister(lb, ids);
+  await waitFor(`${ids.join(", ")} drained at ${all.join(", ")}`, () => everywhere(p, all, ids, "out-of-service"));
+  for (const name of ["stop", "deploy", "start", "verify"] as const) await Promise.all(ids.map((id) => hook(p, via, id, name, version)));
+  for (const lb of all) await p.register(lb, ids);
+  await waitFor(`${ids.join(", ")} in service at ${all.join(", ")}`, () => everywhere(p, all, ids, "in-service"));
 }
 
 export function rollInstance(p: LoadBalancerProvider, lb: string, id: string, version: string): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type Fault,
   type FaultBody,
   type FleetInfo,
+  type FleetTrafficStats,
   type HookBody,
   type HookResultWire,
   type LocalTrafficStats,
@@ -142,14 +143,23 @@ export class ControlClient {
     const timeoutMs = o?.timeoutMs ?? (body.timeoutMs ?? 30_000) + 5_000;
     return this.request<HookResultWire[]>("POST", `/hooks/${hook}`, body, { ...o, timeoutMs });
   }
+  /** Every balancer at once, as the ids it has now registered: `{ [instanceId]: [balancer names] }`. */
+  memberships(o?: RequestOptions) {
+    return this.request<Record<string, string[]>>("GET", "/memberships", undefined, o);
+  }
+  /** The traffic generator's counters over every balancer (each one's under `loadBalancers`). */
   traffic(o?: RequestOptions) {
-    return this.request<LocalTrafficStats>("GET", "/traffic", undefined, o);
+    return this.request<FleetTrafficStats>("GET", "/traffic", undefined, o);
+  }
+  /** The traffic generator's counters for the requests it sent through one balancer. */
+  lbTraffic(lb: string, o?: RequestOptions) {
+    return this.request<LocalTrafficStats>("GET", `/load-balancers/${encodeURIComponent(lb)}/traffic`, undefined, o);
   }
   setTraffic(body: TrafficBody, o?: RequestOptions) {
-    return this.request<LocalTrafficStats>("POST", "/traffic", body, o);
+    return this.request<FleetTrafficStats>("POST", "/traffic", body, o);
   }
   resetTraffic(o?: RequestOptions) {
-    return this.request<LocalTrafficStats>("POST", "/traffic/reset", {}, o);
+    return this.request<FleetTrafficStats>("POST", "/traffic/reset", {}, o);
   }
   faults(o?: RequestOptions) {
     return this.request<Fault[]>("GET", "/faults", undefined, o);

@@ -57,6 +57,15 @@ describe("local provider errors", () => {
   it("refuses a load balancer that is not its own, without a call", async () => {
     const p = createLocalProvider({ controlUrl: `http://127.0.0.1:${await freePort()}` });
     expect((await failure(p.describeInstances("prod"))).code).toBe("NOT_FOUND");
+    expect((await failure(p.deregister("local-public", ["i-local-1"]))).message).toContain('"local" or "local-internal"');
+  });
+
+  it("says which instances' memberships it could not tell, and which call failed", async () => {
+    const p = createLocalProvider({ controlUrl: `http://127.0.0.1:${await freePort()}` });
+    const err = await failure(p.memberships(["i-local-1", "i-local-2"]));
+    expect(err.code).toBe("UNAVAILABLE");
+    expect(err.message).toContain("cannot tell which load balancers i-local-1, i-local-2 are registered in");
+    expect(err.message).toContain("GET /v1/memberships");
   });
 
   it.each([".", "..", "--force", "-rf", "1.0;touch /tmp/x", "$(id)", "v2\n"])("refuses the version %j before sending anything", async (version) => {

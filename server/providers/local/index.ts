@@ -1,6 +1,10 @@
 /**
  * The local provider: the embedded fleet (server/fleet) seen through its control API only,
  * as the AWS provider sees ELB and SSM through theirs. One HTTP call per refresh.
+ *
+ * The fleet has one or two balancers (`local`, and `local-internal` in front of some of the same
+ * instances); each keeps its own registrations, so a deregistration from one leaves the other serving.
+ * Hooks act on instances, whichever balancer named them.
  */
 import type { HookName } from "@/lib/rollout/types";
 import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
@@ -14,17 +18,15 @@ import {
   type LoadBalancerSummary,
   type TrafficStats,
 } from "@/server/providers/types";
-import { LOCAL_LB_NAME, faultBodySchema, type ControlInstance } from "@/server/fleet/protocol";
+import { LOCAL_LB_NAMES, faultBodySchema, type ControlInstance } from "@/server/fleet/protocol";
 import { ControlClient, defaultControlUrl, type SecretSource } from "./control-client";
 
 export { ControlClient, createControlClient, defaultControlUrl } from "./control-client";
-export { LOCAL_LB_NAME } from "@/server/fleet/protocol";
+export { LOCAL_INTERNAL_LB_NAME, LOCAL_LB_NAME } from "@/server/fleet/protocol";
 
 export interface LocalProviderOptions {
   /** Default: `ROTOR_CONTROL_URL`, else `http://127.0.0.1:${ROTOR_CONTROL_PORT:-ROTOR_LB_PORT+1}`. */
   controlUrl?: string;
-  /** Default `local`. */
-  lbName?: string;
   /** The control API's secret; default: the file the fleet writes (see server/fleet/control-secret.ts). */
   controlSecret?: SecretSource;
   /** Per-call timeout for everything but hooks (hooks use their own timeout plus a margin). Default 5 s. */
@@ -49,16 +51,18 @@ function toView(i: ControlInstance): InstanceView {
   if (i.healthCheck !== undefined) view.healthCheck = i.healthCheck;
   if (i.address !== undefined) view.address = i.address;
   if (typeof i.pid === "number") view.pid = i.pid;
+  if (i.alsoIn !== undefined) view.alsoIn = [...i.alsoIn];
   return view;
 }
 
 export function createLocalProvider(options: LocalProviderOptions = {}): LoadBalancerProvider {
   const client = options.controlSecret ? new ControlClient(options.controlUrl ?? defaultControlUrl(), options.controlSecret) : new ControlClient(options.controlUrl ?? defaultControlUrl());
-  const lbName = options.lbName ?? LOCAL_LB_NAME;
   const timeoutMs = options.requestTimeoutMs;
 
+  // A name no local balancer can have is refused without a call; a configured-away `local-internal`
+  // is refused by the fleet (404 → NOT_FOUND).
   function check(lb: string) {
-    if (lb !== lbName) throw new ProviderError("NOT_FOUND", `the local provider has one load balancer, "${lbName}", not "${lb}"`);
+    if (!LOCAL_LB_NAMES.includes(lb)) throw new ProviderError("NOT_FOUND", `the local fleet has no load balancer "${lb}"; its balancers are named ${LOCAL_LB_NAMES.map((n) => `"${n}"`).join(" or ")}`);
   }
 
   return {
@@ -66,7 +70,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
     async listLoadBalancers(): Promise<LoadBalancerSummary[]> {
       const lbs = await client.loadBalancers({ timeoutMs });
       return lbs
-        .filter((lb) => lb.name === lbName)
+        .filter((lb) => LOCAL_LB_NAMES.includes(lb.name))
         .map((lb) => ({ name: lb.name, provider: "local", kind: "local", drainTimeoutMs: lb.drainTimeoutMs, description: lb.description, server: lb.server }));
     },
     async describeInstances(lb: string): Promise<InstanceView[]> {
@@ -74,10 +78,15 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
       return (await client.instances(lb, { timeoutMs })).map(toView);
     },
     async memberships(ids: string[]): Promise<Record<string, string[]>> {
-      const out: Record<string, string[]> = Object.fromEntries(ids.map((id) => [id, []]));
-      const listed = new Set((await client.instances(lbName, { timeoutMs })).map((i) => i.id));
-      for (const id of ids) if (listed.has(id)) out[id]!.push(lbName);
-      return out;
+      // One call answers for every balancer: the same moment for all of them.
+      let all: Record<string, string[]>;
+      try {
+        all = await client.memberships({ timeoutMs });
+      } catch (cause) {
+        if (cause instanceof ProviderError) throw new ProviderError(cause.code, `cannot tell which load balancers ${ids.join(", ")} are registered in: ${cause.message}`, { cause });
+        throw cause;
+      }
+      return Object.fromEntries(ids.map((id) => [id, [...(all[id] ?? [])]]));
     },
     async drainTimeoutMs(lb: string): Promise<number> {
       check(lb);
@@ -93,6 +102,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
       if (ids.length === 0) return;
       await client.register(lb, ids, { timeoutMs });
     },
+    // `lb` only says which rollout asked: the fleet runs hooks on instances, whichever balancers they are behind.
     async runHook(lb: string, ids: string[], hook: HookName, params: HookParams, hookOptions: HookOptions): Promise<HookResult[]> {
       check(lb);
       // At the port boundary, before anything is sent: the fleet checks again, but nothing relies on it.
@@ -111,7 +121,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
     },
     async trafficStats(lb: string): Promise<TrafficStats | null> {
       check(lb);
-      const t = await client.traffic({ timeoutMs });
+      const t = await client.lbTraffic(lb, { timeoutMs });
       return { at: t.at, requests: t.requests, ok: t.ok, failed: t.failed, failuresByKind: t.failuresByKind, ratePerSec: t.ratePerSec };
     },
     faults: {
