@@ -19,8 +19,9 @@
  * A command the proxy did not record (sent straight to moto) is passed through to moto.
  *
  * Test controls: `hooks` (how long a hook runs and how it ends, per hook and instance), `outage`
- * (answer 503 ServiceUnavailable, or drop the connection, for chosen operations during a time window)
- * and `requests` (every request counted per operation, those refused by an outage included).
+ * (answer 503 ServiceUnavailable, drop the connection, or let the request through and lose the answer,
+ * for chosen operations during a time window) and `requests` (every request counted per operation,
+ * those refused by an outage included).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -45,8 +46,13 @@ export interface SentRecord {
 
 export interface Outage {
   operations: string[];
-  /** 503 ServiceUnavailable (a JSON error AWS sends when it is overloaded) or a dropped connection. */
-  kind: "503" | "drop";
+  /**
+   * 503: answer ServiceUnavailable (a JSON error AWS sends when it is overloaded); nothing reaches moto.
+   * drop: close the connection unanswered; nothing reaches moto.
+   * lost (operations passed to moto, e.g. SendCommand): moto does it (a SendCommand is recorded as
+   * sent), but the connection is closed instead of answering.
+   */
+  kind: "503" | "drop" | "lost";
   from: number;
   until: number;
 }
@@ -113,13 +119,14 @@ export async function startSsmShim(motoEndpoint: string): Promise<SsmShim> {
   const cancels: SsmShim["cancels"] = [];
   let outages: Outage[] = [];
 
-  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, onAnswer?: (status: number, body: Buffer) => void) => {
+  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, onAnswer?: (status: number, body: Buffer) => void, lose = false) => {
     const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (answer) => {
       const chunks: Buffer[] = [];
       answer.on("data", (c: Buffer) => chunks.push(c));
       answer.on("end", () => {
         const out = Buffer.concat(chunks);
         onAnswer?.(answer.statusCode ?? 502, out);
+        if (lose) return void req.socket.destroy();
         const headers = { ...answer.headers };
         delete headers["transfer-encoding"];
         headers["content-length"] = String(out.length);
@@ -253,16 +260,15 @@ export async function startSsmShim(motoEndpoint: string): Promise<SsmShim> {
     const now = Date.now();
     outages = outages.filter((o) => o.until > now);
     const down = outages.find((o) => o.from <= now && o.operations.includes(op.name));
-    if (down) {
-      if (down.kind === "drop") return void req.socket.destroy();
-      return unavailable(res, op.json);
-    }
-    if (!op.json || !req.headers["x-amz-target"]?.toString().startsWith("AmazonSSM.")) return forward(req, body, res);
+    if (down?.kind === "drop") return void req.socket.destroy();
+    if (down?.kind === "503") return unavailable(res, op.json);
+    const lose = down?.kind === "lost";
+    if (!op.json || !req.headers["x-amz-target"]?.toString().startsWith("AmazonSSM.")) return forward(req, body, res, undefined, lose);
     let input: Record<string, unknown>;
     try {
       input = JSON.parse(body.toString("utf8") || "{}") as Record<string, unknown>;
     } catch {
-      return forward(req, body, res);
+      return forward(req, body, res, undefined, lose);
     }
     if (op.name === "SendCommand") {
       const at = Date.now();
@@ -286,11 +292,11 @@ export async function startSsmShim(motoEndpoint: string): Promise<SsmShim> {
         };
         commands.set(commandId, record);
         sent.push({ commandId, hook, version: record.version, comment: record.comment, ids, at });
-      });
+      }, lose);
     }
     const handler = handlers[op.name];
     if (handler && handler(input, res)) return;
-    forward(req, body, res);
+    forward(req, body, res, undefined, lose);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   shim.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
