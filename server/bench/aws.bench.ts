@@ -3,6 +3,11 @@
  * (every HTTP attempt counts), for a fleet of 10 and of 1,000 instances behind a Classic ELB and a
  * target group. "Refresh" is the worst case a poll meets during a rollout: two instances deregistered
  * and the EC2 cache cold. The warm figure is the steady poll (EC2 facts cached).
+ *
+ * `ssm_calls_per_poll_50`: SSM calls per poll while a hook runs on a batch of 50 instances (goal ≤ 2;
+ * one GetCommandInvocation per instance per poll made it 50 before). The hook is run by the SSM shim
+ * in front of moto (3 s); a poll is a burst of polling calls (ListCommandInvocations,
+ * GetCommandInvocation) with less than 100 ms between them.
  */
 import { motoProvider, createEstate } from "@/server/providers/aws/__tests__/fixture";
 import { motoAvailable, startMoto, type MotoServer } from "@/server/testing/moto";
@@ -39,6 +44,40 @@ async function measure(moto: MotoServer, size: number): Promise<{ cold: number; 
   return { cold, warm, detail };
 }
 
+const POLLING = new Set(["ssm:ListCommandInvocations", "ssm:GetCommandInvocation"]);
+
+async function ssmPolling(moto: MotoServer): Promise<{ perPoll: number; polls: number; total: number }> {
+  await moto.reset();
+  const estate = await createEstate(moto, { instances: 50, classic: "bench-ssm", targetGroup: "bench-ssm-tg" });
+  moto.ssm.hooks = () => ({ durationMs: 3_000 });
+  const { provider, calls } = motoProvider(moto, { ssm: { pollIntervalMs: 250 } });
+  const seen: { op: string; at: number }[] = [];
+  const push = calls.push.bind(calls);
+  calls.push = (...items: string[]) => {
+    for (const op of items) seen.push({ op, at: performance.now() });
+    return push(...items);
+  };
+  try {
+    const results = await provider.runHook(estate.classic, estate.ids, "deploy", { version: "2.0.0" }, { timeoutMs: 60_000 });
+    const failed = results.filter((r) => !r.ok);
+    if (results.length !== 50 || failed.length > 0) throw new Error(`ssm bench: hook failed on ${failed.length} of ${results.length} instances: ${failed[0]?.outputTail ?? ""}`);
+    const polling = seen.filter((c) => POLLING.has(c.op));
+    const bursts: number[] = [];
+    let last = -Infinity;
+    for (const c of polling) {
+      if (c.at - last >= 100) bursts.push(0);
+      bursts[bursts.length - 1] = (bursts.at(-1) ?? 0) + 1;
+      last = c.at;
+    }
+    if (bursts.length < 2) throw new Error(`ssm bench: only ${bursts.length} polls seen during a 3 s hook`);
+    const total = seen.filter((c) => c.op.startsWith("ssm:")).length;
+    console.error(`aws bench: 50-instance hook of 3 s: ${bursts.length} polls of [${bursts.join(", ")}] polling calls; ${total} SSM calls in all (${[...new Set(seen.map((c) => c.op))].join(", ")})`);
+    return { perPoll: Math.max(...bursts), polls: bursts.length, total };
+  } finally {
+    await provider.close();
+  }
+}
+
 export async function run(): Promise<Figures> {
   if (!motoAvailable()) throw new Error("moto is not installed (python3 -m moto.server); .ci/run installs it");
   const moto = await startMoto();
@@ -52,6 +91,10 @@ export async function run(): Promise<Figures> {
       figures[`aws_calls_per_refresh_${size}`] = cold;
       figures[`aws_calls_per_refresh_warm_${size}`] = warm;
     }
+    const ssm = await ssmPolling(moto);
+    figures.ssm_calls_per_poll_50 = ssm.perPoll;
+    figures.ssm_calls_per_hook_50 = ssm.total;
+    console.error(`aws bench: ssm_calls_per_poll_50 ${ssm.perPoll} (was 50: one GetCommandInvocation per instance per poll, not measurable any more)`);
     return figures;
   } finally {
     await moto.stop();

@@ -42,7 +42,7 @@ function resumeAction(e: Effect, started: boolean): string {
     case "waitInService":
       return "resume waiting for in-service, keeping its deadline";
     case "runHook":
-      return `run the ${e.hook} hook again (hooks are idempotent)`;
+      return `resume the ${e.hook} hook: poll the commands already sent (never sent again while they run), run it where none was sent`;
     case "awaitApproval":
       return `keep waiting for the operator's approval of batch ${e.batch + 1}`;
     case "sleep":

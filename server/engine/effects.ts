@@ -6,7 +6,12 @@
  * - deregister / register: idempotent at the port (deregistering a deregistered instance succeeds).
  * - waitDrain / waitInService: observations on the shared monitor; a resumed wait keeps its original
  *   deadline (with at least 5 s to decide on a fresh look).
- * - hooks are idempotent by contract, so a hook found started-not-finished is run again:
+ * - hooks run exactly once while their command may still run: a provider that has commands (SSM)
+ *   reports each one through `onSent`, recorded as `hook-sent` before it is waited on; a resumed
+ *   hook hands them back (`resume`), so the provider polls them instead of sending again, and a
+ *   transient error after a command was sent is never retried here (the provider itself rides out
+ *   polling errors until the hook's timeout). Beyond that, hooks are idempotent by contract, so a
+ *   hook whose command has ended, or that has no command, is run again:
  *   stop: stopping a stopped server succeeds ("already stopped");
  *   deploy: deploying the release the instance already points to selects it again;
  *   start: starting a running server succeeds ("already running");
@@ -18,7 +23,7 @@
 import type { Logger } from "pino";
 import { HOOK_REFUSED_EXIT, type Effect, type InstanceStepResult } from "@/lib/rollout/types";
 import type { InfoEventType } from "@/lib/views";
-import type { InstanceView, LoadBalancerProvider } from "@/server/providers/types";
+import type { InstanceView, LoadBalancerProvider, SentCommand } from "@/server/providers/types";
 import { ProviderError } from "@/server/providers/types";
 import { WaitTimeoutError, type FleetMonitor, type FleetSnapshot } from "@/server/monitor";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry";
@@ -37,6 +42,8 @@ export interface EffectContext {
   resumed: boolean;
   /** Records an engine fact (a retry, progress of a wait) in the rollout's log. */
   note(type: InfoEventType, payload: Record<string, unknown>): void;
+  /** Hook commands the log shows were sent for this effect (its `hook-sent` notes), oldest first. */
+  sentCommands?: SentCommand[];
   retry?: RetryPolicy;
   /**
    * The other load balancers an instance was registered in when the rollout started (its plan):
@@ -94,6 +101,13 @@ function failure(ids: string[], message: string): EffectOutcome {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A transient error after a hook's command was sent: not for `retrying` (it would send the hook again). */
+class AfterSend extends Error {
+  constructor(readonly original: unknown) {
+    super(errorMessage(original), { cause: original });
+  }
 }
 
 /** Runs `fn` with retries of transient errors; a final transient failure says how many attempts were made. */
@@ -245,9 +259,26 @@ export async function performEffect(effect: PerformableEffect, ctx: EffectContex
     case "runHook": {
       const timeoutMs = effect.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS[effect.hook] ?? 120_000;
       const what = `${effect.hook} hook on ${effect.ids.join(", ")}`;
+      // Commands sent for this hook, by an earlier engine (from the log) or by this one: never sent again while they may run.
+      const sent: SentCommand[] = [...(ctx.sentCommands ?? [])];
+      const onSent = (command: SentCommand) => {
+        sent.push(command);
+        ctx.note("hook-sent", { hook: effect.hook, commandId: command.commandId, ids: command.ids });
+      };
       let results;
       try {
-        results = await retrying(what, ctx, () => provider.runHook(lb, effect.ids, effect.hook, effect.params, { timeoutMs, signal: ctx.signal }));
+        results = await retrying(what, ctx, async () => {
+          const before = sent.length;
+          try {
+            return await provider.runHook(lb, effect.ids, effect.hook, effect.params, { timeoutMs, signal: ctx.signal, onSent, resume: sent.length > 0 ? [...sent] : undefined });
+          } catch (err) {
+            // Nothing was sent by this attempt (and earlier commands are resumed, not re-sent): safe to retry.
+            if (sent.length > before) throw new AfterSend(err);
+            throw err;
+          }
+        }).catch((err: unknown) => {
+          throw err instanceof AfterSend ? err.original : err;
+        });
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         if (err instanceof ProviderError && err.code === "TIMEOUT") {

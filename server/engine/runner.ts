@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { Effect, LbState, RolloutEvent } from "@/lib/rollout/types";
 import { getInstance, type RolloutState } from "@/lib/rollout/state";
 import type { FleetMonitor, FleetSnapshot } from "@/server/monitor";
-import type { LoadBalancerProvider } from "@/server/providers/types";
+import type { LoadBalancerProvider, SentCommand } from "@/server/providers/types";
 import type { RolloutJournal } from "@/server/store/journal";
 import { rolloutLog } from "@/server/log";
 import { performEffect, type EffectOutcome, type PerformableEffect } from "./effects";
@@ -174,6 +174,7 @@ export class RolloutRunner {
         resumed,
         retry: this.deps.retry,
         alsoIn: (id) => this.alsoIn.get(id) ?? [],
+        sentCommands: effect.type === "runHook" ? this.sentCommands(effect.effectId) : undefined,
         note: (type, payload) => {
           if (!signal.aborted && !this.stopped) this.journal.note(type, { effectId: effect.effectId, ...payload });
         },
@@ -213,6 +214,17 @@ export class RolloutRunner {
       log.error({ code: r.code }, `${effect.effectId}: report refused (${r.message}); holding the effect 5 s`);
       this.holdUntil.set(effect.effectId, Date.now() + 5_000);
     }
+  }
+
+  /** The hook commands recorded (`hook-sent`) for an effect, oldest first: what a resumed hook polls instead of re-sending. */
+  private sentCommands(effectId: string): SentCommand[] {
+    const out: SentCommand[] = [];
+    for (const e of this.journal.events) {
+      if (e.type !== "hook-sent" || e.payload.effectId !== effectId) continue;
+      const { commandId, ids } = e.payload;
+      if (typeof commandId === "string" && Array.isArray(ids)) out.push({ commandId, ids: ids.map(String) });
+    }
+    return out;
   }
 
   /**

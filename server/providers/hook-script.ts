@@ -215,11 +215,21 @@ export interface ScriptOverrides {
   settings?: Record<string, string>;
 }
 
+/**
+ * How a configured command is embedded: as the body of its own function, its text untouched on lines
+ * of its own (never joined with `;` nor quoted into one line), so a multi-line command or a heredoc
+ * works; the closing brace is on a line of its own after it. Windows line ends become `\n`, or a
+ * heredoc's closing word (`EOF\r`) would never match.
+ */
+export function hookFunction(hook: string, command: string): string {
+  return `rotor_${hook}() {\n${command.replace(/\r\n?/g, "\n").replace(/\n+$/, "")}\n}\n`;
+}
+
 /** The script, with configured commands defined as functions after the built-in ones, and configured settings. */
 export function apacheHookScript(overrides: ScriptOverrides = {}): string {
   const defs = Object.entries(overrides.hooks ?? {})
     .filter((e): e is [string, string] => e[1] !== undefined)
-    .map(([hook, cmd]) => `rotor_${hook}() {\n${cmd}\n}`);
+    .map(([hook, cmd]) => hookFunction(hook, cmd).replace(/\n$/, ""));
   const settings = Object.entries(overrides.settings ?? {}).map(([k, v]) => `[ -n "\${${k}:-}" ] || ${k}=${v}`);
   let text = SCRIPT;
   if (settings.length) text = text.replace(SETTINGS_MARKER, `${SETTINGS_MARKER}\n${settings.join("\n")}`);

@@ -1,7 +1,8 @@
 /**
  * Starts moto's AWS emulator (`python3 -m moto.server`) on a free loopback port for integration
  * tests, benchmarks and e2e runs, and stops it by pid afterwards; seeds a small AWS estate in it. moto keeps all state in memory, so every
- * server starts empty; `reset()` empties it again without a restart.
+ * server starts empty; `reset()` empties it again without a restart. Calls go through the SSM shim
+ * (server/testing/ssm-shim.ts), which answers the Run Command calls moto lacks and passes the rest on.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { CreateTagsCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
@@ -9,9 +10,15 @@ import { CreateLoadBalancerCommand, ElasticLoadBalancingClient, ModifyLoadBalanc
 import { CreateTargetGroupCommand, ElasticLoadBalancingV2Client, ModifyTargetGroupAttributesCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetDocumentCommand, ListCommandsCommand, SSMClient, type Command } from "@aws-sdk/client-ssm";
 import { freePort } from "@/server/testing/ports";
+import { startSsmShim, type SsmShim } from "@/server/testing/ssm-shim";
 
 export interface MotoServer {
+  /** Where to send AWS calls: the SSM shim in front of moto (server/testing/ssm-shim.ts says what it emulates). */
   endpoint: string;
+  /** moto itself, without the shim. */
+  motoEndpoint: string;
+  /** The shim's controls: simulated hook runs, outages, requests counted per operation. */
+  ssm: SsmShim;
   port: number;
   pid: number;
   /** Credentials moto accepts (any); pass them to SDK clients so the real credential chain is not consulted. */
@@ -102,17 +109,28 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
   };
   process.once("exit", reap);
   child.once("exit", () => process.off("exit", reap));
+  // moto 5.2.1 has no ListCommandInvocations nor CancelCommand: the shim answers those (and nothing else of its own).
+  const shim = await startSsmShim(endpoint).catch(async (err: unknown) => {
+    await stopChild(child);
+    throw err;
+  });
   return {
-    endpoint,
-    port,
+    endpoint: shim.endpoint,
+    motoEndpoint: endpoint,
+    ssm: shim,
+    port: Number(new URL(shim.endpoint).port),
     pid: child.pid ?? -1,
     credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
     region: "us-east-1",
     async reset() {
+      shim.reset();
       const res = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
       if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
     },
-    stop: () => stopChild(child),
+    stop: async () => {
+      await shim.close();
+      await stopChild(child);
+    },
   };
 }
 

@@ -14,11 +14,29 @@ export interface ThrottlingProxy {
   close(): Promise<void>;
 }
 
+export interface AwsOperation {
+  name: string;
+  /** JSON protocol (SSM: `x-amz-target`), else query protocol (ELB, EC2: `Action=…`). */
+  json: boolean;
+}
+
 /** The operation of a query-protocol request (`Action=…` in its form body) or a JSON one (`x-amz-target`). */
-function operationOf(req: http.IncomingMessage, body: Buffer): { name: string; json: boolean } {
+function operationOf(req: http.IncomingMessage, body: Buffer): AwsOperation {
   const target = req.headers["x-amz-target"];
   if (typeof target === "string") return { name: target.split(".").pop() ?? target, json: true };
   return { name: new URLSearchParams(body.toString("utf8")).get("Action") ?? "unknown", json: false };
+}
+
+/** An HTTP server that hands each AWS request over with its whole body and its operation. */
+export function awsRequestServer(handle: (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, op: AwsOperation) => void): http.Server {
+  return http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      handle(req, res, body, operationOf(req, body));
+    });
+  });
 }
 
 function throttled(res: http.ServerResponse, json: boolean): void {
@@ -38,28 +56,22 @@ function throttled(res: http.ServerResponse, json: boolean): void {
 export async function startThrottlingProxy(motoEndpoint: string, throttle: (operation: string, n: number) => boolean): Promise<ThrottlingProxy> {
   const upstream = new URL(motoEndpoint);
   const requests = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const op = operationOf(req, body);
-      const n = (requests.get(op.name) ?? 0) + 1;
-      requests.set(op.name, n);
-      if (throttle(op.name, n)) return throttled(res, op.json);
-      const forward = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      forward.on("error", (err) => {
-        res.writeHead(502, { "content-type": "text/plain" });
-        res.end(`throttling proxy: moto did not answer: ${err.message}`);
-      });
-      forward.end(body);
+  const server = awsRequestServer((req, res, body, op) => {
+    const n = (requests.get(op.name) ?? 0) + 1;
+    requests.set(op.name, n);
+    if (throttle(op.name, n)) return throttled(res, op.json);
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    forward.on("error", (err) => {
+      res.writeHead(502, { "content-type": "text/plain" });
+      res.end(`throttling proxy: moto did not answer: ${err.message}`);
     });
+    forward.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

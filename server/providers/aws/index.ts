@@ -318,7 +318,7 @@ export class AwsProvider implements LoadBalancerProvider {
     }
     const checked = this.checkIds(ids);
     this.backend(lb);
-    const results = await this.ssm.run(checked, hook, params.version, { lb, timeoutMs: options.timeoutMs, signal: options.signal });
+    const results = await this.ssm.run(checked, hook, params.version, { lb, timeoutMs: options.timeoutMs, signal: options.signal, onSent: options.onSent, resume: options.resume });
     const byId = new Map(results.map((r) => [r.id, r]));
     if (hook === "verify") {
       const verified = results.filter((r) => r.ok).map((r) => r.id);

@@ -104,6 +104,8 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
     },
     // `lb` only says which rollout asked: the fleet runs hooks on instances, whichever balancers they are behind.
     async runHook(lb: string, ids: string[], hook: HookName, params: HookParams, hookOptions: HookOptions): Promise<HookResult[]> {
+      // onSent / resume are ignored: the local fleet has no command to poll, runs one hook at a time
+      // per instance, and a re-run waits for an abandoned run still in progress, so running again is safe.
       check(lb);
       // At the port boundary, before anything is sent: the fleet checks again, but nothing relies on it.
       if (!isVersion(params.version)) throw new ProviderError("INVALID_INPUT", `version ${JSON.stringify(params.version).slice(0, 140)} is not allowed: ${VERSION_MESSAGE}`);

@@ -65,7 +65,7 @@ async function watchInService<T>(work: () => Promise<T>): Promise<{ result: T; m
 }
 
 function hookSequence(commands: Awaited<ReturnType<typeof listCommands>>) {
-  return commands.map((c) => ({ hook: c.Parameters?.Hook?.[0], version: c.Parameters?.Version?.[0], ids: (c.Comment ?? "").replace(/^rotor \w+ [\w-]+: /, "").split(" ").sort().join(" ") }));
+  return commands.map((c) => ({ hook: c.Parameters?.Hook?.[0], version: c.Parameters?.Version?.[0], ids: (c.Comment ?? "").replace(/^rotor \w+ [\w-]+ [0-9a-f]+: /, "").split(" ").sort().join(" ") }));
 }
 
 function expected(batches: string[][], version: string) {

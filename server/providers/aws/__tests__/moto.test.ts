@@ -1,8 +1,9 @@
 /**
  * The AWS provider against moto (a real AWS API emulator on a free loopback port), not mocks.
  * moto quirks the assertions allow for: Classic ELB health is always InService and draining is not
- * emulated (a deregistered instance leaves at once); moto runs no SSM command (every invocation is
- * Success with empty output) and lists every instance in a command's InstanceIds.
+ * emulated (a deregistered instance leaves at once); moto runs no SSM command and lists every instance
+ * in a command's InstanceIds. ListCommandInvocations, CancelCommand and hook runs (how long, exit
+ * code, output) come from the SSM shim in front of moto (server/testing/ssm-shim.ts).
  */
 import { EC2Client, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -102,7 +103,8 @@ describe("AWS provider against moto", () => {
     const [command] = await listCommands(moto);
     expect(command?.DocumentName).toBe("Rotor-RunHook");
     expect(command?.Parameters).toEqual({ Hook: ["deploy"], Version: ["2.4.1"] });
-    expect(command?.Comment).toBe(`rotor deploy web: ${ids.join(" ")}`);
+    // A random token before the ids finds the command again if SendCommand's answer is lost.
+    expect(command?.Comment).toMatch(new RegExp(`^rotor deploy web [0-9a-f]{8}: ${ids.join(" ")}$`));
     expect(command?.MaxConcurrency).toBe("50");
     expect(command?.MaxErrors).toBe("0");
     const doc = JSON.parse((await getDocument(moto, "Rotor-RunHook")) ?? "{}") as ReturnType<typeof hookDocument>;
@@ -141,7 +143,9 @@ describe("AWS provider against moto", () => {
     expect(results).toHaveLength(120);
     expect(results.every((r) => r.ok)).toBe(true);
     expect(calls.filter((c) => c === "ssm:SendCommand")).toHaveLength(3);
-    expect(calls.filter((c) => c === "ssm:GetCommandInvocation")).toHaveLength(120);
+    // Batched polling: one ListCommandInvocations per command per poll (the shim ends each hook at once).
+    expect(calls.filter((c) => c === "ssm:ListCommandInvocations")).toHaveLength(3);
+    expect(calls.filter((c) => c === "ssm:GetCommandInvocation")).toHaveLength(0);
     await provider.close();
   });
 
@@ -186,27 +190,26 @@ describe("AWS provider against moto", () => {
     }
   });
 
-  it("retries the InvocationDoesNotExist that follows a fresh SendCommand", async () => {
-    let missing = 0;
+  it("keeps polling while a fresh command lists no invocations yet", async () => {
+    let empty = 0;
     const { provider, calls } = motoProvider(moto, {}, (op) => {
-      if (op === "GetCommandInvocation" && missing < 2) {
-        missing++;
-        throw Object.assign(new Error("An error occurred (InvocationDoesNotExist)"), { name: "InvocationDoesNotExist", $metadata: { httpStatusCode: 400 } });
+      if (op === "ListCommandInvocations" && empty < 2) {
+        empty++;
+        return (out) => Object.assign(out, { CommandInvocations: [] });
       }
     });
     const [result] = await provider.runHook("web", estate.ids.slice(0, 1), "start", { version: "1.0.0" }, { timeoutMs: 10_000 });
     expect(result).toMatchObject({ ok: true, exitCode: 0 });
-    expect(missing).toBe(2);
-    expect(calls.filter((c) => c === "ssm:GetCommandInvocation")).toHaveLength(1);
+    expect(empty).toBe(2);
+    expect(calls.filter((c) => c === "ssm:ListCommandInvocations")).toHaveLength(3);
+    expect(calls.filter((c) => c === "ssm:SendCommand")).toHaveLength(1);
     await provider.close();
   });
 
   it("puts a failing hook's exit status and output tail into its result, without throwing", async () => {
-    const { provider } = motoProvider(moto, {}, (op, input) => {
-      const id = (input as { InstanceId?: string }).InstanceId;
-      if (op !== "GetCommandInvocation" || id !== estate.ids[1]) return;
-      return (out) => Object.assign(out, { Status: "Failed", StatusDetails: "Failed", ResponseCode: 7, StandardOutputContent: "curl: (7) Failed to connect", StandardErrorContent: "expected version 2.0.0" });
-    });
+    // The shim (server/testing/ssm-shim.ts) runs the hook as failing on the second instance.
+    moto.ssm.hooks = (_hook, id) => (id === estate.ids[1] ? { exitCode: 7, stdout: "curl: (7) Failed to connect", stderr: "expected version 2.0.0" } : {});
+    const { provider } = motoProvider(moto);
     const results = await provider.runHook("web", estate.ids.slice(0, 2), "verify", { version: "2.0.0" }, { timeoutMs: 10_000 });
     expect(results[0]).toMatchObject({ ok: true, exitCode: 0 });
     expect(results[1]).toMatchObject({ ok: false, exitCode: 7 });
@@ -228,14 +231,14 @@ describe("AWS provider against moto", () => {
           for (const d of list) if (d.Target?.Id === draining) d.TargetHealth = { State: "draining", Reason: "Target.DeregistrationInProgress", Description: "Target deregistration is in progress" };
         };
       }
-      if (op === "GetCommandInvocation") return (out) => Object.assign(out, { StandardOutputContent: "BusyWorkers: 3\n" });
     });
+    moto.ssm.hooks = (hook) => (hook === "probe" ? { stdout: "BusyWorkers: 3\n" } : {});
     const first = await provider.describeInstances("tg_web-tg");
     expect(first.find((v) => v.id === draining)).toMatchObject({ state: "draining", reasonCode: "Target.DeregistrationInProgress" });
     await expect.poll(async () => (await provider.describeInstances("tg_web-tg")).find((v) => v.id === draining)?.inFlight, { timeout: 10_000, interval: 100 }).toBe(3);
     const probes = (await listCommands(moto)).filter((c) => c.Parameters?.Hook?.[0] === "probe");
     expect(probes.length).toBeGreaterThanOrEqual(1);
-    expect(probes[0]?.Comment).toBe(`rotor probe tg_web-tg: ${draining}`);
+    expect(probes[0]?.Comment).toMatch(new RegExp(`^rotor probe tg_web-tg [0-9a-f]{8}: ${draining}$`));
     await provider.close();
   });
 
@@ -254,13 +257,13 @@ describe("AWS provider against moto", () => {
   });
 
   it("cancels a hook that outlives its timeout and reports it failed, not thrown", async () => {
-    const { provider, calls } = motoProvider(moto, {}, (op) => {
-      if (op === "GetCommandInvocation") return (out) => Object.assign(out, { Status: "InProgress", StatusDetails: "InProgress" });
-    });
+    moto.ssm.hooks = () => ({ durationMs: 60_000 });
+    const { provider, calls } = motoProvider(moto);
     const [result] = await provider.runHook("web", estate.ids.slice(0, 1), "deploy", { version: "1.0.1" }, { timeoutMs: 400 });
     expect(result).toMatchObject({ ok: false, exitCode: null });
     expect(result?.outputTail).toMatch(/timed out after 400 ms; command .* cancelled/);
-    expect(calls).toContain("ssm:CancelCommand");
+    expect(calls.filter((c) => c === "ssm:CancelCommand")).toHaveLength(1);
+    expect(moto.ssm.cancels).toEqual([expect.objectContaining({ commandId: result?.commandId, ids: estate.ids.slice(0, 1) })]);
     await provider.close();
   });
 });

@@ -74,7 +74,7 @@ async function runBatch(provider: AwsProvider, lb: string, ids: string[], versio
 
 function expectCommands(commands: Awaited<ReturnType<typeof listCommands>>, lb: string, batches: { ids: string[]; version: string }[]) {
   const expected = batches.flatMap((b) => HOOKS.map((hook) => ({ hook, version: b.version, comment: `rotor ${hook} ${lb}: ${b.ids.join(" ")}` })));
-  const seen = commands.map((c) => ({ hook: c.Parameters?.Hook?.[0], version: c.Parameters?.Version?.[0], comment: c.Comment }));
+  const seen = commands.map((c) => ({ hook: c.Parameters?.Hook?.[0], version: c.Parameters?.Version?.[0], comment: c.Comment?.replace(/^(rotor \S+ \S+) [0-9a-f]{8}:/, "$1:") }));
   expect(seen).toEqual(expected);
   expect(commands.every((c) => c.DocumentName === "Rotor-RunHook")).toBe(true);
 }
