@@ -144,7 +144,8 @@ describe("instances held out of rotation by active rollouts", () => {
       { id: "i-3", rolloutId: "r-1", rolloutLb: "web", zone: "c", version: null, description: "taken out of rotation by rollout r-1 (batch 1)" },
     ];
     const asked: string[] = [];
-    monitor = new FleetMonitor(provider, { fastMs: 20, activeMs: 20, idleMs: 20 }, null, (lb) => {
+    // No polls of its own between the test's reads: each snapshot below is the read the test asked for.
+    monitor = new FleetMonitor(provider, { fastMs: 60_000, activeMs: 60_000, idleMs: 60_000 }, null, (lb) => {
       asked.push(lb);
       return held;
     });

@@ -2,15 +2,15 @@
  * Versions without tags, against moto: where an instance has no `rotor:version` tag, the provider asks
  * it with the `version` hook (SSM, in the background, one command of at most 50 instances at a time)
  * and shows the answer as `versionSource: "hook"`; the plan carries it, so a rollback knows where to go.
- * moto runs no SSM command (every invocation is Success with empty output): the hook's output is
- * written into moto's real GetCommandInvocation answer, for the version hook's commands only.
+ * moto runs no SSM command: the SSM shim in front of it (server/testing/ssm-shim.ts) answers the
+ * version hook's invocations with a simulated output.
  */
 import { CreateTagsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { planRollout } from "@/lib/rollout/plan";
 import type { FleetInstance } from "@/lib/rollout/types";
 import { hookDocument, parseAwsConfig, type AwsProvider } from "@/server/providers/aws";
-import { createEstate, motoProvider, type Estate, type Inject } from "@/server/providers/aws/__tests__/fixture";
+import { createEstate, motoProvider, type Estate } from "@/server/providers/aws/__tests__/fixture";
 import type { InstanceView } from "@/server/providers/types";
 import { startMoto, type MotoServer } from "@/server/testing/moto";
 
@@ -27,26 +27,17 @@ beforeEach(async () => {
   await moto.reset();
 });
 
-/** Each version-hook command, with the ids it was sent to; each instance answers `0.9.<its index>`. */
+/**
+ * The version hook's answers, simulated by the SSM shim in front of moto: each instance answers
+ * `0.9.<its index>`. `sent` lists the ids of each version-hook command the shim forwarded to moto.
+ */
 function versionHookAnswers(ids: () => string[]) {
-  const hookOf = new Map<string, string>();
-  const sent: string[][] = [];
-  const inject: Inject = (op, input) => {
-    if (op === "SendCommand") {
-      const hook = (input as { Parameters?: { Hook?: string[] } }).Parameters?.Hook?.[0] ?? "";
-      if (hook === "version") sent.push([...((input as { InstanceIds?: string[] }).InstanceIds ?? [])]);
-      return (out) => {
-        const id = (out as { Command?: { CommandId?: string } }).Command?.CommandId;
-        if (id) hookOf.set(id, hook);
-      };
-    }
-    if (op === "GetCommandInvocation") {
-      const { CommandId, InstanceId } = input as { CommandId: string; InstanceId: string };
-      if (hookOf.get(CommandId) !== "version") return;
-      return (out) => Object.assign(out, { StandardOutputContent: `rotor-version=0.9.${ids().indexOf(InstanceId)}\n` });
-    }
+  moto.ssm.hooks = (hook, id) => (hook === "version" ? { stdout: `rotor-version=0.9.${ids().indexOf(id)}\n` } : {});
+  return {
+    get sent(): string[][] {
+      return moto.ssm.sent.filter((c) => c.hook === "version").map((c) => c.ids);
+    },
   };
-  return { inject, sent };
 }
 
 async function until(provider: AwsProvider, lb: string, done: (views: InstanceView[]) => boolean): Promise<InstanceView[]> {
@@ -70,8 +61,8 @@ describe("the version hook", () => {
     const ec2 = new EC2Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials });
     await ec2.send(new CreateTagsCommand({ Resources: [estate.ids[0]!], Tags: [{ Key: "rotor:version", Value: "1.0.0" }] }));
     ec2.destroy();
-    const { inject, sent } = versionHookAnswers(() => estate.ids);
-    const { provider } = motoProvider(moto, {}, inject);
+    const answers = versionHookAnswers(() => estate.ids);
+    const { provider } = motoProvider(moto);
 
     const first = await provider.describeInstances("web");
     expect(first.find((v) => v.id === estate.ids[0])).toMatchObject({ version: "1.0.0", versionSource: "tag" });
@@ -80,9 +71,9 @@ describe("the version hook", () => {
       expect(views.find((v) => v.id === id)).toMatchObject(n === 0 ? { version: "1.0.0", versionSource: "tag" } : { version: `0.9.${n}`, versionSource: "hook" });
     }
     // One command, to the five untagged instances only; later refreshes use the cached answers.
-    expect(sent).toEqual([estate.ids.slice(1)]);
+    expect(answers.sent).toEqual([estate.ids.slice(1)]);
     for (let i = 0; i < 3; i++) await provider.describeInstances("web");
-    expect(sent).toHaveLength(1);
+    expect(answers.sent).toHaveLength(1);
 
     const fleet: FleetInstance[] = views.map((v) => ({ id: v.id, zone: v.zone, state: v.state, version: v.version, ...(v.versionSource ? { versionSource: v.versionSource } : {}) }));
     const planned = planRollout(fleet, { version: "2.0.0", batchSize: { unit: "count", value: 2 } });
@@ -95,36 +86,36 @@ describe("the version hook", () => {
 
   it("asks at most 50 instances per command and one command at a time, however often the fleet is read", async () => {
     estate = await createEstate(moto, { instances: 120 });
-    const { inject, sent } = versionHookAnswers(() => estate.ids);
-    const { provider } = motoProvider(moto, {}, inject);
+    const answers = versionHookAnswers(() => estate.ids);
+    const { provider } = motoProvider(moto);
     await Promise.all([provider.describeInstances("web"), provider.describeInstances("web")]);
     await provider.describeInstances("web");
-    expect(sent.length).toBe(1);
-    expect(sent[0]).toHaveLength(50);
+    expect(answers.sent.length).toBe(1);
+    expect(answers.sent[0]).toHaveLength(50);
     const views = await until(provider, "web", (vs) => vs.every((v) => v.version !== null));
     expect(views.filter((v) => v.versionSource === "hook")).toHaveLength(120);
-    expect(sent.map((s) => s.length)).toEqual([50, 50, 20]);
-    expect(new Set(sent.flat()).size).toBe(120);
+    expect(answers.sent.map((s) => s.length)).toEqual([50, 50, 20]);
+    expect(new Set(answers.sent.flat()).size).toBe(120);
     await provider.close();
   }, 60_000);
 
   it("asks again after Rotor deregisters an instance, and never when turned off", async () => {
     estate = await createEstate(moto, { instances: 2 });
-    const { inject, sent } = versionHookAnswers(() => estate.ids);
-    const { provider } = motoProvider(moto, {}, inject);
+    const answers = versionHookAnswers(() => estate.ids);
+    const { provider } = motoProvider(moto);
     await until(provider, "web", (vs) => vs.every((v) => v.versionSource === "hook"));
     await provider.deregister("web", [estate.ids[0]!]);
     await provider.register("web", [estate.ids[0]!]);
     await until(provider, "web", (vs) => vs.every((v) => v.versionSource === "hook"));
-    expect(sent).toEqual([estate.ids, [estate.ids[0]]]);
+    expect(answers.sent).toEqual([estate.ids, [estate.ids[0]]]);
     await provider.close();
 
-    const off = versionHookAnswers(() => estate.ids);
-    const quiet = motoProvider(moto, { versionHook: false }, off.inject);
+    const before = answers.sent.length;
+    const quiet = motoProvider(moto, { versionHook: false });
     const views = await quiet.provider.describeInstances("web");
     expect(views.every((v) => v.version === null && v.versionSource === undefined)).toBe(true);
     await quiet.provider.describeInstances("web");
-    expect(off.sent).toEqual([]);
+    expect(answers.sent).toHaveLength(before);
     expect(quiet.calls.filter((c) => c.startsWith("ssm:"))).toEqual([]);
     await quiet.provider.close();
   });
