@@ -288,7 +288,8 @@ function groupRefusals(input: ReplaceCheckInput, group: AutoScalingGroupView): R
   }
   const moving = group.instances.filter((i) => !STEADY.has(i.lifecycleState) && !waiting.includes(i)).map((i) => `${i.id} ${i.lifecycleState}`);
   const inService = group.instances.filter((i) => i.lifecycleState === "InService").length;
-  if (moving.length > 0 || inService !== group.desired) {
+  // Instances a hook holds count towards desired: they are refused above, not twice.
+  if (moving.length > 0 || inService + waiting.length !== group.desired) {
     const detail = moving.length > 0 ? `: ${list(moving)}` : "";
     out.push({ code: "NOT_STEADY", message: `${name} is changing (desired ${group.desired}, ${inService} in service${detail}): wait until it is steady and plan again` });
   }
