@@ -206,7 +206,8 @@ function membershipRefusals(input: ReplaceCheckInput): Refusal[] {
   }
   const out: Refusal[] = [];
   if (byGroup.size > 1) {
-    const parts = [...byGroup].map(([g, ids]) => `${g} (${plural(ids.length, "instance")})`);
+    // Largest first: the group the operator most likely meant leads.
+    const parts = [...byGroup].sort(([a, x], [b, y]) => y.length - x.length || a.localeCompare(b)).map(([g, ids]) => `${g} (${plural(ids.length, "instance")})`);
     out.push({ code: "SEVERAL_GROUPS", message: `the instances behind ${lb} belong to ${byGroup.size} Auto Scaling groups: ${parts.join(", ")}; replace supports one group per load balancer` });
   }
   if (outside.length > 0) {
