@@ -5,7 +5,8 @@
  * (server/testing/ssm-shim.ts), which answers the Run Command calls moto lacks and passes the rest on.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { CreateTagsCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, CreateTagsCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { CreateLoadBalancerCommand, ElasticLoadBalancingClient, ModifyLoadBalancerAttributesCommand, RegisterInstancesWithLoadBalancerCommand } from "@aws-sdk/client-elastic-load-balancing";
 import { CreateTargetGroupCommand, ElasticLoadBalancingV2Client, ModifyTargetGroupAttributesCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetDocumentCommand, ListCommandsCommand, SSMClient, type Command } from "@aws-sdk/client-ssm";
@@ -138,14 +139,38 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
 // ---- both holding the same EC2 instances spread over two zones.
 
 export const ZONES = ["us-east-1a", "us-east-1b"] as const;
-/** An AMI moto ships with. */
-const AMI = "ami-03cf127a";
+/** Two AMIs moto ships with: the estate's instances run the first; a group's launch template version 2 names the second. */
+export const AMIS = ["ami-03cf127a", "ami-12c6146b"] as const;
+const AMI = AMIS[0];
+
+/** The Auto Scaling group of an estate seeded with `group`. */
+export interface SeededGroup {
+  name: string;
+  arn: string;
+  launchTemplateId: string;
+  launchTemplateName: string;
+  /** The group launches from version 1 (AMIS[0]); version 2 (AMIS[1]) is there for a rollout to move to. */
+  versions: { 1: string; 2: string };
+  min: number;
+  max: number;
+  targetGroupArn: string;
+}
 
 export interface Estate {
   classic: string;
   targetGroup: string;
   ids: string[];
   zoneOf: Record<string, string>;
+  group?: SeededGroup;
+}
+
+export interface GroupSeed {
+  name?: string;
+  launchTemplate?: string;
+  /** Default: instances − 2 (at least 1). */
+  min?: number;
+  /** Default: instances + 2. */
+  max?: number;
 }
 
 /** Where a moto server answers: a started MotoServer, or one started elsewhere. */
@@ -166,6 +191,12 @@ export async function seedEstate(
     version?: string;
     drainSeconds?: number;
     delaySeconds?: number;
+    /**
+     * Launch the instances through an Auto Scaling group instead: a launch template with 2 versions,
+     * and a group of `instances` attached to the Classic ELB and the target group (the group
+     * registers its instances in both; `targetGroupInstances` does not apply).
+     */
+    group?: GroupSeed | true;
   } = {},
 ): Promise<Estate> {
   const count = options.instances ?? 6;
@@ -177,28 +208,45 @@ export async function seedEstate(
   const elbv2 = new ElasticLoadBalancingV2Client(cfg);
   try {
     const subnets = (await ec2.send(new DescribeSubnetsCommand({}))).Subnets ?? [];
-    const ids: string[] = [];
-    const zoneOf: Record<string, string> = {};
-    let vpcId: string | undefined;
-    for (const [z, zone] of ZONES.entries()) {
+    const zoneSubnets = ZONES.map((zone) => {
       const subnet = subnets.find((s) => s.AvailabilityZone === zone);
       if (!subnet?.SubnetId) throw new Error(`moto has no default subnet in ${zone}`);
-      vpcId = subnet.VpcId;
-      const n = Math.floor(count / ZONES.length) + (z < count % ZONES.length ? 1 : 0);
-      if (n === 0) continue;
-      const run = await ec2.send(
-        new RunInstancesCommand({
-          ImageId: AMI,
-          MinCount: n,
-          MaxCount: n,
-          SubnetId: subnet.SubnetId,
-          TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "rotor:fleet", Value: classic }] }],
-        }),
-      );
-      for (const i of run.Instances ?? []) {
-        if (!i.InstanceId) continue;
-        ids.push(i.InstanceId);
-        zoneOf[i.InstanceId] = zone;
+      return { zone, id: subnet.SubnetId, vpcId: subnet.VpcId };
+    });
+    const vpcId = zoneSubnets[0]?.vpcId;
+    await elb.send(new CreateLoadBalancerCommand({ LoadBalancerName: classic, Listeners: [{ Protocol: "HTTP", LoadBalancerPort: 80, InstancePort: 80 }], AvailabilityZones: [...ZONES] }));
+    await elb.send(
+      new ModifyLoadBalancerAttributesCommand({ LoadBalancerName: classic, LoadBalancerAttributes: { ConnectionDraining: { Enabled: true, Timeout: options.drainSeconds ?? 45 } } }),
+    );
+    const tg = await elbv2.send(new CreateTargetGroupCommand({ Name: targetGroup, Protocol: "HTTP", Port: 80, VpcId: vpcId, TargetType: "instance" }));
+    const arn = tg.TargetGroups?.[0]?.TargetGroupArn;
+    if (!arn) throw new Error("moto created no target group");
+    await elbv2.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: String(options.delaySeconds ?? 30) }] }));
+
+    const ids: string[] = [];
+    const zoneOf: Record<string, string> = {};
+    let group: SeededGroup | undefined;
+    if (options.group) {
+      const seed = options.group === true ? {} : options.group;
+      group = await seedGroup(cfg, { ...seed, count, classic, targetGroupArn: arn, subnetIds: zoneSubnets.map((z) => z.id) }, ids, zoneOf);
+    } else {
+      for (const [z, { zone, id: subnetId }] of zoneSubnets.entries()) {
+        const n = Math.floor(count / ZONES.length) + (z < count % ZONES.length ? 1 : 0);
+        if (n === 0) continue;
+        const run = await ec2.send(
+          new RunInstancesCommand({
+            ImageId: AMI,
+            MinCount: n,
+            MaxCount: n,
+            SubnetId: subnetId,
+            TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "rotor:fleet", Value: classic }] }],
+          }),
+        );
+        for (const i of run.Instances ?? []) {
+          if (!i.InstanceId) continue;
+          ids.push(i.InstanceId);
+          zoneOf[i.InstanceId] = zone;
+        }
       }
     }
     // Names and the served version, as an operator (or a previous rollout) would have tagged them.
@@ -210,22 +258,65 @@ export async function seedEstate(
         await ec2.send(new CreateTagsCommand({ Resources: ids.slice(i, i + 500), Tags: [{ Key: "rotor:version", Value: options.version }] }));
       }
     }
-    await elb.send(new CreateLoadBalancerCommand({ LoadBalancerName: classic, Listeners: [{ Protocol: "HTTP", LoadBalancerPort: 80, InstancePort: 80 }], AvailabilityZones: [...ZONES] }));
-    await elb.send(
-      new ModifyLoadBalancerAttributesCommand({ LoadBalancerName: classic, LoadBalancerAttributes: { ConnectionDraining: { Enabled: true, Timeout: options.drainSeconds ?? 45 } } }),
-    );
-    await elb.send(new RegisterInstancesWithLoadBalancerCommand({ LoadBalancerName: classic, Instances: ids.map((InstanceId) => ({ InstanceId })) }));
-    const tg = await elbv2.send(new CreateTargetGroupCommand({ Name: targetGroup, Protocol: "HTTP", Port: 80, VpcId: vpcId, TargetType: "instance" }));
-    const arn = tg.TargetGroups?.[0]?.TargetGroupArn;
-    if (!arn) throw new Error("moto created no target group");
-    await elbv2.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: String(options.delaySeconds ?? 30) }] }));
-    const targets = ids.slice(0, options.targetGroupInstances ?? ids.length);
-    if (targets.length > 0) await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: targets.map((Id) => ({ Id })) }));
-    return { classic, targetGroup: `tg_${targetGroup}`, ids, zoneOf };
+    if (!group) {
+      await elb.send(new RegisterInstancesWithLoadBalancerCommand({ LoadBalancerName: classic, Instances: ids.map((InstanceId) => ({ InstanceId })) }));
+      const targets = ids.slice(0, options.targetGroupInstances ?? ids.length);
+      if (targets.length > 0) await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: targets.map((Id) => ({ Id })) }));
+    }
+    return { classic, targetGroup: `tg_${targetGroup}`, ids, zoneOf, ...(group ? { group } : {}) };
   } finally {
     ec2.destroy();
     elb.destroy();
     elbv2.destroy();
+  }
+}
+
+/**
+ * A launch template with two versions (1: AMIS[0], 2: AMIS[1]) and a group of `count` instances
+ * from version 1, attached to the Classic ELB and the target group over both zones' subnets.
+ * moto launches the instances at once, InService and Healthy, and registers them in both.
+ */
+async function seedGroup(
+  cfg: ReturnType<typeof clientConfig>,
+  seed: GroupSeed & { count: number; classic: string; targetGroupArn: string; subnetIds: string[] },
+  ids: string[],
+  zoneOf: Record<string, string>,
+): Promise<SeededGroup> {
+  const ec2 = new EC2Client(cfg);
+  const autoscaling = new AutoScalingClient(cfg);
+  try {
+    const name = seed.name ?? `${seed.classic}-asg`;
+    const launchTemplateName = seed.launchTemplate ?? `${seed.classic}-lt`;
+    const lt = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: launchTemplateName, LaunchTemplateData: { ImageId: AMIS[0], InstanceType: "t3.micro" } }));
+    const launchTemplateId = lt.LaunchTemplate?.LaunchTemplateId;
+    if (!launchTemplateId) throw new Error("moto created no launch template");
+    await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: launchTemplateId, SourceVersion: "1", LaunchTemplateData: { ImageId: AMIS[1] } }));
+    const min = seed.min ?? Math.max(1, seed.count - 2);
+    const max = seed.max ?? seed.count + 2;
+    await autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: name,
+        LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "1" },
+        MinSize: min,
+        MaxSize: max,
+        DesiredCapacity: seed.count,
+        VPCZoneIdentifier: seed.subnetIds.join(","),
+        LoadBalancerNames: [seed.classic],
+        TargetGroupARNs: [seed.targetGroupArn],
+        Tags: [{ Key: "rotor:fleet", Value: seed.classic, PropagateAtLaunch: true }],
+      }),
+    );
+    const described = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))).AutoScalingGroups?.[0];
+    for (const i of described?.Instances ?? []) {
+      if (!i.InstanceId) continue;
+      ids.push(i.InstanceId);
+      if (i.AvailabilityZone) zoneOf[i.InstanceId] = i.AvailabilityZone;
+    }
+    if (!described?.AutoScalingGroupARN || ids.length !== seed.count) throw new Error(`moto's group ${name} has ${ids.length} instances, not ${seed.count}`);
+    return { name, arn: described.AutoScalingGroupARN, launchTemplateId, launchTemplateName, versions: { 1: AMIS[0], 2: AMIS[1] }, min, max, targetGroupArn: seed.targetGroupArn };
+  } finally {
+    ec2.destroy();
+    autoscaling.destroy();
   }
 }
 
@@ -269,8 +360,9 @@ export function rotorEnvFor(moto: MotoTarget, estate?: Pick<Estate, "classic" | 
 }
 
 /**
- * `npx tsx server/testing/moto.ts [instances] [-- command …]`: starts moto, seeds the estate (default
- * 6 instances), prints the environment for Rotor as shell exports and then one JSON line. With a
+ * `npx tsx server/testing/moto.ts [instances] [--group] [-- command …]`: starts moto, seeds the estate
+ * (default 6 instances; with --group launched by an Auto Scaling group), prints the environment for
+ * Rotor as shell exports and then one JSON line. With a
  * command after `--` (e.g. `-- npm start`), runs it with that environment and stops moto when it
  * exits; otherwise runs until Ctrl-C or SIGTERM, then stops moto.
  */
@@ -279,8 +371,9 @@ async function main(): Promise<void> {
   const dash = argv.indexOf("--");
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
-  const instances = Number(own[0] ?? 6);
-  if (!Number.isInteger(instances) || instances < 1 || instances > 2_000) throw new Error("usage: tsx server/testing/moto.ts [instances 1..2000] [-- command …]");
+  const group = own.includes("--group");
+  const instances = Number(own.filter((a) => a !== "--group")[0] ?? 6);
+  if (!Number.isInteger(instances) || instances < 1 || instances > 2_000) throw new Error("usage: tsx server/testing/moto.ts [instances 1..2000] [--group] [-- command …]");
   const moto = await startMoto();
   let child: ChildProcess | null = null;
   const stop = (code: number) => void moto.stop().then(() => process.exit(code));
@@ -291,7 +384,7 @@ async function main(): Promise<void> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const estate = await seedEstate(moto, { instances, version: "1.0.0" });
+    const estate = await seedEstate(moto, { instances, version: "1.0.0", ...(group ? { group: true } : {}) });
     const env = rotorEnvFor(moto, estate);
     for (const [k, v] of Object.entries(env)) console.log(`export ${k}=${v}`);
     console.log(JSON.stringify({ pid: moto.pid, endpoint: moto.endpoint, env, ...estate }));

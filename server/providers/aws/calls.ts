@@ -82,7 +82,8 @@ export function errorCode(err: unknown): ProviderErrorCode {
 
 const EXPIRED = new Set(["ExpiredToken", "ExpiredTokenException", "RequestExpired"]);
 const UNKNOWN_KEY = new Set(["InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure"]);
-const EC2_CALLS = new Set(["DescribeInstances", "CreateTags"]);
+const EC2_CALLS = new Set(["DescribeInstances", "CreateTags", "DescribeImages", "DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion"]);
+const AUTOSCALING_CALL = /^(?:DescribeAutoScalingInstances|DescribeAutoScalingGroups|DescribeLifecycleHooks|DescribeScalingActivities)$/;
 const SSM_CALL = /^(?:SendCommand|GetCommandInvocation|ListCommandInvocations|CancelCommand|GetDocument|CreateDocument|UpdateDocument|UpdateDocumentDefaultVersion)$/;
 
 /**
@@ -94,7 +95,7 @@ export function permissionFor(what: string, message: string): string {
   const named = /perform:?\s+([a-z0-9-]+:[A-Za-z0-9]+)/.exec(message)?.[1];
   if (named) return named;
   const operation = what.split(/\s/, 1)[0] ?? what;
-  const service = EC2_CALLS.has(operation) ? "ec2" : SSM_CALL.test(operation) ? "ssm" : "elasticloadbalancing";
+  const service = EC2_CALLS.has(operation) ? "ec2" : SSM_CALL.test(operation) ? "ssm" : AUTOSCALING_CALL.test(operation) ? "autoscaling" : "elasticloadbalancing";
   return `${service}:${operation}`;
 }
 

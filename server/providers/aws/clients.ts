@@ -1,11 +1,12 @@
 /**
- * The four SDK clients, built once per provider from configuration. Region and credentials come from
+ * The five SDK clients, built once per provider from configuration. Region and credentials come from
  * the SDK's standard chain unless given; `endpoint` (AWS_ENDPOINT_URL) points every client at e.g. moto.
  *
  * Retries: the SDK's own, in its adaptive mode by default (`retryMode`, `maxAttempts` in config.ts):
  * it backs off throttled and failed requests and, once AWS throttles, slows every later request of
  * the client down. It is the only retry loop below the engine's (server/engine/retry.ts).
  */
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -17,6 +18,7 @@ export interface AwsClients {
   elbv2: ElasticLoadBalancingV2Client;
   ec2: EC2Client;
   ssm: SSMClient;
+  autoscaling: AutoScalingClient;
 }
 
 export interface ClientOptions {
@@ -86,6 +88,7 @@ export function createClients(config: AwsConfig, options: ClientOptions = {}): A
     elbv2: new ElasticLoadBalancingV2Client(common),
     ec2: new EC2Client(common),
     ssm: new SSMClient(common),
+    autoscaling: new AutoScalingClient(common),
   };
   const onRequest = options.onRequest;
   if (onRequest) {
@@ -93,6 +96,7 @@ export function createClients(config: AwsConfig, options: ClientOptions = {}): A
     count(clients.elbv2 as unknown as Stack, "elbv2", onRequest);
     count(clients.ec2 as unknown as Stack, "ec2", onRequest);
     count(clients.ssm as unknown as Stack, "ssm", onRequest);
+    count(clients.autoscaling as unknown as Stack, "autoscaling", onRequest);
   }
   return clients;
 }
@@ -102,4 +106,5 @@ export function destroyClients(clients: AwsClients): void {
   clients.elbv2.destroy();
   clients.ec2.destroy();
   clients.ssm.destroy();
+  clients.autoscaling.destroy();
 }

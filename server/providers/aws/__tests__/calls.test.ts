@@ -98,6 +98,9 @@ describe("credential and permission problems say what to fix", () => {
     expect(permissionFor("DescribeInstances (6 ids)", "You are not authorized to perform this operation.")).toBe("ec2:DescribeInstances");
     expect(permissionFor("CreateTags rotor:version=2", "UnauthorizedOperation")).toBe("ec2:CreateTags");
     expect(permissionFor("DescribeTargetHealth tg_web", "denied")).toBe("elasticloadbalancing:DescribeTargetHealth");
+    expect(permissionFor("DescribeAutoScalingGroups web-asg", "denied")).toBe("autoscaling:DescribeAutoScalingGroups");
+    expect(permissionFor("DescribeLaunchTemplateVersions lt-1 2", "UnauthorizedOperation")).toBe("ec2:DescribeLaunchTemplateVersions");
+    expect(permissionFor("DescribeImages ami-1", "UnauthorizedOperation")).toBe("ec2:DescribeImages");
     expect(permissionFor("x", "User u is not authorized to perform: ssm:GetCommandInvocation on resource")).toBe("ssm:GetCommandInvocation");
   });
 });

@@ -1,6 +1,6 @@
 /** The AWS provider pointed at moto, for tests and the benchmark; the estate itself is seeded by server/testing/moto. */
 import { createAwsProvider, parseAwsConfig, type AwsConfigInput, type AwsProvider } from "@/server/providers/aws";
-import { createClients } from "@/server/providers/aws/clients";
+import { createClients, type AwsClients } from "@/server/providers/aws/clients";
 import type { MotoServer } from "@/server/testing/moto";
 export { getDocument, listCommands, seedEstate as createEstate, ZONES, type Estate } from "@/server/testing/moto";
 
@@ -36,19 +36,22 @@ export function motoProvider(moto: MotoServer, config: AwsConfigInput = {}, inje
     ...config,
   });
   const clients = createClients(parsed, { credentials: moto.credentials, onRequest: (service, op) => calls.push(`${service}:${op}`) });
-  if (inject) {
-    for (const client of Object.values(clients) as unknown as Stack[]) {
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          const edit = inject((context.commandName ?? "").replace(/Command$/, ""), args.input);
-          const result = await next(args);
-          if (edit) edit(result.output);
-          return result;
-        },
-        { step: "initialize", name: "rotorTestInject" },
-      );
-    }
-  }
+  if (inject) injectInto(clients, inject);
   return { provider: createAwsProvider(parsed, { clients }), calls };
+}
+
+/** Adds `inject` to every client (see Inject). */
+export function injectInto(clients: AwsClients, inject: Inject): void {
+  for (const client of Object.values(clients) as unknown as Stack[]) {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const edit = inject((context.commandName ?? "").replace(/Command$/, ""), args.input);
+        const result = await next(args);
+        if (edit) edit(result.output);
+        return result;
+      },
+      { step: "initialize", name: "rotorTestInject" },
+    );
+  }
 }
 
