@@ -159,4 +159,26 @@ describe("the local Auto Scaling group", () => {
       ["i-local-6", "in-service"],
     ]);
   }, 90_000);
+
+  it("a launch that fails (a broken release) is a Failed activity, leaves nothing behind and is retried; a good launch version heals the group", async () => {
+    await fleet.control.setLaunchVersion("3.0.0-broken");
+    await fleet.control.terminateInGroup("i-local-4", false);
+    const failed = await groupWhere("a failed launch", (x) => !ids(x).includes("i-local-4") && launches(x).some((a) => a.status === "Failed"), 30_000);
+    const first = launches(failed).find((a) => a.status === "Failed")!;
+    expect(first.instanceId).toBe("i-local-7");
+    expect(first.statusMessage).toMatch(/launching i-local-7 on 3\.0\.0-broken: deploy failed .*marked broken/);
+    expect(failed.desiredCapacity).toBe(3);
+
+    await fleet.control.setLaunchVersion("3.0.0");
+    const healed = await groupWhere("3 in service, one on 3.0.0", (x) => x.instances.length === 3 && x.instances.every((i) => i.lifecycleState === "InService") && x.instances.some((i) => i.launchVersion === "3.0.0"));
+    const fresh = healed.instances.find((i) => i.launchVersion === "3.0.0")!;
+    expect(fresh.version).toBe("3.0.0");
+    // Ids are never reused: the replacement comes after every failed attempt.
+    const attempts = launches(healed).filter((a) => a.startedAt >= first.startedAt);
+    expect(attempts.at(0)?.instanceId).toBe(fresh.id);
+    expect(attempts.slice(1).every((a) => a.status === "Failed")).toBe(true);
+    expect(Number(fresh.id.replace("i-local-", ""))).toBe(6 + attempts.length);
+    // Nothing of the failed attempts is left in the balancer.
+    expect((await fleet.control.instances("local")).map((i) => i.id)).toEqual(ids(healed));
+  }, 90_000);
 });
