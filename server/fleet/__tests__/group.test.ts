@@ -135,7 +135,8 @@ describe("the local Auto Scaling group", () => {
     const t2 = await more(t1, RPS * 4);
     const cycle = trafficDiff(t0, t2);
     await fleet.control.setTraffic({ enabled: false });
-    console.info(`group terminate + replace under ${RPS} req/s: ${JSON.stringify(cycle)}`);
+    const took = (id: string, kind: string) => g.activities.filter((a) => a.instanceId === id && a.kind === kind).map((a) => (a.endedAt ?? NaN) - a.startedAt)[0];
+    console.info(`group terminate + replace under ${RPS} req/s: terminate i-local-1 ${took("i-local-1", "terminate")} ms, launch i-local-6 ${took("i-local-6", "launch")} ms; ${JSON.stringify(cycle)}`);
     expect(cycle.requests).toBeGreaterThan(RPS * 4);
     expect(cycle.failed, JSON.stringify(t2.recentFailures)).toBe(0);
     expect(cycle.versions["2.0.0"] ?? 0).toBeGreaterThan(0);
