@@ -18,6 +18,7 @@ serveIpc({
   upsert: (specs: BackendSpec[]) => specs.forEach((s) => balancer.upsert(s)),
   register: (ids: string[]) => balancer.register(ids),
   deregister: ({ ids, holdMs }: { ids: string[]; holdMs?: Record<string, number> }) => balancer.deregister(ids, (id) => holdMs?.[id]),
+  remove: (ids: string[]) => ids.forEach((id) => balancer.remove(id)),
   healthFault: ({ id, failing }: { id: string; failing: boolean }) => balancer.setHealthFault(id, failing),
   settings: (s: { drainTimeoutMs?: number; healthCheck?: Partial<HealthCheckSettings> }) => {
     balancer.setSettings(s);

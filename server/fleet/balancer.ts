@@ -126,6 +126,20 @@ export class Balancer implements ProxyContext {
     this.scheduleCheck(b, 0);
   }
 
+  /**
+   * Forgets a backend that left the fleet (a terminated instance): checks stop, its sockets close. A backend
+   * still registered or draining is refused, so nothing in flight is cut by a removal.
+   */
+  remove(id: string): void {
+    const b = this.backends.get(id);
+    if (!b) return;
+    if (b.registered || b.draining || b.flights.size > 0) throw new Error(`cannot remove ${id}: it is still ${b.registered ? "registered" : "draining"}`);
+    this.stopChecks(b);
+    this.backends.delete(id);
+    b.agent.destroy();
+    this.rebuildRing();
+  }
+
   has(id: string): boolean {
     return this.backends.has(id);
   }

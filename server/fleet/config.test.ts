@@ -18,7 +18,15 @@ describe("local fleet balancers", () => {
     expect(balancers({ ROTOR_INTERNAL_INSTANCES: "0" }).map(([name]) => name)).toEqual(["local"]);
   });
 
+  it("gives the Auto Scaling group min 1 and room for a surge of two by default", () => {
+    expect(loadConfig({ ROTOR_DATA_DIR: "/tmp/rotor-config-test" }).group).toEqual({ min: 1, max: 7 });
+    expect(loadConfig({ ROTOR_DATA_DIR: "/tmp/rotor-config-test", ROTOR_GROUP_MIN: "4", ROTOR_GROUP_MAX: "10" }).group).toEqual({ min: 4, max: 10 });
+  });
+
   it.each([
+    [{ ROTOR_GROUP_MIN: "6" }, "ROTOR_GROUP_MIN must be at most ROTOR_INSTANCES (5)"],
+    [{ ROTOR_GROUP_MAX: "4" }, "ROTOR_GROUP_MAX must be at least ROTOR_INSTANCES (5)"],
+    [{ ROTOR_GROUP_MAX: "51" }, "ROTOR_GROUP_MAX must be at most 50"],
     [{ ROTOR_INTERNAL_INSTANCES: "6" }, "at most ROTOR_INSTANCES"],
     [{ ROTOR_INTERNAL_INSTANCES: "two" }, "must be a number"],
     [{ ROTOR_INTERNAL_LB_PORT: "8081" }, "must differ from ROTOR_LB_PORT"],

@@ -21,6 +21,8 @@
  * | ROTOR_TRAFFIC_INTERNAL_SHARE | 0.25 (share of the demo traffic sent through `local-internal`) |
  * | ROTOR_FLEET_SERVER | node; `apache`: each instance a real Apache httpd + mod_perl (apache/instances.ts) |
  * | ROTOR_APACHE_WORKERS | 48 prefork children per Apache instance, all forked at start; the balancers in front of it keep 4 fewer connections between them |
+ * | ROTOR_GROUP_MIN | 1 (the local Auto Scaling group's minimum capacity; its desired capacity starts at ROTOR_INSTANCES) |
+ * | ROTOR_GROUP_MAX | ROTOR_INSTANCES + 2 (room for a surge of two; at most 50) |
  */
 import path from "node:path";
 import { z } from "zod";
@@ -53,6 +55,8 @@ export interface FleetConfig {
   healthCheck: HealthCheckSettings;
   stopTimeoutMs: number;
   deployDelayMs: number;
+  /** The local Auto Scaling group's capacity bounds (its desired capacity starts at `instances`). */
+  group: { min: number; max: number };
   /** `internalShare`: the part of the requests sent through `local-internal` (when there is one). */
   traffic: { enabled: boolean; rps: number; slowFraction: number; internalShare: number };
 }
@@ -94,6 +98,13 @@ function balancersOf(env: Record<string, string | undefined>, lbPort: number, co
   return [local, { name: LOCAL_INTERNAL_LB_NAME, port: internalPort, instanceIds: all.slice(0, internal) }];
 }
 
+/** min ≤ ROTOR_INSTANCES ≤ max, so the group starts within its own bounds. */
+function groupOf(env: Record<string, string | undefined>, instances: number): FleetConfig["group"] {
+  const min = z.coerce.number({ error: "ROTOR_GROUP_MIN must be a number" }).int().min(0).max(instances, { error: `ROTOR_GROUP_MIN must be at most ROTOR_INSTANCES (${instances})` }).parse(env.ROTOR_GROUP_MIN ?? Math.min(1, instances));
+  const max = z.coerce.number({ error: "ROTOR_GROUP_MAX must be a number" }).int().min(instances, { error: `ROTOR_GROUP_MAX must be at least ROTOR_INSTANCES (${instances})` }).max(50, { error: "ROTOR_GROUP_MAX must be at most 50" }).parse(env.ROTOR_GROUP_MAX ?? Math.min(50, instances + 2));
+  return { min, max };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): FleetConfig {
   try {
     const lbPort = port.parse(env.ROTOR_LB_PORT ?? 8080);
@@ -116,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       initialVersion: versionSchema.parse(env.ROTOR_INITIAL_VERSION ?? "1.0.0"),
       drainTimeoutMs: z.coerce.number().int().min(0).max(3_600_000).parse(env.ROTOR_DRAIN_TIMEOUT_MS ?? 30_000),
       healthCheck: { ...DEFAULT_HEALTH_CHECK, ...health },
+      group: groupOf(env, instances),
       stopTimeoutMs: z.coerce.number().int().min(100).parse(env.ROTOR_STOP_TIMEOUT_MS ?? 30_000),
       deployDelayMs: z.coerce.number().int().min(0).max(60_000).parse(env.ROTOR_DEPLOY_DELAY_MS ?? 200),
       traffic: {

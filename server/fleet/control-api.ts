@@ -16,6 +16,11 @@
  *   POST   /v1/traffic { enabled?, rps?, slowFraction?, forMs? } · POST /v1/traffic/reset
  *   GET    /v1/faults · POST /v1/faults { kind, instanceId, holdMs? } · DELETE /v1/faults
  *   POST   /v1/reset                               clear faults, reset traffic and balancer counters
+ *   GET    /v1/group                               the Auto Scaling group: min/desired/max, launch version, instances, activities
+ *   POST   /v1/group/launch-version                { version }            the release new instances start from
+ *   POST   /v1/group/desired-capacity              { desiredCapacity }    within min..max, else 400 CAPACITY_OUT_OF_RANGE
+ *   POST   /v1/group/terminate-instance            { instanceId, decrementDesired } → the terminate activity (202);
+ *                                                  404 UNKNOWN_INSTANCE, 409 ALREADY_TERMINATING / ALREADY_TERMINATED / PENDING
  *
  * Who may call it: every request but `GET /v1/health` carries `Authorization: Bearer <secret>` (the
  * fleet's per-start secret, see control-secret.ts) or gets 401; the `Host` header must name loopback
@@ -28,7 +33,8 @@ import http from "node:http";
 import { z } from "zod";
 import { bearerMatches } from "./control-secret";
 import { type Fleet, FleetUnavailableError, UnknownInstanceError, UnknownLoadBalancerError } from "./fleet";
-import { API_PREFIX, HOOK_NAMES, faultBodySchema, hookBodySchema, idsBodySchema, settingsBodySchema, trafficBodySchema } from "./protocol";
+import { GroupRefusal } from "./group";
+import { API_PREFIX, HOOK_NAMES, desiredCapacityBodySchema, faultBodySchema, hookBodySchema, idsBodySchema, launchVersionBodySchema, settingsBodySchema, terminateBodySchema, trafficBodySchema } from "./protocol";
 
 const MAX_BODY = 64 * 1024;
 
@@ -186,6 +192,25 @@ export function createControlServer(fleet: Fleet, options: ControlServerOptions)
     { method: "GET", pattern: new RegExp(`^${P}/faults$`), handle: async () => [200, fleet.faults.list()] },
     { method: "POST", pattern: new RegExp(`^${P}/faults$`), handle: async (_m, req) => [200, await fleet.injectFault(parse(faultBodySchema, await readJson(req)))] },
     { method: "DELETE", pattern: new RegExp(`^${P}/faults$`), handle: async () => [200, await fleet.clearFaults()] },
+    { method: "GET", pattern: new RegExp(`^${P}/group$`), handle: async () => [200, fleet.groupView()] },
+    { method: "POST", pattern: new RegExp(`^${P}/group/launch-version$`), handle: async (_m, req) => [200, fleet.setLaunchVersion(parse(launchVersionBodySchema, await readJson(req)).version)] },
+    {
+      method: "POST",
+      pattern: new RegExp(`^${P}/group/desired-capacity$`),
+      handle: async (_m, req) => {
+        fleet.group.setDesiredCapacity(parse(desiredCapacityBodySchema, await readJson(req)).desiredCapacity);
+        return [200, fleet.groupView()];
+      },
+    },
+    {
+      method: "POST",
+      pattern: new RegExp(`^${P}/group/terminate-instance$`),
+      handle: async (_m, req) => {
+        const body = parse(terminateBodySchema, await readJson(req));
+        // Answers once the termination has begun (the instance is Terminating); the drain and stop follow.
+        return [202, fleet.group.terminate(body.instanceId, body.decrementDesired)];
+      },
+    },
     {
       method: "POST",
       pattern: new RegExp(`^${P}/reset$`),
@@ -214,7 +239,7 @@ export function createControlServer(fleet: Fleet, options: ControlServerOptions)
       const [status, body] = await route.handle(pathname.match(route.pattern)!, req);
       reply(res, status, body);
     } catch (err) {
-      if (err instanceof HttpError) return reply(res, err.status, { error: { code: err.code, message: err.message } });
+      if (err instanceof HttpError || err instanceof GroupRefusal) return reply(res, err.status, { error: { code: err.code, message: err.message } });
       if (err instanceof UnknownLoadBalancerError) return reply(res, 404, { error: { code: "UNKNOWN_LOAD_BALANCER", message: err.message } });
       if (err instanceof UnknownInstanceError) return reply(res, 404, { error: { code: "UNKNOWN_INSTANCE", message: err.message } });
       if (err instanceof FleetUnavailableError) return reply(res, 503, { error: { code: "UNAVAILABLE", message: err.message } });

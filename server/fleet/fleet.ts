@@ -18,8 +18,10 @@ import { ipcClient } from "./ipc";
 import { Tail } from "./output";
 import type { ControlInstance, ControlLoadBalancer, Fault, FaultBody, HookResultWire, LbTotals, SettingsBody } from "./protocol";
 import { ensurePrivateDir } from "@/server/store/files";
-import { ensureRelease, readDeployed, writeDeployed } from "./releases";
+import { checkVersion, ensureRelease, readDeployed, writeDeployed } from "./releases";
 import { TrafficGenerator } from "./traffic";
+import { LocalGroup } from "./group";
+import { LOCAL_LB_NAME, type GroupView } from "./protocol";
 import type { BackendView } from "./balancer";
 import { apacheConnectionCap, apacheDeploy, apacheSettings, apacheStart, apacheStop, apacheVerify, checkApacheInstalled, killApache, prepareInstance, readPid, setBackend500, type ApacheContext } from "./apache/instances";
 
@@ -40,7 +42,8 @@ type IpcCall = <T>(op: string, args?: unknown, timeoutMs?: number) => Promise<T>
 /** One balancer process and the instances behind it. */
 interface BalancerProcess {
   cfg: BalancerConfig;
-  members: ReadonlySet<string>;
+  /** Grows when the group launches an instance into this balancer, shrinks when one is terminated. */
+  members: Set<string>;
   child: ChildProcess | null;
   call: IpcCall | null;
 }
@@ -68,6 +71,8 @@ export class Fleet {
   /** Set when the instances are Apache servers (ROTOR_FLEET_SERVER=apache). */
   private readonly apache: ApacheContext | null;
   private shuttingDown = false;
+  /** Set once booted: the group owns every instance from then on. */
+  private groupRef: LocalGroup | null = null;
 
   constructor(readonly cfg: FleetConfig) {
     for (const b of cfg.balancers) this.balancers.set(b.name, { cfg: b, members: new Set(b.instanceIds), child: null, call: null });
@@ -109,7 +114,100 @@ export class Fleet {
     for (const r of started) if (!r.ok) process.stderr.write(`rotor-fleet: ${r.id} did not start:\n${r.outputTail}\n`);
     for (const b of this.balancers.values()) await this.call(b, "register", b.cfg.instanceIds);
     await this.waitInService(15_000);
+    this.groupRef = new LocalGroup(
+      { launch: (id, index, version, lbs) => this.launchInstance(id, index, version, lbs), retire: (id) => this.retireInstance(id), describe: (id) => this.instances.get(id) },
+      {
+        name: "local",
+        min: this.cfg.group.min,
+        max: this.cfg.group.max,
+        initial: [...this.instances.values()].map((i) => ({ id: i.id, version: i.deployedVersion })),
+        launchVersion: this.cfg.initialVersion,
+        // New instances join the default balancer only: `local-internal` keeps the instances it was given at
+        // start (and loses those the group terminates), like a target group the Auto Scaling group is not attached to.
+        loadBalancers: [LOCAL_LB_NAME],
+      },
+    );
     this.traffic.start();
+  }
+
+  /** The Auto Scaling group; throws FleetUnavailableError until the fleet has booted. */
+  get group(): LocalGroup {
+    if (!this.groupRef || this.shuttingDown) throw new FleetUnavailableError(this.shuttingDown ? "the fleet is shutting down" : "the fleet is still starting");
+    return this.groupRef;
+  }
+
+  groupView(): GroupView {
+    return this.group.view();
+  }
+
+  /** Checked with lib's version rule before the group sees it (a refusal changes nothing). */
+  setLaunchVersion(version: string): GroupView {
+    checkVersion(version);
+    this.group.setLaunchVersion(version);
+    return this.group.view();
+  }
+
+  /** The zone with the fewest instances, so launches spread like an Auto Scaling group over its zones. */
+  private leastUsedZone(): string {
+    const zones = [...new Set(Array.from({ length: this.cfg.instances }, (_, i) => zoneOf(i, this.cfg.instances)))];
+    const used = (z: string) => [...this.instances.values()].filter((i) => i.zone === z).length;
+    return zones.reduce((best, z) => (used(z) < used(best) ? z : best), zones[0] ?? "local-a");
+  }
+
+  /** The group's launch: a new instance process on `version`, registered in `lbs`, in service at each. */
+  private async launchInstance(id: string, index: number, version: string, lbs: string[]): Promise<void> {
+    const targets = lbs.map((name) => this.balancer(name));
+    const port = this.cfg.instanceBasePort === null ? await freePort() : this.cfg.instanceBasePort + index;
+    const zone = this.leastUsedZone();
+    if (this.apache) await prepareInstance(this.apache.apache, this.cfg.fleetDir, { id, zone, port, deployedVersion: version });
+    const inst: InstanceRecord = { id, zone, port, child: null, pid: null, runningVersion: null, deployedVersion: version, log: new Tail(8_192), hookOut: null, lock: Promise.resolve() };
+    this.instances.set(id, inst);
+    for (const b of targets) {
+      b.members.add(id);
+      await this.call(b, "upsert", [{ id, zone, port, maxConnections: this.apache ? Math.floor(apacheConnectionCap(this.apache.apache) / targets.length) : undefined }]);
+    }
+    // The same hooks an in-place deploy runs, so faults (deploy-fails, start-fails, broken releases) apply to launches too.
+    for (const hook of ["deploy", "start"] as const) {
+      const r = await this.runOne(hook, inst, version, 30_000);
+      if (!r.ok) throw new Error(`launching ${id} on ${version}: ${hook} failed (exit ${r.exitCode}): ${r.outputTail.trim().split("\n").slice(-3).join(" | ")}`);
+    }
+    for (const b of targets) await this.call(b, "register", [id]);
+    const hc = this.cfg.healthCheck;
+    const ms = Math.max(15_000, 4 * hc.intervalMs * hc.healthyThreshold);
+    await this.waitBackend(targets, id, (v) => v.state === "in-service", ms, `${id} in service at ${lbs.join(", ")}`);
+  }
+
+  /** Polls each balancer until `ok` holds for `id` at every one of them; throws after `ms`. */
+  private async waitBackend(targets: BalancerProcess[], id: string, ok: (v: BackendView) => boolean, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const views = await Promise.all(targets.map((b) => this.call<LbDescribe>(b, "describe")));
+      const mine = views.map((v) => v.backends.find((x) => x.id === id));
+      if (mine.every((v) => v !== undefined && ok(v))) return;
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what} (now ${mine.map((v) => v?.state ?? "unknown").join(", ")})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * The group's termination, as TerminateInstanceInAutoScalingGroup does it: out of every balancer the
+   * instance is behind, each drain run to its end (in flight 0, or the drain timeout), then the process
+   * stops and every trace of it in the balancers goes. Unknown ids are already gone.
+   */
+  private async retireInstance(id: string): Promise<void> {
+    const inst = this.instances.get(id);
+    if (!inst) return;
+    const behind = this.balancersOf(id);
+    for (const b of behind) await this.deregister(b.cfg.name, [id]);
+    const drainMs = Math.max(...(await Promise.all(behind.map((b) => this.call<LbDescribe>(b, "describe")))).map((d) => d.drainTimeoutMs), 0);
+    await this.waitBackend(behind, id, (v) => !v.registered && v.state !== "draining" && v.inFlight === 0, drainMs + 10_000, `${id} drained at ${behind.map((b) => b.cfg.name).join(", ")}`);
+    const stopped = await this.runOne("stop", inst, inst.deployedVersion);
+    if (!stopped.ok) throw new Error(`terminating ${id}: stop failed (exit ${stopped.exitCode}): ${stopped.outputTail}`);
+    for (const b of behind) {
+      await this.call(b, "remove", [id]);
+      b.members.delete(id);
+    }
+    this.instances.delete(id);
   }
 
   /** Traffic starts once the fleet is in service, so a fresh start shows no 503s. */
@@ -196,7 +294,7 @@ export class Fleet {
   private checkMembers(b: BalancerProcess, ids: string[]): void {
     this.checkIds(ids);
     const outside = ids.filter((id) => !b.members.has(id));
-    if (outside.length) throw new UnknownInstanceError(`${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not behind ${b.cfg.name}; it has ${b.cfg.instanceIds.join(", ")}`);
+    if (outside.length) throw new UnknownInstanceError(`${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not behind ${b.cfg.name}; it has ${[...b.members].join(", ")}`);
   }
 
   /** Every balancer's backends, by balancer name. */
@@ -255,7 +353,7 @@ export class Fleet {
     const b = this.balancer(name);
     const lb = await this.call<LbDescribe>(b, "describe");
     const kind = this.apache ? "Apache httpd + mod_perl" : "Node";
-    const behind = b.members.size === this.instances.size ? `${this.instances.size} ${kind} instances` : `${b.members.size} of the ${this.instances.size} ${kind} instances (${b.cfg.instanceIds.join(", ")})`;
+    const behind = b.members.size === this.instances.size ? `${this.instances.size} ${kind} instances` : `${b.members.size} of the ${this.instances.size} ${kind} instances (${[...b.members].join(", ")})`;
     return {
       name,
       provider: "local",
@@ -390,6 +488,7 @@ export class Fleet {
   async shutdown(code = 0): Promise<never> {
     if (this.shuttingDown) return new Promise<never>(() => undefined);
     this.shuttingDown = true;
+    this.groupRef?.close();
     this.traffic.close();
     if (this.apache) await Promise.all([...this.instances.values()].map((i) => killApache(this.cfg.fleetDir, i).catch(() => undefined)));
     const children = [...[...this.instances.values()].map((i) => i.child), ...[...this.balancers.values()].map((b) => b.child)].filter((c): c is ChildProcess => c !== null && c.exitCode === null && c.signalCode === null);

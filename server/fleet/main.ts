@@ -30,7 +30,7 @@ async function main() {
   }
   const traffic = cfg.traffic.enabled && cfg.traffic.rps > 0 ? `traffic ${cfg.traffic.rps} req/s` : "traffic off";
   const balancers = cfg.balancers.map((b) => `${b.name} http://127.0.0.1:${b.port} (${b.instanceIds.length} instances)`).join(", ");
-  process.stdout.write(`rotor-fleet: balancers ${balancers}, control API http://127.0.0.1:${cfg.controlPort}/v1, ${cfg.instances} instances, ${traffic}, data ${cfg.fleetDir}\n`);
+  process.stdout.write(`rotor-fleet: balancers ${balancers}, control API http://127.0.0.1:${cfg.controlPort}/v1, ${cfg.instances} instances (group local: min ${cfg.group.min}, max ${cfg.group.max}), ${traffic}, data ${cfg.fleetDir}\n`);
   process.send?.({ type: "ready", lbPort: cfg.lbPort, controlPort: cfg.controlPort });
 }
 

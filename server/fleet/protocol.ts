@@ -74,6 +74,13 @@ export const faultBodySchema = z
   })
   .strict();
 
+/** `POST /v1/group/launch-version`: the release new instances start from (the launch template's version). */
+export const launchVersionBodySchema = z.object({ version: versionSchema }).strict();
+/** `POST /v1/group/desired-capacity`: within the group's min..max (checked by the group, which knows them). */
+export const desiredCapacityBodySchema = z.object({ desiredCapacity: z.number().int().min(0).max(50) }).strict();
+/** `POST /v1/group/terminate-instance`, like TerminateInstanceInAutoScalingGroup: decrementDesired is required, as there. */
+export const terminateBodySchema = z.object({ instanceId: instanceIdSchema, decrementDesired: z.boolean() }).strict();
+
 export type HookBody = z.infer<typeof hookBodySchema>;
 export type SettingsBody = z.infer<typeof settingsBodySchema>;
 export type TrafficBody = z.infer<typeof trafficBodySchema>;
@@ -179,6 +186,48 @@ export interface FleetInfo {
   initialVersion: string;
   /** Pids of every process the supervisor started (balancer, instances), for leak checks. */
   childPids: number[];
+}
+
+/** An instance's life in the group, as Auto Scaling names it (Terminated ones leave the list). */
+export type GroupLifecycleState = "Pending" | "InService" | "Terminating";
+
+export interface GroupInstance {
+  id: string;
+  lifecycleState: GroupLifecycleState;
+  zone: string;
+  port: number;
+  /** The launch version it started from (the fleet's initial instances: the release they served at boot). */
+  launchVersion: string;
+  /** What its process serves now (null when stopped); an in-place deploy makes it differ from launchVersion. */
+  version: string | null;
+  launchedAt: number;
+}
+
+export interface GroupActivity {
+  /** In order of start, never reused. */
+  id: number;
+  kind: "launch" | "terminate";
+  instanceId: string;
+  /** Why, in Auto Scaling's words ("an instance was taken out of service in response to a user request …"). */
+  cause: string;
+  status: "InProgress" | "Successful" | "Failed";
+  /** What went wrong, for a Failed activity. */
+  statusMessage?: string;
+  startedAt: number;
+  endedAt: number | null;
+}
+
+export interface GroupView {
+  name: string;
+  minSize: number;
+  desiredCapacity: number;
+  maxSize: number;
+  launchVersion: string;
+  /** The balancers that new instances join (every balancer an instance is in is left when it terminates). */
+  loadBalancers: string[];
+  instances: GroupInstance[];
+  /** The most recent first (the last 100). */
+  activities: GroupActivity[];
 }
 
 export interface ApiError {

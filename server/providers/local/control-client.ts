@@ -13,6 +13,8 @@ import {
   type FaultBody,
   type FleetInfo,
   type FleetTrafficStats,
+  type GroupActivity,
+  type GroupView,
   type HookBody,
   type HookResultWire,
   type LocalTrafficStats,
@@ -169,6 +171,22 @@ export class ControlClient {
   }
   clearFaults(o?: RequestOptions) {
     return this.request<Fault[]>("DELETE", "/faults", undefined, o);
+  }
+  /** The Auto Scaling group: min/desired/max, launch version, instances (Pending/InService/Terminating), recent activities. */
+  group(o?: RequestOptions) {
+    return this.request<GroupView>("GET", "/group", undefined, o);
+  }
+  /** The release the group's new instances start from; running instances keep theirs. */
+  setLaunchVersion(version: string, o?: RequestOptions) {
+    return this.request<GroupView>("POST", "/group/launch-version", { version }, o);
+  }
+  /** Refused (INVALID_INPUT, 400 CAPACITY_OUT_OF_RANGE) outside min..max; the group launches or terminates to match. */
+  setDesiredCapacity(desiredCapacity: number, o?: RequestOptions) {
+    return this.request<GroupView>("POST", "/group/desired-capacity", { desiredCapacity }, o);
+  }
+  /** Like TerminateInstanceInAutoScalingGroup: answers once the instance is Terminating (drain and stop follow). */
+  terminateInGroup(instanceId: string, decrementDesired: boolean, o?: RequestOptions) {
+    return this.request<GroupActivity>("POST", "/group/terminate-instance", { instanceId, decrementDesired }, o);
   }
   /** Clears faults and resets traffic and balancer counters (not versions or registrations). */
   reset(o?: RequestOptions) {
