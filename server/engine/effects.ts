@@ -3,9 +3,10 @@
  * that reports it. Every effect here is safe to perform again after a crash, and the engine does
  * exactly that for an effect the log shows started but not reported (recording first, in
  * `engine-resumed`, what the provider reports for its instances):
- * - deregister / register: idempotent at the port (deregistering a deregistered instance succeeds).
- * - waitDrain / waitInService: observations on the shared monitor; a resumed wait keeps its original
- *   deadline (with at least 5 s to decide on a fresh look).
+ * - deregister / register: idempotent at the port (deregistering a deregistered instance succeeds),
+ *   at every load balancer the instances served when the rollout was planned (`alsoIn`).
+ * - waitDrain / waitInService: observations on the shared monitor, at each of those load balancers
+ *   at once; a resumed wait keeps its original deadline (with at least 5 s to decide on a fresh look).
  * - hooks run exactly once while their command may still run: a provider that has commands (SSM)
  *   reports each one through `onSent`, recorded as `hook-sent` before it is waited on; a resumed
  *   hook hands them back (`resume`), so the provider polls them instead of sending again, and a
