@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { Effect, LbState, RolloutEvent } from "@/lib/rollout/types";
 import { getInstance, type RolloutState } from "@/lib/rollout/state";
 import type { FleetMonitor, FleetSnapshot } from "@/server/monitor";
-import type { LoadBalancerProvider, SentCommand } from "@/server/providers/types";
+import { HookDetached, type LoadBalancerProvider, type SentCommand } from "@/server/providers/types";
 import type { RolloutJournal } from "@/server/store/journal";
 import { rolloutLog } from "@/server/log";
 import { performEffect, type EffectOutcome, type PerformableEffect } from "./effects";
@@ -301,7 +301,8 @@ export class RolloutRunner {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const r of this.running.values()) r.controller.abort(new Cancelled());
+    // Detached, not cancelled: a hook command keeps running and the next engine resumes polling it.
+    for (const r of this.running.values()) r.controller.abort(new HookDetached());
     this.unsubscribeFleet?.();
     this.deps.monitor.setActive(this.journal.lb, false);
   }

@@ -31,6 +31,23 @@ export interface SentCommand {
   ids: string[];
 }
 
+/**
+ * The reason a caller aborts a hook's signal with when it stops waiting but wants the command to run
+ * on: an engine shutting down (the next engine resumes polling the recorded command). A provider then
+ * stops waiting and does NOT cancel; any other abort reason (an operator's abort) cancels.
+ */
+export class HookDetached extends Error {
+  constructor(message = "the engine stopped waiting; the command runs on for the next engine") {
+    super(message);
+    this.name = "HookDetached";
+  }
+}
+
+/** True for a HookDetached reason, also one thrown from another bundle's copy of the class. */
+export function isHookDetached(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === "HookDetached";
+}
+
 export interface HookOptions {
   timeoutMs: number;
   signal?: AbortSignal;

@@ -11,9 +11,11 @@
  *   records it; given those commands back as `resume` (after a restart), Rotor polls them and sends
  *   only for instances they do not cover.
  * - Polling errors (throttling, 5xx, dropped connections, timeouts) retry the poll with backoff until
- *   the hook's own timeout, never the command. On that timeout or on abort, Rotor sends CancelCommand.
+ *   the hook's own timeout, never the command. On that timeout or on abort, Rotor sends CancelCommand;
+ *   an engine that stops (shutdown, lease lost) detaches instead (HookDetached): the command runs on
+ *   and the next engine polls it.
  * - A resumed command that ended without the hook's verdict (Cancelled, TimedOut, Undeliverable, …:
- *   e.g. cancelled when the previous engine stopped) is sent again, only for its instances, only
+ *   e.g. cancelled by someone on the instance's side) is sent again, only for its instances, only
  *   once it has ended, and the result says so. A resumed command that ran and failed stands.
  * - SendCommand is sent without the SDK's retries (SSM has no idempotency token). When it fails in a
  *   way that leaves open whether SSM accepted it (5xx, a dropped answer), Rotor looks for it by its
@@ -45,7 +47,7 @@ import { apacheHookScript, hookFunction, type ScriptHook } from "@/server/provid
 import type { AwsCaller } from "@/server/providers/aws/calls";
 import type { AwsClients } from "@/server/providers/aws/clients";
 import { parseObservedVersion, tail } from "@/server/providers/aws/reshape";
-import { ProviderError, type HookResult, type SentCommand } from "@/server/providers/types";
+import { isHookDetached, ProviderError, type HookResult, type SentCommand } from "@/server/providers/types";
 
 export type RunnableHook = HookName | "probe" | "version";
 export const SEND_COMMAND_MAX_IDS = 50;
@@ -425,6 +427,13 @@ export class SsmHooks {
     let failures = 0;
     let missing = 0;
     for (;;) {
+      if (options.signal?.aborted && isHookDetached(options.signal.reason)) {
+        // The engine is stopping: leave the command running; the next engine polls it (hook-sent).
+        for (const id of pending) {
+          ended.set(id, { status: "Detached", result: { id, ok: false, exitCode: null, durationMs: this.now() - started, outputTail: `rotor: stopped waiting; command ${c.commandId} left running for the next engine`, commandId: c.commandId } });
+        }
+        return ended;
+      }
       if (options.signal?.aborted || this.now() > deadline) {
         const ids = [...pending];
         const cancelled = await this.cancel(c.commandId, ids, options.lb);

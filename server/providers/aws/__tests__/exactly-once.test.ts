@@ -12,6 +12,7 @@ import { createAwsProvider, parseAwsConfig, type AwsProvider } from "@/server/pr
 import { createClients } from "@/server/providers/aws/clients";
 import { createEstate, motoProvider, type Estate } from "@/server/providers/aws/__tests__/fixture";
 import { runHookEffect } from "@/server/providers/aws/__tests__/hook-effect";
+import { HookDetached } from "@/server/providers/types";
 import { startMoto, type MotoServer } from "@/server/testing/moto";
 
 const POLLING = ["ListCommandInvocations", "GetCommandInvocation"];
@@ -134,6 +135,23 @@ describe("hooks exactly once (engine runHook step, AWS provider, moto + SSM shim
     await until(() => moto.ssm.cancels.length === 1);
     expect(moto.ssm.cancels[0]).toMatchObject({ commandId: run.sent()[0]?.commandId, ids });
     expect(moto.ssm.count("SendCommand")).toBe(1);
+  }, 30_000);
+
+  it("an engine that stops cleanly during a hook leaves the command running, and the next engine polls it to its end", async () => {
+    moto.ssm.hooks = () => ({ durationMs: 3_000 });
+    const ids = estate.ids.slice(0, 2);
+    const controller = new AbortController();
+    const run = runHookEffect(provider(), { lb: LB, hook: "deploy", ids, version: "2.0.0", timeoutMs: 60_000 }, { signal: controller.signal });
+    await until(() => run.sent().length === 1);
+    // What the runner does when the engine stops (SIGTERM, lease lost): detach, not abort.
+    controller.abort(new HookDetached());
+    await run.outcome.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(moto.ssm.cancels).toEqual([]);
+    const resumed = await runHookEffect(provider(), { lb: LB, hook: "deploy", ids, version: "2.0.0", timeoutMs: 60_000 }, { resumed: true, sentCommands: run.sent() }).outcome;
+    expect(resumed.type).toBe("step-succeeded");
+    expect(moto.ssm.count("SendCommand")).toBe(1);
+    expect(moto.ssm.cancels).toEqual([]);
   }, 30_000);
 
   it("a hook past its timeout is cancelled (CancelCommand) and the step fails", async () => {
