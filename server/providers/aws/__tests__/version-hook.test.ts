@@ -31,8 +31,8 @@ beforeEach(async () => {
  * The version hook's answers, simulated by the SSM shim in front of moto: each instance answers
  * `0.9.<its index>`. `sent` lists the ids of each version-hook command the shim forwarded to moto.
  */
-function versionHookAnswers(ids: () => string[]) {
-  moto.ssm.hooks = (hook, id) => (hook === "version" ? { stdout: `rotor-version=0.9.${ids().indexOf(id)}\n` } : {});
+function versionHookAnswers(ids: () => string[], durationMs = 0) {
+  moto.ssm.hooks = (hook, id) => (hook === "version" ? { durationMs, stdout: `rotor-version=0.9.${ids().indexOf(id)}\n` } : {});
   return {
     get sent(): string[][] {
       return moto.ssm.sent.filter((c) => c.hook === "version").map((c) => c.ids);
@@ -86,17 +86,22 @@ describe("the version hook", () => {
 
   it("asks at most 50 instances per command and one command at a time, however often the fleet is read", async () => {
     estate = await createEstate(moto, { instances: 120 });
-    const answers = versionHookAnswers(() => estate.ids);
+    const answers = versionHookAnswers(() => estate.ids, 1_500);
     const { provider } = motoProvider(moto);
-    await Promise.all([provider.describeInstances("web"), provider.describeInstances("web")]);
-    await provider.describeInstances("web");
-    expect(answers.sent.length).toBe(1);
-    expect(answers.sent[0]).toHaveLength(50);
-    const views = await until(provider, "web", (vs) => vs.every((v) => v.version !== null));
-    expect(views.filter((v) => v.versionSource === "hook")).toHaveLength(120);
-    expect(answers.sent.map((s) => s.length)).toEqual([50, 50, 20]);
-    expect(new Set(answers.sent.flat()).size).toBe(120);
-    await provider.close();
+    try {
+      await Promise.all([provider.describeInstances("web"), provider.describeInstances("web")]);
+      // The command goes out in the background: once it has, more reads while it runs send nothing.
+      await expect.poll(() => answers.sent.length, { timeout: 20_000, interval: 25 }).toBe(1);
+      for (let i = 0; i < 3; i++) await provider.describeInstances("web");
+      expect(answers.sent.length).toBe(1);
+      expect(answers.sent[0]).toHaveLength(50);
+      const views = await until(provider, "web", (vs) => vs.every((v) => v.version !== null));
+      expect(views.filter((v) => v.versionSource === "hook")).toHaveLength(120);
+      expect(answers.sent.map((s) => s.length)).toEqual([50, 50, 20]);
+      expect(new Set(answers.sent.flat()).size).toBe(120);
+    } finally {
+      await provider.close();
+    }
   }, 60_000);
 
   it("asks again after Rotor deregisters an instance, and never when turned off", async () => {
