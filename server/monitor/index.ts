@@ -274,11 +274,12 @@ export class FleetMonitor {
     return l.snap;
   }
 
-  /** A snapshot at least as fresh as `maxAgeMs` (refreshing if needed). */
+  /** A snapshot at least as fresh as `maxAgeMs` (refreshing if needed); 0: always a new read. */
   async freshSnapshot(lb: string, maxAgeMs = 0): Promise<FleetSnapshot> {
     const l = this.loop(lb);
     l.lastReadAt = Date.now();
-    if (l.snap.at !== null && Date.now() - l.snap.at <= maxAgeMs) return l.snap;
+    // Strictly younger: a snapshot taken earlier in this same millisecond is not a read begun now.
+    if (l.snap.at !== null && Date.now() - l.snap.at < maxAgeMs) return l.snap;
     return l.refresh();
   }
 
