@@ -35,10 +35,13 @@ afterAll(async () => {
 
 const shared = () => estate.ids.slice(0, 4);
 
-/** Instance id → the last command Rotor sent it, as `hook#CommandId` (moto records them oldest first). */
-function lastHooks(commands: Awaited<ReturnType<typeof listCommands>>): Map<string, string> {
+/**
+ * Instance id → the last command Rotor sent it, as `hook#CommandId`, from the SSM shim's record of each
+ * SendCommand request (moto's ListCommands lists every instance it knows under each command's InstanceIds).
+ */
+function lastHooks(): Map<string, string> {
   const last = new Map<string, string>();
-  for (const c of commands) for (const iid of c.InstanceIds ?? []) last.set(iid, `${c.Parameters?.Hook?.[0] ?? ""}#${c.CommandId ?? ""}`);
+  for (const c of moto.ssm.sent) for (const iid of c.ids) last.set(iid, `${c.hook}#${c.commandId}`);
   return last;
 }
 
@@ -102,25 +105,27 @@ describe("instances behind several load balancers (moto)", () => {
       const plan = t.state(id).plan;
       expect(plan.instances.filter((i) => i.alsoIn?.includes("tg_api")).map((i) => i.id).sort()).toEqual([...shared()].sort());
       // While a server is between stop and start, no load balancer may list it as registered.
+      // Each stop, deploy and start runs 1.5 s on the host, so the sampler sees every shared instance inside that window.
+      moto.ssm.hooks = (hook) => (hook === "stop" || hook === "deploy" || hook === "start" ? { durationMs: 1_500 } : {});
       const violations: string[] = [];
-      let samples = 0;
+      const seenInWindow = new Set<string>();
       let done = false;
       const sampler = (async () => {
         while (!done) {
           // Hooks read before and after the load balancers: only an instance whose last hook stayed the
           // same across both reads was certainly in that window while the load balancers were read.
-          const before = lastHooks(await listCommands(moto));
+          const before = lastHooks();
           const [web, api] = await Promise.all([provider.describeInstances("web"), provider.describeInstances("tg_api")]);
-          const after = lastHooks(await listCommands(moto));
+          const after = lastHooks();
           for (const [iid, command] of after) {
             const hook = command.split("#")[0];
             if (before.get(iid) !== command || (hook !== "stop" && hook !== "deploy" && hook !== "start")) continue;
+            seenInWindow.add(iid);
             for (const [name, views] of [["web", web], ["tg_api", api]] as const) {
               const v = views.find((x) => x.id === iid);
               if (v && (v.state === "in-service" || v.state === "registering")) violations.push(`${iid} ${v.state} at ${name} after its ${hook} hook was sent`);
             }
           }
-          samples++;
           await new Promise((r) => setTimeout(r, 100));
         }
       })();
@@ -129,7 +134,8 @@ describe("instances behind several load balancers (moto)", () => {
       });
       await sampler;
       expect(end).toBe("succeeded");
-      expect(samples).toBeGreaterThan(5);
+      // The invariant was checked where it matters: while each shared instance was between stop and start.
+      for (const iid of shared()) expect(seenInWindow.has(iid), `${iid} never sampled between stop and start`).toBe(true);
       expect(violations).toEqual([]);
       const m = await provider.memberships(estate.ids);
       for (const iid of shared()) expect(m[iid]).toEqual(["tg_api", "web"]);
@@ -140,6 +146,7 @@ describe("instances behind several load balancers (moto)", () => {
       const deregistered = t.events(id).filter((e) => e.type === "step-succeeded" && JSON.stringify(e.payload).includes("deregistered at"));
       expect(deregistered.length).toBeGreaterThan(0);
     } finally {
+      moto.ssm.hooks = () => ({});
       t.close();
       await engine?.stop();
     }
