@@ -372,3 +372,12 @@ export const targetSpecSchema = z
   .regex(/^(?:\d{1,9}|\$Latest|\$Default|ami-[0-9a-f]{8}(?:[0-9a-f]{9})?)$/, "The target must be a launch template version (e.g. 3, $Latest, $Default) or an AMI id (ami- and 8 or 17 hex digits)")
   .transform((s): TargetSpec => (s.startsWith("ami-") ? { imageId: s } : s.startsWith("$") ? { version: s as "$Latest" | "$Default" } : { version: Number(s) }))
   .refine((t) => !("version" in t) || t.version !== 0, "Launch template versions start at 1");
+
+/** What a provider's survey answers: the check's input (without the operator's options) and the launch versions. */
+export interface ReplaceSurveyResult {
+  check: Omit<ReplaceCheckInput, "options">;
+  /** The launch version the group's instances start from now (AWS: the resolved version number; local: the release). */
+  fromLaunch: string;
+  /** The launch version the rollout points the group at; null when it is created at start (an AMI target). */
+  toLaunch: string | null;
+}

@@ -3,6 +3,7 @@
  * Adapters reshape their vendor's answers into these types; nothing above the port sees an SDK type.
  */
 import type { HookName } from "@/lib/rollout/types";
+import type { ReplaceSurveyResult } from "@/lib/rollout/replace-check";
 
 export type { InstanceView, LoadBalancerSummary, ProviderName, TrafficStats } from "@/lib/fleet";
 import type { InstanceView, LoadBalancerSummary, ProviderName, TrafficStats } from "@/lib/fleet";
@@ -79,6 +80,65 @@ export interface FaultInjection {
   clear(): Promise<FaultView[]>;
 }
 
+/**
+ * The `replace` strategy's view of the Auto Scaling group behind a load balancer: the group as it is
+ * now. `launchVersion` is what new instances start from (AWS: the launch template version number the
+ * group resolves to, as a string; local: the release).
+ */
+export interface ScalingGroupState {
+  name: string;
+  min: number;
+  desired: number;
+  max: number;
+  launchVersion: string;
+  instances: ScalingGroupInstance[];
+  /** The group's own scaling activities, newest first (a bounded page). */
+  activities: ScalingGroupActivity[];
+}
+
+export interface ScalingGroupInstance {
+  id: string;
+  /** Auto Scaling's LifecycleState: Pending, InService, Terminating, Standby, … */
+  lifecycleState: string;
+  /** The launch version it started from; null when the provider cannot tell. */
+  launchVersion: string | null;
+  zone?: string;
+}
+
+export interface ScalingGroupActivity {
+  id: string;
+  status: string;
+  /** One line: what the group did and why, in its own words. */
+  description: string;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/**
+ * Optional capability: replacing instances through their Auto Scaling group. Every change is
+ * idempotent, so an engine that resumes after a crash can perform an effect again safely:
+ * desired capacities are absolute, a terminate of an instance already terminating or gone succeeds
+ * (and decrements nothing).
+ */
+export interface ScalingGroups {
+  /**
+   * Everything the readiness check (lib/rollout/replace-check.ts) needs about the group behind `lb`,
+   * with `target` resolved (AWS: a launch template version or an AMI id; local: a release), read fresh.
+   * Throws a ProviderError naming the call that failed.
+   */
+  survey(lb: string, target: string): Promise<ReplaceSurveyResult>;
+  /**
+   * Makes the launch version the rollout will use exist, when the target needs creating (AWS: an AMI id
+   * becomes a new launch template version). Returns the launch version to point the group at.
+   * Called once the checks passed, before the rollout is recorded. Local: returns `target`.
+   */
+  prepareTarget(lb: string, target: string): Promise<string>;
+  describe(group: string): Promise<ScalingGroupState>;
+  setLaunchVersion(group: string, version: string): Promise<void>;
+  setDesiredCapacity(group: string, desired: number): Promise<void>;
+  terminate(group: string, id: string, decrementDesired: boolean): Promise<void>;
+}
+
 export interface LoadBalancerProvider {
   readonly name: ProviderName;
   listLoadBalancers(): Promise<LoadBalancerSummary[]>;
@@ -103,6 +163,8 @@ export interface LoadBalancerProvider {
   runHook(lb: string, ids: string[], hook: HookName, params: HookParams, options: HookOptions): Promise<HookResult[]>;
   /** Traffic counters where the provider has them (the local fleet does; AWS: null). */
   trafficStats(lb: string): Promise<TrafficStats | null>;
+  /** Auto Scaling groups, where the provider can replace instances (AWS, the local fleet). */
+  readonly groups?: ScalingGroups;
   /** Fault injection, where the provider offers it (never on AWS). */
   readonly faults?: FaultInjection;
   /** Recent warnings (oldest first), optionally only those at or after `since` (epoch ms). */
