@@ -35,7 +35,11 @@ export type InfoEventType =
   /** The engine saw the rollout end; details carry the traffic counters at that moment. */
   | "rollout-finished"
   /** A hook command was sent (payload: effectId, hook, commandId, ids), recorded before waiting on it. */
-  | "hook-sent";
+  | "hook-sent"
+  /** Replace: Rotor changed the Auto Scaling group (launch version, desired capacity, a termination). */
+  | "group-changed"
+  /** Replace: a scaling activity of the group seen during the rollout (its own, or one Rotor caused). */
+  | "group-activity";
 
 export interface StoredEvent {
   /** Global, increasing: the order events happened in. */

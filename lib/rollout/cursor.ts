@@ -7,28 +7,36 @@
  * `produce`, on a draft (machine.ts).
  */
 import { listInstances, type Cursor, type InstanceState, type RolloutState, type RunKind, type StepRecords, getInstance } from "./state";
-import { STEPS, type RolloutPhase, type StepName } from "./types";
+import { ALL_STEPS, REPLACE_STEPS, STEPS, type RolloutPhase, type StepName } from "./types";
 
 /** Abort's return run: start and verify the instances stopped with their code unchanged, then put every one back. */
 export const RETURN_STEPS: readonly StepName[] = ["start", "verify", "register", "wait-in-service"];
+/** Replace: put back what was taken out and not terminated, then point the group back at its launch version and size. */
+export const REPLACE_RETURN_STEPS: readonly StepName[] = ["register", "wait-in-service", "launch"];
+/** Replace rollback: the forward run's leftovers back in first (rollback batch 1 only), then replace the new instances. */
+export const REPLACE_ROLLBACK_STEPS: readonly StepName[] = ["register", "wait-in-service", ...REPLACE_STEPS];
+/** Steps that act on the Auto Scaling group: issued even when no instance of the batch needs them. */
+export const GROUP_STEPS: ReadonlySet<StepName> = new Set(["launch", "replace"]);
 
-export function runSteps(run: RunKind): readonly StepName[] {
+export function isReplace(s: RolloutState): boolean {
+  return s.plan.strategy === "replace" && s.plan.replace !== undefined;
+}
+
+export function runSteps(s: RolloutState, run: RunKind): readonly StepName[] {
+  if (isReplace(s)) return run === "return" ? REPLACE_RETURN_STEPS : run === "rollback" ? REPLACE_ROLLBACK_STEPS : REPLACE_STEPS;
   return run === "return" ? RETURN_STEPS : STEPS;
 }
 
-/** Eight pending step records (a new object each time: drafts change them in place). */
+/** The steps a forward batch goes through, as the UI lists them. */
+export function forwardSteps(s: RolloutState): readonly StepName[] {
+  return runSteps(s, "forward");
+}
+
+/** Pending records for every step (a new object each time: drafts change them in place). */
 export function freshSteps(): StepRecords {
-  const pending = () => ({ status: "pending" as const, issuedAt: null, startedAt: null, endedAt: null, attempts: 0 });
-  return {
-    deregister: pending(),
-    drain: pending(),
-    stop: pending(),
-    deploy: pending(),
-    start: pending(),
-    verify: pending(),
-    register: pending(),
-    "wait-in-service": pending(),
-  };
+  const out = {} as StepRecords;
+  for (const step of ALL_STEPS) out[step] = { status: "pending", issuedAt: null, startedAt: null, endedAt: null, attempts: 0 };
+  return out;
 }
 
 /** Every instance of the run's batch, skipped ones included. */
@@ -50,6 +58,36 @@ export function activeIds(s: RolloutState, run: RunKind, batch: number): string[
   return runBatchIds(s, run, batch).filter((id) => getInstance(s, id)?.status !== "skipped");
 }
 
+/** Replace: the instances the group launched in the run's batch. */
+export function newIds(s: RolloutState, run: RunKind, batch: number): string[] {
+  if (run === "forward") return s.batches[batch]?.newIds ?? [];
+  if (run === "rollback") return s.rollbackBatches[batch]?.newIds ?? [];
+  return [];
+}
+
+/**
+ * The instances a step acts on in the run's batch. In-place: the batch's active instances. Replace:
+ * verify acts on the new instances; register and wait-in-service on what is put back (abort's
+ * returning, rollback's leftovers); the rest on the batch's old instances.
+ */
+export function stepIds(s: RolloutState, run: RunKind, batch: number, step: StepName): string[] {
+  if (!isReplace(s)) return activeIds(s, run, batch);
+  if (step === "verify") return newIds(s, run, batch).filter((id) => getInstance(s, id)?.status !== "skipped");
+  if (step === "register" || step === "wait-in-service") {
+    if (run === "return") return activeIds(s, run, batch);
+    if (run === "rollback") return s.rollbackBatches[batch]?.returnIds ?? [];
+    return [];
+  }
+  return activeIds(s, run, batch);
+}
+
+/** Replace: instances of the group the rollout believes alive (not terminated): the group's size as the machine sees it. */
+export function aliveCount(s: RolloutState): number {
+  let n = 0;
+  for (const i of s.instances) if (i.server !== "terminated") n++;
+  return n;
+}
+
 /** The version an instance is deployed and verified at in this run. */
 export function versionFor(s: RolloutState, run: RunKind, batch: number, inst: InstanceState): string {
   switch (run) {
@@ -63,6 +101,13 @@ export function versionFor(s: RolloutState, run: RunKind, batch: number, inst: I
     default:
       return assertNever(run, "run");
   }
+}
+
+/** Replace: the launch version the run points the group at (forward: the new one; rollback and abort: the old one). */
+export function launchVersionFor(s: RolloutState, run: RunKind): string {
+  const r = s.plan.replace;
+  if (!r) throw new Error(`rollout ${s.id} has no replace plan`);
+  return run === "forward" ? r.toLaunch : r.fromLaunch;
 }
 
 /** The phase while the cursor's effects are outstanding. */
@@ -81,9 +126,9 @@ export function activePhase(s: RolloutState): RolloutPhase {
   }
 }
 
-/** Left out when the rollout ended: taken out by the rollout and not back in service. */
+/** Left out when the rollout ended: taken out by the rollout and not back in service (terminated ones are gone, not left out). */
 function leftOut(inst: InstanceState): boolean {
-  return inst.touched && !inst.inRotation && (!inst.registered || inst.status === "failed" || inst.status === "skipped");
+  return inst.server !== "terminated" && inst.touched && !inst.inRotation && (!inst.registered || inst.status === "failed" || inst.status === "skipped");
 }
 
 /** End the rollout in a final phase. */
@@ -107,7 +152,7 @@ export function setCursor(s: RolloutState, status: Cursor["status"], stage: Curs
 }
 
 export function moveToBatch(s: RolloutState, run: RunKind, batch: number): void {
-  s.cursor = { run, batch, stage: runSteps(run)[0] ?? "deregister", status: "todo" };
+  s.cursor = { run, batch, stage: runSteps(s, run)[0] ?? "deregister", status: "todo" };
   s.currentBatch = batch;
   s.effectCounts = {};
 }

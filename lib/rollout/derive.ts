@@ -18,7 +18,8 @@
 import { operatorRejection } from "./machine";
 import { listIds } from "./plan";
 import { getInstance, inServiceCount, listInstances, type InstanceState, type RolloutState } from "./state";
-import { STEPS, type OperatorEvent, type OperatorEventType, type RolloutPhase, type StepName } from "./types";
+import { type OperatorEvent, type OperatorEventType, type RolloutPhase, type StepName } from "./types";
+import { forwardSteps, runSteps } from "./cursor";
 
 export interface NextAction {
   action: OperatorEventType;
@@ -79,7 +80,24 @@ function stepDoing(s: RolloutState, step: StepName, ids: string[], version: stri
       return `putting ${who} back into rotation`;
     case "wait-in-service":
       return `waiting for ${who} to be in service`;
+    case "launch":
+      return groupDoing(s, "launch", who);
+    case "terminate":
+      return `terminating ${who} in ${s.plan.replace?.group ?? "the group"}`;
+    case "replace":
+      return groupDoing(s, "replace", who);
   }
+}
+
+/** Replace: what the outstanding group effect waits for. */
+function groupDoing(s: RolloutState, step: "launch" | "replace", who: string): string {
+  const e = s.outstanding.find((x) => x.type === "scaleGroup");
+  const group = s.plan.replace?.group ?? "the group";
+  if (!e || e.type !== "scaleGroup") return step === "launch" ? `pointing ${group} at its launch version` : `waiting for ${group} to replace ${who}`;
+  const wants = e.want > 0 ? `, waiting for ${plural(e.want, "new instance")} from launch version ${e.launchVersion} to be in service` : "";
+  return step === "launch"
+    ? `${group} → launch version ${e.launchVersion}, desired ${e.desired}${wants}`
+    : `waiting for ${group} to replace ${who} (desired ${e.desired}${wants})`;
 }
 
 function sumInFlight(s: RolloutState, ids: string[]): number | null {
@@ -147,7 +165,7 @@ export function deriveMessage(s: RolloutState, now: number, all: readonly Instan
     case "paused": {
       if (c.stage === "gate" && c.batch < 0) return "Paused before batch 1: resume to wait for its approval";
       if (c.stage === "gate") return `Paused after ${batchLabel(s).toLowerCase()}: resume to ${s.mode.kind === "manual" ? "wait for approval" : "bake"}`;
-      const done = STEPS.indexOf(c.stage) > 0 && c.status === "todo" ? ` before ${c.stage}` : "";
+      const done = runSteps(s, c.run).indexOf(c.stage) > 0 && c.status === "todo" ? ` before ${c.stage}` : "";
       return `Paused: ${batchLabel(s).toLowerCase()}${done} — resume to go on${skippedNote(all)}`;
     }
     case "awaiting-approval":
@@ -173,11 +191,12 @@ export function deriveProgress(s: RolloutState, all?: readonly InstanceState[]):
   const scope = s.direction === "rollback" ? (all ?? listInstances(s)).filter((i) => i.rollbackBatch !== null) : (all ?? listInstances(s));
   if (scope.length === 0) return 0;
   let done = 0;
+  const steps = forwardSteps(s);
   for (const i of scope) {
-    if (i.status === "skipped" || i.status === "done") done += STEPS.length;
-    else for (const step of STEPS) if (i.steps[step].status === "done") done++;
+    if (i.status === "skipped" || i.status === "done") done += steps.length;
+    else for (const step of steps) if (i.steps[step].status === "done") done++;
   }
-  return Math.min(100, Math.floor((100 * done) / (scope.length * STEPS.length)));
+  return Math.min(100, Math.floor((100 * done) / (scope.length * steps.length)));
 }
 
 const DESTRUCTIVE: ReadonlySet<OperatorEventType> = new Set(["abort", "rollback", "skip-instance"]);
@@ -228,6 +247,7 @@ export function derivePhase(s: RolloutState, now: number): DerivedView {
  */
 export function estimateRemainingMs(s: RolloutState, now: number): number | null {
   if (s.endedAt !== null || s.phase === "planned" || s.phase === "aborted") return null;
+  const STEPS = runSteps(s, s.cursor.run === "return" ? "forward" : s.cursor.run);
   const sum: Partial<Record<StepName, { total: number; count: number }>> = {};
   for (const inst of listInstances(s)) {
     for (const rec of [inst.forward?.steps, inst.steps]) {

@@ -6,11 +6,12 @@
  *   same per-instance procedure and capacity guard, then `rolled-back`.
  */
 import { listIds } from "./plan";
-import { finish, freshSteps, moveToBatch } from "./cursor";
+import { finish, freshSteps, isReplace, moveToBatch } from "./cursor";
 import { listInstances, type InstanceState, type RolloutState, getInstance } from "./state";
 
 /** Taken out of rotation by this rollout (it deregistered it, or it is in the batch in progress) and not back. */
 function takenOut(inst: InstanceState): boolean {
+  if (inst.server === "terminated") return false;
   const ours = !inst.registered || inst.status === "running" || inst.status === "failed";
   return inst.touched && ours && !inst.inRotation && inst.status !== "skipped";
 }
@@ -60,7 +61,8 @@ export function beginAbort(s: RolloutState, at: number): void {
   const returning = out.filter(returnable).map((i) => i.id);
   const staying = out.filter((i) => !returnable(i));
   if (staying.length > 0) s.notes.push(...staying.map(staysOutBecause));
-  if (returning.length === 0) {
+  // Replace always runs the return: the group goes back to its launch version and size even when nobody is out.
+  if (returning.length === 0 && !isReplace(s)) {
     finish(s, "aborted", at);
     return;
   }
@@ -68,11 +70,43 @@ export function beginAbort(s: RolloutState, at: number): void {
   moveToBatch(s, "return", c.batch);
   s.currentBatch = c.batch;
   s.phase = "aborting";
-  s.notes.push(`Abort: returning ${listIds(returning)} to rotation`);
+  if (returning.length > 0) s.notes.push(`Abort: returning ${listIds(returning)} to rotation`);
+  if (isReplace(s)) s.notes.push(`Abort: pointing ${s.plan.replace?.group} back at launch version ${s.plan.replace?.fromLaunch}, desired ${s.plan.replace?.desired}`);
+}
+
+/**
+ * Replace: rollback replaces the instances the rollout launched, newest first, in batches of
+ * plan.batchSize, from the previous launch version; the first rollback batch first puts back what the
+ * forward run took out and did not terminate. With nothing launched yet, one empty batch still points
+ * the group back.
+ */
+function planReplaceRollback(s: RolloutState): Array<{ fromVersion: string; ids: string[]; returnIds: string[] }> {
+  const launched = listInstances(s).filter((i) => i.launched && i.server !== "terminated");
+  const newest = launched.map((i) => i.id).reverse();
+  const returnIds = listInstances(s)
+    .filter((i) => !i.launched && takenOut(i))
+    .map((i) => i.id);
+  const fromVersion = commonFromVersion(s);
+  const size = Math.max(1, s.plan.batchSize);
+  const out: Array<{ fromVersion: string; ids: string[]; returnIds: string[] }> = [];
+  for (let i = 0; i < newest.length; i += size) out.push({ fromVersion, ids: newest.slice(i, i + size), returnIds: [] });
+  if (out.length === 0) out.push({ fromVersion, ids: [], returnIds: [] });
+  out[0]!.returnIds = returnIds;
+  return out;
+}
+
+/** The version most planned instances ran at the start (what the old launch version serves). */
+function commonFromVersion(s: RolloutState): string {
+  const counts = new Map<string, number>();
+  for (const p of s.plan.instances) if (p.fromVersion !== null) counts.set(p.fromVersion, (counts.get(p.fromVersion) ?? 0) + 1);
+  const best = [...counts].sort((a, b) => b[1] - a[1])[0];
+  return best?.[0] ?? s.plan.replace?.fromLaunch ?? s.plan.targetVersion;
 }
 
 /** Touched instances without a known previous version (rollback cannot take them back). */
 export function unknownFromVersions(s: RolloutState): string[] {
+  // Replace goes back through the group's previous launch version, whatever the instances ran.
+  if (isReplace(s)) return [];
   return s.plan.instances.filter((p) => p.fromVersion === null && getInstance(s, p.id)?.touched).map((p) => p.id);
 }
 
@@ -110,7 +144,7 @@ export function beginRollback(s: RolloutState, at: number): void {
   s.returning = [];
   s.endedAt = null;
   s.leftOut = [];
-  const batches = planRollback(s);
+  const batches: Array<{ fromVersion: string; ids: string[]; returnIds?: string[] }> = isReplace(s) ? planReplaceRollback(s) : planRollback(s);
   s.direction = "rollback";
   s.rollbackBatches = batches.map((b, index) => ({
     index,
@@ -119,6 +153,7 @@ export function beginRollback(s: RolloutState, at: number): void {
     status: "pending",
     startedAt: null,
     endedAt: null,
+    ...(b.returnIds ? { returnIds: b.returnIds, newIds: [] } : {}),
   }));
   batches.forEach((b, index) => {
     for (const id of b.ids) {

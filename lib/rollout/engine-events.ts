@@ -16,7 +16,7 @@
  */
 import { endBake } from "./operator-events";
 import { listIds } from "./plan";
-import { activeIds, activePhase, setCursor, versionFor } from "./cursor";
+import { activeIds, activePhase, freshSteps, setCursor, versionFor } from "./cursor";
 import { proceed, setFailure } from "./runs";
 import { setInRotation, type InstanceState, type RolloutState, type StepRecord, getInstance } from "./state";
 import type { Effect, InstanceStepResult, Rejection, RolloutEvent, StepName } from "./types";
@@ -36,6 +36,10 @@ export function effectStep(effect: Effect): StepName | null {
       return "register";
     case "waitInService":
       return "wait-in-service";
+    case "scaleGroup":
+      return effect.step;
+    case "terminate":
+      return "terminate";
     case "awaitApproval":
     case "sleep":
       return null;
@@ -96,6 +100,56 @@ function succeeded(s: RolloutState, inst: InstanceState, step: StepName, version
       setInRotation(s, inst, true);
       inst.lbState = "in-service";
       return;
+    case "terminate":
+      inst.server = "terminated";
+      inst.registered = false;
+      setInRotation(s, inst, false);
+      inst.lbState = null;
+      return;
+    case "launch":
+    case "replace":
+      return;
+  }
+}
+
+/**
+ * Replace: the instances a scaleGroup effect reports that the rollout does not know yet join it, in
+ * service (the effect waited for that) and on the run's batch, to be verified before the batch ends.
+ */
+function addLaunched(s: RolloutState, effect: Extract<Effect, { type: "scaleGroup" }>, e: StepResultEvent): void {
+  if (e.type === "step-timed-out" || !Array.isArray(e.results)) return;
+  const c = s.cursor;
+  for (const r of e.results) {
+    if (!r.ok || getInstance(s, r.id) || effect.ids.includes(r.id)) continue;
+    const steps = freshSteps();
+    steps[effect.step] = { status: "done", issuedAt: e.at, startedAt: e.at, endedAt: e.at, attempts: 1, ...(r.message ? { message: r.message } : {}) };
+    const inst: InstanceState = {
+      id: r.id,
+      zone: r.zone ?? "",
+      fromVersion: null,
+      targetVersion: s.plan.targetVersion,
+      batch: c.run === "forward" ? c.batch : Math.max(0, s.currentBatch),
+      rollbackBatch: c.run === "rollback" ? c.batch : null,
+      inServiceAtStart: false,
+      status: "running",
+      step: effect.step,
+      steps,
+      forward: null,
+      touched: true,
+      registered: true,
+      inRotation: false,
+      server: "unknown",
+      version: null,
+      lbState: "in-service",
+      inFlight: null,
+      launched: { at: e.at, launchVersion: effect.launchVersion },
+    };
+    if (r.alsoIn && r.alsoIn.length > 0) inst.alsoIn = [...r.alsoIn];
+    s.positions[r.id] = s.instances.length;
+    s.instances.push(inst);
+    setInRotation(s, inst, true);
+    const batch = c.run === "forward" ? s.batches[c.batch] : c.run === "rollback" ? s.rollbackBatches[c.batch] : undefined;
+    if (batch) batch.newIds = [...(batch.newIds ?? []), r.id];
   }
 }
 
@@ -166,6 +220,7 @@ export function onStepResult(s: RolloutState, e: StepResultEvent): void {
   }
   s.outstanding = s.outstanding.filter((x) => x.effectId !== effect.effectId);
   const c = s.cursor;
+  if (effect.type === "scaleGroup") addLaunched(s, effect, e);
   for (const [id, o] of outcomes(effect, step, e)) {
     const inst = getInstance(s, id);
     if (!inst) continue;

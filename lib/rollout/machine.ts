@@ -117,7 +117,7 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
     endedAt: null,
     updatedAt: input.createdAt,
     currentBatch: -1,
-    cursor: approveFirstBatch ? { run: "forward", batch: -1, stage: "gate", status: "todo" } : { run: "forward", batch: 0, stage: "deregister", status: "todo" },
+    cursor: approveFirstBatch ? { run: "forward", batch: -1, stage: "gate", status: "todo" } : { run: "forward", batch: 0, stage: plan.strategy === "replace" ? "launch" : "deregister", status: "todo" },
     batches: plan.batches.map((b) => ({
       index: b.index,
       canary: b.canary,

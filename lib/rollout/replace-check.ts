@@ -79,6 +79,8 @@ export type LaunchTarget =
   | { kind: "version"; launchTemplateId: string; version: number; imageId?: string }
   /** An AMI: a later step creates a new launch template version from `baseVersion` with this image. */
   | { kind: "image"; launchTemplateId: string; imageId: string; baseVersion: number }
+  /** The local fleet: its group launches new instances from a release. */
+  | { kind: "release"; version: string }
   | { kind: "missing"; message: string };
 
 export const replaceOptionsSchema = z
@@ -180,6 +182,8 @@ function targetLabel(target: LaunchTarget): string {
       return `version ${target.version}${target.imageId ? ` (${target.imageId})` : ""}`;
     case "image":
       return `a new version from version ${target.baseVersion} with ${target.imageId}`;
+    case "release":
+      return `release ${target.version}`;
     case "missing":
       return "(missing)";
   }
@@ -317,8 +321,11 @@ function capacityRefusals(group: AutoScalingGroupView, steps: CapacityStep[], op
   return out;
 }
 
-function targetVersion(target: LaunchTarget): number | undefined {
-  return target.kind === "version" ? target.version : undefined;
+/** The launch version the target names, as instances report theirs (a string). */
+function targetVersion(target: LaunchTarget): string | undefined {
+  if (target.kind === "version") return String(target.version);
+  if (target.kind === "release") return target.version;
+  return undefined;
 }
 
 export function checkReplace(input: ReplaceCheckInput): ReplaceCheck {
@@ -332,12 +339,13 @@ export function checkReplace(input: ReplaceCheckInput): ReplaceCheck {
   refusals.push(...groupRefusals(input, group));
 
   const to = targetVersion(input.target);
-  const current = group.source.kind === "launch-template" ? group.source.resolvedVersion : undefined;
-  if (to !== undefined && current === to && group.instances.every((i) => i.launchTemplateVersion === String(to))) {
+  const source = group.source;
+  const current = source.kind === "launch-template" ? (source.resolvedVersion !== undefined ? String(source.resolvedVersion) : source.version) : undefined;
+  if (to !== undefined && current === to && group.instances.every((i) => i.launchTemplateVersion === to)) {
     refusals.push({ code: "TARGET_IS_CURRENT", message: `${group.name} already runs launch template version ${to} on every instance: nothing to replace` });
   }
   // Instances already launched from the target version stay; the rest are replaced, in the group's order.
-  const replace = group.instances.filter((i) => i.lifecycleState === "InService" && (to === undefined || i.launchTemplateVersion !== String(to))).map((i) => i.id);
+  const replace = group.instances.filter((i) => i.lifecycleState === "InService" && (to === undefined || i.launchTemplateVersion !== to)).map((i) => i.id);
   const steps = capacitySteps(group.desired, replace.length, options);
   refusals.push(...capacityRefusals(group, steps, options));
 

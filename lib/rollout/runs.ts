@@ -16,7 +16,7 @@
  * act on finishes at once. Effect ids name the run, batch, step and attempt: `f3:deploy#2`,
  * `r0:stop#1`, `af2:register#1` (abort return of forward batch 2), `f1:approval#1`, `f1:bake#1`.
  */
-import { activeIds, activePhase, assertNever, finish, moveToBatch, runSteps, setCursor, versionFor } from "./cursor";
+import { activeIds, activePhase, aliveCount, assertNever, finish, GROUP_STEPS, isReplace, launchVersionFor, moveToBatch, newIds, runSteps, setCursor, stepIds, versionFor } from "./cursor";
 import { beginAbort, beginRollback } from "./endings";
 import { inServiceCount, isFinal, type Failure, type InstanceState, type RolloutState, getInstance } from "./state";
 import type { Effect, HookName, StepName } from "./types";
@@ -34,8 +34,38 @@ function nextEffectId(s: RolloutState, name: string): string {
   return `${key}#${n}`;
 }
 
+/**
+ * Replace: the group effects. Sizes come from the machine's beliefs when the effect is issued and are
+ * stored in it as absolute numbers, so an engine performing it again after a crash asks for the same.
+ * - launch: desired = alive + surge for this batch (capped at max), wanting that many new instances;
+ * - terminate: decrement the desired capacity for as many as the group is above its original size;
+ * - replace: desired = the original size, wanting as many new instances as it takes to get back there.
+ */
+function groupEffect(s: RolloutState, step: "launch" | "terminate" | "replace", ids: string[]): Effect {
+  const r = s.plan.replace!;
+  const c = s.cursor;
+  const batch = c.batch;
+  const effectId = nextEffectId(s, step);
+  const alive = aliveCount(s);
+  const timeoutMs = s.inServiceTimeoutMs;
+  if (step === "terminate") {
+    return { type: "terminate", effectId, batch, ids, group: r.group, decrement: Math.max(0, Math.min(ids.length, alive - r.desired)), timeoutMs };
+  }
+  const known = s.instances.map((i) => i.id);
+  const launchVersion = launchVersionFor(s, c.run);
+  if (step === "launch") {
+    // Abort's return only points the group back and restores its size; it launches nothing.
+    const surge = c.run === "return" ? 0 : Math.min(r.surge, ids.length);
+    const desired = c.run === "return" ? r.desired : Math.min(r.max, alive + surge);
+    return { type: "scaleGroup", effectId, batch, step, ids, group: r.group, launchVersion, desired, want: Math.max(0, desired - alive), known, retiring: [], timeoutMs };
+  }
+  const retiring = ids.filter((id) => getInstance(s, id)?.server === "terminated");
+  return { type: "scaleGroup", effectId, batch, step, ids, group: r.group, launchVersion, desired: r.desired, want: Math.max(0, r.desired - alive), known, retiring, timeoutMs };
+}
+
 function effectFor(s: RolloutState, step: StepName, ids: string[], version: string): Effect {
   const batch = s.cursor.batch;
+  if (step === "launch" || step === "terminate" || step === "replace") return groupEffect(s, step, ids);
   const effectId = nextEffectId(s, step);
   switch (step) {
     case "deregister":
@@ -93,6 +123,7 @@ function capacityFailure(s: RolloutState, ids: string[], at: number): Failure | 
 
 /** Whether the step has work to do on this instance, or else why not (recorded as a step done at once). */
 function needsStep(s: RolloutState, step: StepName, inst: InstanceState): true | string | null {
+  if (inst.server === "terminated") return step === "terminate" || step === "replace" ? true : "terminated";
   if (step === "deregister") return inst.registered ? true : "already out of rotation";
   if (step === "register") return inst.registered ? "already registered" : true;
   // In abort's return run, only a stopped server is started and verified; the others are left alone.
@@ -129,8 +160,9 @@ export function issueStage(s: RolloutState, at: number, only?: readonly string[]
   }
   const step = c.stage;
   const wanted = only ? new Set(only) : null;
-  const ids = activeIds(s, c.run, c.batch).filter((id) => wanted === null || wanted.has(id));
-  if (ids.length === 0) {
+  const ids = stepIds(s, c.run, c.batch, step).filter((id) => wanted === null || wanted.has(id));
+  const groupStep = isReplace(s) && GROUP_STEPS.has(step);
+  if (ids.length === 0 && !groupStep) {
     setCursor(s, "settled");
     return "settled";
   }
@@ -155,19 +187,21 @@ export function issueStage(s: RolloutState, at: number, only?: readonly string[]
       return "failed";
     }
   }
-  if (target.length === 0) {
+  if (target.length === 0 && !groupStep) {
     setCursor(s, "settled");
     return "settled";
   }
+  if (groupStep) {
+    for (const id of target) markRunning(s, step, at, id);
+    s.outstanding.push(effectFor(s, step, target, launchVersionFor(s, c.run)));
+    setCursor(s, "active");
+    s.phase = activePhase(s);
+    return "issued";
+  }
   const byVersion = new Map<string, string[]>();
   for (const id of target) {
-    const inst = getInstance(s, id);
+    const inst = markRunning(s, step, at, id);
     if (!inst) continue;
-    inst.status = "running";
-    inst.step = step;
-    inst.touched = true;
-    if (step === "stop" || step === "start") inst.server = "unknown";
-    inst.steps[step] = { status: "running", issuedAt: at, startedAt: null, endedAt: null, attempts: inst.steps[step].attempts + 1 };
     const version = versionFor(s, c.run, c.batch, inst);
     const group = byVersion.get(version);
     if (group) group.push(id);
@@ -177,6 +211,17 @@ export function issueStage(s: RolloutState, at: number, only?: readonly string[]
   setCursor(s, "active");
   s.phase = activePhase(s);
   return "issued";
+}
+
+function markRunning(s: RolloutState, step: StepName, at: number, id: string): InstanceState | undefined {
+  const inst = getInstance(s, id);
+  if (!inst) return undefined;
+  inst.status = "running";
+  inst.step = step;
+  inst.touched = true;
+  if (step === "stop" || step === "start") inst.server = "unknown";
+  inst.steps[step] = { status: "running", issuedAt: at, startedAt: null, endedAt: null, attempts: inst.steps[step].attempts + 1 };
+  return inst;
 }
 
 function startBatchIfNeeded(s: RolloutState, at: number): void {
@@ -200,9 +245,10 @@ function completeBatch(s: RolloutState, at: number): boolean {
     finish(s, "aborted", at);
     return false;
   }
-  for (const id of active) {
+  const returned = c.run === "rollback" ? (s.rollbackBatches[c.batch]?.returnIds ?? []) : [];
+  for (const id of [...active, ...newIds(s, c.run, c.batch), ...returned]) {
     const inst = getInstance(s, id);
-    if (inst) inst.status = "done";
+    if (inst && inst.status !== "skipped") inst.status = "done";
   }
   const batches = c.run === "forward" ? s.batches : s.rollbackBatches;
   const b = batches[c.batch];
@@ -226,7 +272,7 @@ function moveOn(s: RolloutState, at: number): boolean {
     moveToBatch(s, "forward", c.batch + 1);
     return true;
   }
-  const steps = runSteps(c.run);
+  const steps = runSteps(s, c.run);
   const next = steps[steps.indexOf(c.stage) + 1];
   if (next !== undefined) {
     setCursor(s, "todo", next);

@@ -47,8 +47,9 @@ export interface Procedure {
  *   rollout, or verified since it was last stopped);
  * - `stopped`: stopped by the stop hook, its code still `version` (so it can be started again as it was);
  * - `unknown`: a hook changed something and then failed (or is running): nobody can say what runs there.
+ * - `terminated`: the replace strategy terminated the instance in its Auto Scaling group; it is gone.
  */
-export type ServerBelief = "serving" | "stopped" | "unknown";
+export type ServerBelief = "serving" | "stopped" | "unknown" | "terminated";
 
 export interface InstanceState extends Procedure {
   id: string;
@@ -75,6 +76,10 @@ export interface InstanceState extends Procedure {
   lbState: LbState | null;
   /** Last in-flight count reported while draining (drain-observed). */
   inFlight: number | null;
+  /** Replace strategy: the group launched it during this rollout (absent: it was in the plan). */
+  launched?: { at: number; launchVersion: string };
+  /** Launched instances: the other load balancers it serves (planned instances: see the plan). */
+  alsoIn?: string[];
 }
 
 export interface BatchState {
@@ -86,6 +91,8 @@ export interface BatchState {
   endedAt: number | null;
   approvedBy: string | null;
   approvedAt: number | null;
+  /** Replace strategy: the instances the group launched in this batch, in order of arrival. */
+  newIds?: string[];
 }
 
 export interface RollbackBatchState {
@@ -93,6 +100,10 @@ export interface RollbackBatchState {
   /** Every instance of the batch goes back to this version. */
   fromVersion: string;
   instanceIds: string[];
+  /** Replace strategy: instances launched in this batch (from the previous launch version). */
+  newIds?: string[];
+  /** Replace strategy: instances the forward run took out and never terminated, put back first. */
+  returnIds?: string[];
   status: "pending" | "running" | "done";
   startedAt: number | null;
   endedAt: number | null;
@@ -153,7 +164,7 @@ export interface RolloutState {
   rollbackBatches: RollbackBatchState[];
   /** Every instance's record, in plan order. Read one with `getInstance(state, id)`. */
   instances: InstanceState[];
-  /** Instance id → its index in `instances`. Set at creation, never changed. */
+  /** Instance id → its index in `instances`. Set at creation; the replace strategy appends the instances the group launches. */
   positions: Record<string, number>;
   /**
    * How many instances are believed in rotation, kept with every change of `inRotation`

@@ -71,7 +71,36 @@ export interface PlannedBatch {
   inServiceDuring: number;
 }
 
+/**
+ * The `replace` strategy's part of a plan: the Auto Scaling group new instances come from, its
+ * capacity when the plan was made, and the launch versions from → to (see replace-check.ts).
+ */
+export interface ReplacePlan {
+  group: string;
+  min: number;
+  /** Desired capacity at the start: every batch ends with the group back at this size. */
+  desired: number;
+  max: number;
+  /** The launch version the group started from (rollback and abort point it back here). */
+  fromLaunch: string;
+  /** The launch version new instances start from. */
+  toLaunch: string;
+  /** New instances launched before each batch is taken out (0: none; at most the batch size). */
+  surge: number;
+  /** Human-readable: where each launch version comes from ("web-lt version 3 (ami-…)"). */
+  fromLabel?: string;
+  toLabel?: string;
+  /** Shown in the plan, not refused: lifecycle hooks, unhealthy instances. */
+  notes?: string[];
+}
+
+export type RolloutStrategy = "in-place" | "replace";
+
 export interface RolloutPlan {
+  /** Default in-place: deploy on the instances themselves. */
+  strategy?: RolloutStrategy;
+  /** Set when strategy is replace. */
+  replace?: ReplacePlan;
   targetVersion: string;
   fleetSize: number;
   batchSize: number;
@@ -116,9 +145,17 @@ export interface PlanError {
 
 export type PlanResult = { ok: true; plan: RolloutPlan } | { ok: false; error: PlanError };
 
-/** The per-instance procedure, in order. */
+/** The per-instance procedure, in order (the in-place strategy). */
 export const STEPS = ["deregister", "drain", "stop", "deploy", "start", "verify", "register", "wait-in-service"] as const;
-export type StepName = (typeof STEPS)[number];
+/**
+ * The replace strategy's batch: launch the surge (and point the group at the new launch version),
+ * take the old batch out and drain it, terminate it in the group, wait for the replacements, verify
+ * the new instances. `launch` and `replace` act on the group; the others on instances.
+ */
+export const REPLACE_STEPS = ["launch", "deregister", "drain", "terminate", "replace", "verify"] as const;
+export type StepName = (typeof STEPS)[number] | (typeof REPLACE_STEPS)[number];
+/** Every step name, for per-instance step records. */
+export const ALL_STEPS: readonly StepName[] = [...STEPS, "launch", "terminate", "replace"];
 
 export type HookName = "stop" | "deploy" | "start" | "verify";
 
@@ -163,6 +200,29 @@ export type Effect =
     }
   | { type: "register"; effectId: string; batch: number; ids: string[] }
   | { type: "waitInService"; effectId: string; batch: number; ids: string[]; timeoutMs: number }
+  /**
+   * Replace strategy: bring the group to `launchVersion` and `desired` (absolute, so performing it again
+   * launches nothing twice), then wait until every id in `retiring` has left the group and at least
+   * `want` instances the rollout does not know yet (not in `known`) are InService in the group, launched
+   * from `launchVersion`, and in service at every load balancer. The result lists those new instances.
+   * `ids`: the batch's old instances (what the new ones replace), for the record.
+   */
+  | {
+      type: "scaleGroup";
+      effectId: string;
+      batch: number;
+      step: "launch" | "replace";
+      ids: string[];
+      group: string;
+      launchVersion: string;
+      desired: number;
+      want: number;
+      known: string[];
+      retiring: string[];
+      timeoutMs: number;
+    }
+  /** Replace strategy: terminate `ids` in the group, decrementing the desired capacity for the first `decrement` of them. */
+  | { type: "terminate"; effectId: string; batch: number; ids: string[]; group: string; decrement: number; timeoutMs: number }
   /** Manual mode: `batch` is the 0-based index of the batch waiting for approval to start. */
   | { type: "awaitApproval"; effectId: string; batch: number }
   /** Auto mode: `batch` is the batch that just finished and bakes until `until`. */
@@ -184,6 +244,9 @@ export interface InstanceStepResult {
    * exit status 64; a version the provider refused to send). Abort relies on it to return the instance.
    */
   changed?: boolean;
+  /** scaleGroup: a new instance's zone and the other load balancers it serves (besides the rollout's). */
+  zone?: string;
+  alsoIn?: string[];
 }
 
 export type OperatorEvent =

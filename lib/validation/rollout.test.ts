@@ -11,8 +11,20 @@ describe("startRolloutSchema", () => {
     const r = startRolloutSchema.safeParse(base);
     expect(r.success).toBe(true);
     if (!r.success) return;
-    expect(r.data).toEqual({ ...base, canary: false, includeOutOfService: false, approval: { mode: "manual" } });
+    expect(r.data).toEqual({ ...base, canary: false, includeOutOfService: false, approval: { mode: "manual" }, strategy: "in-place" });
     expect(toRolloutRequest(r.data)).toEqual({ lb: "local", options: { version: "v2.1.0+build_7", batchSize: { unit: "count", value: 2 } }, approval: { kind: "manual" } });
+  });
+
+  it("replace: the surge and the launch target (default: the version), refused when malformed", () => {
+    const r = startRolloutSchema.safeParse({ ...base, strategy: "replace", surge: "2" });
+    expect(r.success).toBe(true);
+    if (!r.success) return;
+    expect(toRolloutRequest(r.data).replace).toEqual({ surge: 2, target: "v2.1.0+build_7" });
+    const ami = startRolloutSchema.safeParse({ ...base, strategy: "replace", surge: "", launchTarget: " ami-0123456789abcdef0 " });
+    expect(ami.success && toRolloutRequest(ami.data).replace).toEqual({ surge: 0, target: "ami-0123456789abcdef0" });
+    expect(startRolloutSchema.safeParse({ ...base, strategy: "replace", surge: "-1" }).error?.issues[0]?.message).toBe("Surge cannot be negative");
+    expect(startRolloutSchema.safeParse({ ...base, strategy: "replace", surge: "1.5" }).error?.issues[0]?.message).toBe("Surge is a whole number of instances");
+    expect(startRolloutSchema.safeParse({ ...base, strategy: "sideways" }).error?.issues[0]?.message).toBe("Choose in-place or replace");
   });
 
   it("reads form strings: numbers, checkboxes, empty optional fields", () => {

@@ -59,6 +59,15 @@ export const startRolloutSchema = z.object({
   approval: approvalSchema.default({ mode: "manual" }),
   order: z.array(z.string().trim().min(1, "Instance ids in the order cannot be empty")).optional(),
   includeOutOfService: checkbox.default(false),
+  /** in-place: deploy on the instances; replace: new instances from the Auto Scaling group, old ones terminated. */
+  strategy: z.enum(["in-place", "replace"], { error: "Choose in-place or replace" }).default("in-place"),
+  /** Replace: new instances launched before each batch is taken out (0: none). */
+  surge: z.preprocess(emptyToUndefined, number("Surge").pipe(z.number().int("Surge is a whole number of instances").min(0, "Surge cannot be negative").max(500, "Surge is at most 500")).optional()),
+  /**
+   * Replace: what new instances launch from. AWS: a launch template version (3, $Latest, $Default) or an
+   * AMI id; the local fleet: a release (default: the version).
+   */
+  launchTarget: z.preprocess(emptyToUndefined, z.string().trim().min(1).max(128, "The launch target is at most 128 characters").optional()),
 });
 
 export type StartRolloutInput = z.infer<typeof startRolloutSchema>;
@@ -69,6 +78,7 @@ export function toRolloutRequest(input: StartRolloutInput): {
   options: PlanOptions;
   approval: ApprovalMode;
   drainTimeoutMs?: number;
+  replace?: ReplaceRequest;
 } {
   const options: PlanOptions = { version: input.version, batchSize: input.batchSize };
   if (input.minHealthy) options.minHealthy = input.minHealthy;
@@ -76,9 +86,20 @@ export function toRolloutRequest(input: StartRolloutInput): {
   if (input.includeOutOfService) options.includeOutOfService = true;
   if (input.order && input.order.length > 0) options.order = input.order;
   const approval: ApprovalMode = input.approval.mode === "auto" ? { kind: "auto", bakeMs: input.approval.bakeSec * 1000 } : { kind: "manual" };
-  return input.drainTimeoutSec === undefined
-    ? { lb: input.lb, options, approval }
-    : { lb: input.lb, options, approval, drainTimeoutMs: input.drainTimeoutSec * 1000 };
+  const replace: ReplaceRequest | undefined = input.strategy === "replace" ? { surge: input.surge ?? 0, target: input.launchTarget ?? input.version } : undefined;
+  return {
+    lb: input.lb,
+    options,
+    approval,
+    ...(input.drainTimeoutSec !== undefined ? { drainTimeoutMs: input.drainTimeoutSec * 1000 } : {}),
+    ...(replace ? { replace } : {}),
+  };
+}
+
+/** The replace strategy's request: the surge per batch and what new instances launch from. */
+export interface ReplaceRequest {
+  surge: number;
+  target: string;
 }
 
 const rolloutId = z.string({ error: "Missing rollout id" }).trim().min(1, "Missing rollout id").max(200);

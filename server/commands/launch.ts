@@ -5,7 +5,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { planRollout } from "@/lib/rollout/plan";
-import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, RolloutEvent } from "@/lib/rollout/types";
+import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, PlanResult, RolloutEvent } from "@/lib/rollout/types";
+import { checkReplace, replaceOptionsSchema } from "@/lib/rollout/replace-check";
+import type { ReplaceRequest } from "@/lib/validation";
 import type { FleetMonitor } from "@/server/monitor";
 import { toFleetInstance } from "@/lib/fleet";
 import type { TrafficStats } from "@/server/providers/types";
@@ -24,11 +26,13 @@ export interface LaunchInput {
   drainTimeoutMs?: number;
   inServiceTimeoutMs?: number;
   hookTimeoutMs?: number;
+  /** The replace strategy (absent: in-place). */
+  replace?: ReplaceRequest;
 }
 
 export type LaunchResult =
   | { ok: true; data: { id: string } }
-  | { ok: false; code: string; message: string; fieldErrors?: Partial<Record<PlanField | "lb", string>> };
+  | { ok: false; code: string; message: string; fieldErrors?: Partial<Record<PlanField | "lb" | "surge" | "launchTarget", string>> };
 
 export function newRolloutId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
@@ -86,8 +90,9 @@ export async function launchRollout(
       message: `Cannot tell which other load balancers the instances of ${input.lb} serve, so the rollout was not started: ${err instanceof Error ? err.message : String(err)}`,
     };
   }
-  const planned = planRollout(fleet, input.plan);
+  const planned = input.replace ? await planReplace(monitor, input.lb, fleet, input.plan, input.replace) : planRollout(fleet, input.plan);
   if (!planned.ok) {
+    if ("refused" in planned) return planned.refused;
     return { ok: false, code: planned.error.code, message: planned.error.message, fieldErrors: { [planned.error.field]: planned.error.message } };
   }
   const now = Date.now();
@@ -132,6 +137,74 @@ export async function launchRollout(
   }
   deps.bus.emit({ rolloutId: id, lb: input.lb, kind: "event" });
   return { ok: true, data: { id } };
+}
+
+type ReplacePlanned = PlanResult | { ok: false; refused: Extract<LaunchResult, { ok: false }> };
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * The replace strategy's plan: the group's readiness check (lib/rollout/replace-check.ts) on a fresh
+ * survey, every refusal at once, then the batches of the instances to replace and the capacity floor
+ * the surge allows. The new launch version is made to exist (an AMI becomes a launch template version)
+ * only once every check passed.
+ */
+async function planReplace(monitor: FleetMonitor, lb: string, fleet: FleetInstance[], options: PlanOptions, replace: ReplaceRequest): Promise<ReplacePlanned> {
+  const refuse = (code: string, message: string, field?: "surge" | "launchTarget"): ReplacePlanned => ({ ok: false, refused: { ok: false, code, message, ...(field ? { fieldErrors: { [field]: message } } : {}) } });
+  const groups = monitor.provider.groups;
+  if (!groups) return refuse("STRATEGY_UNSUPPORTED", `The ${monitor.provider.name} provider cannot replace instances through an Auto Scaling group: use the in-place strategy`);
+  const sized = planRollout(fleet, { ...options, minHealthy: undefined });
+  if (!sized.ok) return sized;
+  let survey;
+  try {
+    survey = await groups.survey(lb, replace.target);
+  } catch (err) {
+    return refuse("PROVIDER_ERROR", `Cannot read the Auto Scaling group behind ${lb}, so nothing was started: ${errorText(err)}`);
+  }
+  const desired = survey.check.group?.desired ?? fleet.length;
+  const minHealthy = options.minHealthy === undefined ? undefined : options.minHealthy.unit === "count" ? options.minHealthy.value : Math.ceil((options.minHealthy.value * desired) / 100);
+  const checkOptions = { batchSize: sized.plan.batchSize, surge: replace.surge, ...(minHealthy !== undefined ? { minHealthy } : {}) };
+  const parsedOptions = replaceOptionsSchema.safeParse(checkOptions);
+  if (!parsedOptions.success) return refuse("INVALID_INPUT", parsedOptions.error.issues.map((i) => i.message).join("; "), "surge");
+  const check = checkReplace({ ...survey.check, options: parsedOptions.data });
+  if (!check.ok) {
+    const first = check.refusals[0];
+    const field = first?.code === "SURGE_ABOVE_MAX" ? "surge" : first?.code === "TARGET_MISSING" || first?.code === "TARGET_IS_CURRENT" ? "launchTarget" : undefined;
+    return refuse("REPLACE_REFUSED", `Nothing was started: ${check.refusals.map((r) => r.message).join("; ")}`, field);
+  }
+  const { preview } = check;
+  const toReplace = new Set(preview.replace);
+  const subset = fleet.filter((i) => toReplace.has(i.id));
+  const planned = planRollout(subset, { ...options, minHealthy: undefined, ...(options.order ? { order: options.order.filter((id) => toReplace.has(id)) } : {}) });
+  if (!planned.ok) return planned;
+  let toLaunch = survey.toLaunch;
+  try {
+    toLaunch ??= await groups.prepareTarget(lb, replace.target);
+  } catch (err) {
+    return refuse("PROVIDER_ERROR", `Cannot prepare launch version ${replace.target} for ${preview.group}, so nothing was started: ${errorText(err)}`, "launchTarget");
+  }
+  const lowest = Math.min(desired, ...preview.steps.map((st) => st.lowestInService));
+  return {
+    ok: true,
+    plan: {
+      ...planned.plan,
+      fleetSize: fleet.length,
+      minHealthy: minHealthy ?? lowest,
+      strategy: "replace",
+      replace: {
+        group: preview.group,
+        min: preview.min,
+        desired: preview.desired,
+        max: preview.max,
+        fromLaunch: survey.fromLaunch,
+        toLaunch,
+        surge: replace.surge,
+        fromLabel: preview.from,
+        toLabel: preview.to,
+        notes: preview.notes,
+      },
+    },
+  };
 }
 
 export type OperateResult = { ok: true; data: { seq: number } } | { ok: false; code: string; message: string };

@@ -43,6 +43,10 @@ function resumeAction(e: Effect, started: boolean): string {
       return "resume waiting for in-service, keeping its deadline";
     case "runHook":
       return `resume the ${e.hook} hook: poll the commands already sent (never sent again while they run), run it where none was sent`;
+    case "scaleGroup":
+      return `ask ${e.group} again for launch version ${e.launchVersion} and desired ${e.desired} (absolute: nothing launches twice), resume waiting, keeping its deadline`;
+    case "terminate":
+      return `terminate ${e.ids.join(", ")} again (an instance already terminating or gone is left alone, decrementing nothing)`;
     case "awaitApproval":
       return `keep waiting for the operator's approval of batch ${e.batch + 1}`;
     case "sleep":

@@ -112,7 +112,7 @@ class AfterSend extends Error {
 }
 
 /** Runs `fn` with retries of transient errors; a final transient failure says how many attempts were made. */
-async function retrying<T>(what: string, ctx: EffectContext, fn: () => Promise<T>): Promise<T> {
+export async function retrying<T>(what: string, ctx: EffectContext, fn: () => Promise<T>): Promise<T> {
   let attempts = 0;
   try {
     return await withRetry(
@@ -231,6 +231,7 @@ async function waitEverywhere(
 export async function performEffect(effect: PerformableEffect, ctx: EffectContext): Promise<EffectOutcome> {
   const { lb, provider } = ctx;
   switch (effect.type) {
+
     case "deregister":
     case "register": {
       // Every load balancer the instances serve: an instance left registered anywhere would get

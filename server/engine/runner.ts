@@ -14,7 +14,8 @@ import type { FleetMonitor, FleetSnapshot } from "@/server/monitor";
 import { HookDetached, type LoadBalancerProvider, type SentCommand } from "@/server/providers/types";
 import type { RolloutJournal } from "@/server/store/journal";
 import { rolloutLog } from "@/server/log";
-import { performEffect, type EffectOutcome, type PerformableEffect } from "./effects";
+import { performEffect, type EffectContext, type EffectOutcome, type PerformableEffect } from "./effects";
+import { performGroupEffect } from "./group-effects";
 import { abortableSleep, type RetryPolicy } from "./retry";
 import { isFinal } from "@/lib/rollout/state";
 
@@ -164,7 +165,7 @@ export class RolloutRunner {
     let outcome: EffectOutcome;
     const began = Date.now();
     try {
-      outcome = await performEffect(effect as PerformableEffect, {
+      const ctx: EffectContext = {
         lb: this.journal.lb,
         provider: this.deps.provider,
         monitor: this.deps.monitor,
@@ -173,12 +174,14 @@ export class RolloutRunner {
         startedAt,
         resumed,
         retry: this.deps.retry,
-        alsoIn: (id) => this.alsoIn.get(id) ?? [],
+        // Instances the group launched during the rollout are not in the plan: their own record says.
+        alsoIn: (id) => this.alsoIn.get(id) ?? getInstance(this.journal.state, id)?.alsoIn ?? [],
         sentCommands: effect.type === "runHook" ? this.sentCommands(effect.effectId) : undefined,
         note: (type, payload) => {
           if (!signal.aborted && !this.stopped) this.journal.note(type, { effectId: effect.effectId, ...payload });
         },
-      });
+      };
+      outcome = effect.type === "scaleGroup" || effect.type === "terminate" ? await performGroupEffect(effect, ctx) : await performEffect(effect as PerformableEffect, ctx);
     } catch (err) {
       if (signal.aborted || this.stopped) return;
       const message = `${effect.type} failed in the engine: ${err instanceof Error ? err.message : String(err)}`;

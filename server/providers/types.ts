@@ -91,6 +91,8 @@ export interface ScalingGroupState {
   desired: number;
   max: number;
   launchVersion: string;
+  /** The load balancers (Rotor names) new instances join: a new instance counts once in service at every one. */
+  loadBalancers: string[];
   instances: ScalingGroupInstance[];
   /** The group's own scaling activities, newest first (a bounded page). */
   activities: ScalingGroupActivity[];

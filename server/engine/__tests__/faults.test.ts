@@ -53,6 +53,7 @@ const input = (version: string, extra: Partial<StartRolloutInput> = {}): StartRo
   canary: false,
   includeOutOfService: false,
   approval: { mode: "manual" },
+  strategy: "in-place",
   ...extra,
 });
 

@@ -20,6 +20,7 @@ import {
 } from "@/server/providers/types";
 import { LOCAL_LB_NAMES, faultBodySchema, type ControlInstance } from "@/server/fleet/protocol";
 import { ControlClient, defaultControlUrl, type SecretSource } from "./control-client";
+import { localGroups } from "./groups";
 
 export { ControlClient, createControlClient, defaultControlUrl } from "./control-client";
 export { LOCAL_INTERNAL_LB_NAME, LOCAL_LB_NAME } from "@/server/fleet/protocol";
@@ -67,6 +68,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
 
   return {
     name: "local",
+    groups: localGroups(client, timeoutMs),
     async listLoadBalancers(): Promise<LoadBalancerSummary[]> {
       const lbs = await client.loadBalancers({ timeoutMs });
       return lbs
