@@ -119,15 +119,20 @@ export class AutoScalingGroups {
       }));
   }
 
+  /** The group as Auto Scaling answers it (one DescribeAutoScalingGroups call); null when no group has this name. */
+  async group(name: string): Promise<AutoScalingGroup | null> {
+    const out = await this.caller.call(`DescribeAutoScalingGroups ${name}`, () =>
+      this.clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })),
+    );
+    return out.AutoScalingGroups?.find((x) => x.AutoScalingGroupName === name) ?? null;
+  }
+
   /**
    * The group described with its lifecycle hooks, and the launch template version it names
    * resolved to a number ($Latest/$Default move); null when no group has this name.
    */
   async describe(name: string): Promise<AutoScalingGroupView | null> {
-    const out = await this.caller.call(`DescribeAutoScalingGroups ${name}`, () =>
-      this.clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })),
-    );
-    const g = out.AutoScalingGroups?.find((x) => x.AutoScalingGroupName === name);
+    const g = await this.group(name);
     if (!g) return null;
     const view = groupView(g, await this.lifecycleHooks(name));
     const source = view.source;
@@ -158,7 +163,8 @@ export class AutoScalingGroups {
   /**
    * Everything the readiness check needs about the instances behind one load balancer: the group
    * of each, the one group described (null if none, or if they are spread over several), the
-   * operator's target resolved against its launch template, and its recent activities.
+   * operator's target resolved against its launch template, and its recent activities
+   * (`activities: 0` skips that call).
    */
   async survey(lbInstanceIds: readonly string[], spec: TargetSpec, options: { activities?: number } = {}): Promise<ReplaceSurvey> {
     const groupOf = await this.groupsOf(lbInstanceIds);
@@ -169,7 +175,7 @@ export class AutoScalingGroups {
     if (!group) target = { kind: "missing", message: "no Auto Scaling group to resolve the target against" };
     else if (group.source.kind !== "launch-template" || !group.source.id) target = { kind: "missing", message: `${group.name} does not launch from a launch template` };
     else target = await this.launchTemplates.resolveTarget(group.source.id, group.source.resolvedVersion, spec);
-    const activities = group ? await this.activities(group.name, options.activities ?? 20) : [];
+    const activities = group && options.activities !== 0 ? await this.activities(group.name, options.activities ?? 20) : [];
     return { groupOf, group, target, activities };
   }
 }

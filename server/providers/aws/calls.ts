@@ -83,7 +83,7 @@ export function errorCode(err: unknown): ProviderErrorCode {
 const EXPIRED = new Set(["ExpiredToken", "ExpiredTokenException", "RequestExpired"]);
 const UNKNOWN_KEY = new Set(["InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure"]);
 const EC2_CALLS = new Set(["DescribeInstances", "CreateTags", "DescribeImages", "DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion"]);
-const AUTOSCALING_CALL = /^(?:DescribeAutoScalingInstances|DescribeAutoScalingGroups|DescribeLifecycleHooks|DescribeScalingActivities)$/;
+const AUTOSCALING_CALL = /^(?:DescribeAutoScalingInstances|DescribeAutoScalingGroups|DescribeLifecycleHooks|DescribeScalingActivities|UpdateAutoScalingGroup|SetDesiredCapacity|TerminateInstanceInAutoScalingGroup)$/;
 const SSM_CALL = /^(?:SendCommand|GetCommandInvocation|ListCommandInvocations|CancelCommand|GetDocument|CreateDocument|UpdateDocument|UpdateDocumentDefaultVersion)$/;
 
 /**

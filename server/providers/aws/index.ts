@@ -6,13 +6,15 @@ import { z } from "zod";
 import type { HookName } from "@/lib/rollout/types";
 import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
 import { type LbBackend, TtlCache } from "@/server/providers/aws/backend";
+import { AutoScalingGroups } from "@/server/providers/aws/autoscaling";
 import { AwsCaller, isThrottling, type CallerDeps } from "@/server/providers/aws/calls";
 import { ClassicBalancers } from "@/server/providers/aws/classic";
 import { type AwsClients, type ClientOptions, createClients, destroyClients, watchThrottling } from "@/server/providers/aws/clients";
 import { type AwsConfig, type AwsConfigInput, loadAwsConfig, parseAwsConfig } from "@/server/providers/aws/config";
 import { Ec2Directory } from "@/server/providers/aws/ec2";
-import { type Ec2Info, instanceView, parseHookVersion, parseInFlight, parseLbName, rotorLbName } from "@/server/providers/aws/reshape";
+import { type Ec2Info, type LbRef, instanceView, parseHookVersion, parseInFlight, parseLbName, rotorLbName } from "@/server/providers/aws/reshape";
 import { MembershipIndex, type Memberships } from "@/server/providers/aws/membership";
+import { AwsScalingGroups } from "@/server/providers/aws/scaling-groups";
 import { SEND_COMMAND_MAX_IDS, SsmHooks } from "@/server/providers/aws/ssm";
 import { TargetGroups } from "@/server/providers/aws/target-groups";
 import {
@@ -53,6 +55,8 @@ export class AwsProvider implements LoadBalancerProvider {
   private readonly ec2: Ec2Directory;
   private readonly ssm: SsmHooks;
   private readonly membership: MembershipIndex;
+  /** Replacing instances through their Auto Scaling group (the `replace` strategy), see scaling-groups.ts. */
+  readonly groups: AwsScalingGroups;
   private readonly now: () => number;
   /**
    * Instances Rotor took out of rotation, per load balancer: AWS stops listing them once drained,
@@ -85,6 +89,14 @@ export class AwsProvider implements LoadBalancerProvider {
     this.ssm = new SsmHooks(this.clients, this.caller, config, { sleep: deps.sleep, now: this.now });
     this.summaries = new TtlCache(config.cache.attributesTtlMs, this.now);
     this.membership = new MembershipIndex(this.classic, this.targetGroups, config.loadBalancers ?? undefined, config.cache.attributesTtlMs, this.now);
+    this.groups = new AwsScalingGroups(this.clients, this.caller, new AutoScalingGroups(this.clients, this.caller), { members: (lb) => this.members(lb), scope: config.loadBalancers });
+  }
+
+  /** The instances registered at `lb` now, read fresh (draining ones are on their way out, so not counted). */
+  private async members(lb: string): Promise<{ ref: LbRef; ids: string[] }> {
+    const { backend, awsName } = this.backend(lb);
+    const health = await backend.health(awsName, new Set());
+    return { ref: parseLbName(lb), ids: health.filter((h) => h.registered && h.state !== "draining").map((h) => h.id) };
   }
 
   /**

@@ -3,7 +3,7 @@
  * means now, and whether an AMI exists. One DescribeLaunchTemplateVersions or DescribeImages each,
  * never cached: a plan must see the template as it is.
  */
-import { DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand } from "@aws-sdk/client-ec2";
+import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, type DescribeLaunchTemplateVersionsCommandOutput } from "@aws-sdk/client-ec2";
 import type { LaunchTarget, TargetSpec } from "@/lib/rollout/replace-check";
 import type { AwsCaller } from "@/server/providers/aws/calls";
 import type { AwsClients } from "@/server/providers/aws/clients";
@@ -25,6 +25,17 @@ function causeName(err: unknown): string {
 const LT_MISSING = /^InvalidLaunchTemplate(?:Id|Name)\.(?:NotFound|NotFoundException|Malformed)$/;
 const VERSION_MISSING = /^InvalidLaunchTemplateId\.VersionNotFound$/;
 const AMI_MISSING = /^InvalidAMIID\.(?:NotFound|Malformed|Unavailable)$/;
+
+/**
+ * The description Rotor gives a launch template version it makes from an AMI: it names the source
+ * version and the image, so a second prepare (a retried launch) finds and reuses it.
+ */
+export function imageVersionDescription(baseVersion: number, imageId: string): string {
+  return `Rotor replace: version ${baseVersion} with ${imageId}`;
+}
+
+/** Pages of versions read while looking for one Rotor made (200 each, AWS's maximum). */
+const MAX_VERSION_PAGES = 10;
 
 export class LaunchTemplates {
   constructor(
@@ -89,5 +100,44 @@ export class LaunchTemplates {
     if (!image) return { kind: "missing", message: `AMI ${spec.imageId} does not exist (or is not available to this account): build or share it first, or check the id` };
     return { kind: "image", launchTemplateId: base.launchTemplateId, imageId: spec.imageId, baseVersion: base.version };
   }
-}
 
+  /**
+   * The launch template version that is `baseVersion` with `imageId`, made if Rotor has not made it
+   * already: a version with Rotor's description for this source and image is reused (its newest), so
+   * a retried prepare creates nothing. The create also carries a client token derived from the same
+   * three values, so AWS itself answers a repeated request with the version it made the first time.
+   */
+  async versionWithImage(launchTemplateId: string, baseVersion: number, imageId: string): Promise<number> {
+    const description = imageVersionDescription(baseVersion, imageId);
+    let token: string | undefined;
+    let found: number | undefined;
+    for (let page = 0; page < MAX_VERSION_PAGES; page++) {
+      const out: DescribeLaunchTemplateVersionsCommandOutput = await this.caller.call(`DescribeLaunchTemplateVersions ${launchTemplateId} image-id ${imageId}`, () =>
+        this.clients.ec2.send(
+          new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Filters: [{ Name: "image-id", Values: [imageId] }], MaxResults: 200, NextToken: token }),
+        ),
+      );
+      // Checked here too: the filter narrows the answer, the description and image decide.
+      for (const v of out.LaunchTemplateVersions ?? []) {
+        if (v.VersionNumber !== undefined && v.VersionDescription === description && v.LaunchTemplateData?.ImageId === imageId) found = Math.max(found ?? 0, v.VersionNumber);
+      }
+      token = out.NextToken;
+      if (!token) break;
+    }
+    if (found !== undefined) return found;
+    const created = await this.caller.call(`CreateLaunchTemplateVersion ${launchTemplateId} from version ${baseVersion} with ${imageId}`, () =>
+      this.clients.ec2.send(
+        new CreateLaunchTemplateVersionCommand({
+          LaunchTemplateId: launchTemplateId,
+          SourceVersion: String(baseVersion),
+          VersionDescription: description,
+          LaunchTemplateData: { ImageId: imageId },
+          ClientToken: `rotor-${launchTemplateId}-${baseVersion}-${imageId}`,
+        }),
+      ),
+    );
+    const number = created.LaunchTemplateVersion?.VersionNumber;
+    if (number === undefined) throw new Error(`CreateLaunchTemplateVersion ${launchTemplateId} answered no version number`);
+    return number;
+  }
+}
