@@ -122,9 +122,10 @@ export class Fleet {
         max: this.cfg.group.max,
         initial: [...this.instances.values()].map((i) => ({ id: i.id, version: i.deployedVersion })),
         launchVersion: this.cfg.initialVersion,
-        // New instances join the default balancer only: `local-internal` keeps the instances it was given at
-        // start (and loses those the group terminates), like a target group the Auto Scaling group is not attached to.
-        loadBalancers: [LOCAL_LB_NAME],
+        // The group feeds every balancer, like an Auto Scaling group attached to a Classic ELB and a target
+        // group: a new instance joins `local` and `local-internal` (so after a replace, local-internal serves
+        // every instance, not only the first ROTOR_INTERNAL_INSTANCES).
+        loadBalancers: [...this.balancers.keys()],
       },
     );
     this.traffic.start();

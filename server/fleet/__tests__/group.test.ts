@@ -54,7 +54,7 @@ async function snapshot() {
 describe("the local Auto Scaling group", () => {
   it("starts with the fleet's instances: min 1, desired 3, max from ROTOR_GROUP_MAX, launch version 1.0.0", async () => {
     const g = await fleet.control.group();
-    expect({ min: g.minSize, desired: g.desiredCapacity, max: g.maxSize, launchVersion: g.launchVersion, lbs: g.loadBalancers }).toEqual({ min: 1, desired: 3, max: 6, launchVersion: "1.0.0", lbs: ["local"] });
+    expect({ min: g.minSize, desired: g.desiredCapacity, max: g.maxSize, launchVersion: g.launchVersion, lbs: g.loadBalancers }).toEqual({ min: 1, desired: 3, max: 6, launchVersion: "1.0.0", lbs: ["local", "local-internal"] });
     expect(g.instances.map((i) => [i.id, i.lifecycleState, i.launchVersion, i.version])).toEqual([
       ["i-local-1", "InService", "1.0.0", "1.0.0"],
       ["i-local-2", "InService", "1.0.0", "1.0.0"],
@@ -73,7 +73,7 @@ describe("the local Auto Scaling group", () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it("scales out from 3 to 5: two requests at once launch i-local-4 and i-local-5 once each, in service at local only", async () => {
+  it("scales out from 3 to 5: two requests at once launch i-local-4 and i-local-5 once each, in service at both balancers", async () => {
     await Promise.all([fleet.control.setDesiredCapacity(5), fleet.control.setDesiredCapacity(5)]);
     const pending = await fleet.control.group();
     expect(pending.desiredCapacity).toBe(5);
@@ -93,7 +93,8 @@ describe("the local Auto Scaling group", () => {
       ["i-local-4", "in-service", "1.0.0"],
       ["i-local-5", "in-service", "1.0.0"],
     ]);
-    expect((await fleet.control.instances("local-internal")).map((i) => i.id)).toEqual(["i-local-1", "i-local-2"]);
+    // The group feeds both balancers: what it launches joins local-internal too.
+    expect((await fleet.control.instances("local-internal")).map((i) => i.id)).toEqual(["i-local-1", "i-local-2", "i-local-4", "i-local-5"]);
     const answered = new Set<string>();
     for (let n = 0; n < 20 && answered.size < 5; n++) answered.add((await fetch(`${fleet.lbUrl}/version`)).headers.get("x-rotor-instance") ?? "");
     expect([...answered].sort()).toEqual(["i-local-1", "i-local-2", "i-local-3", "i-local-4", "i-local-5"]);
@@ -126,7 +127,7 @@ describe("the local Auto Scaling group", () => {
     expect(g.activities.filter((a) => a.instanceId === "i-local-1").map((a) => [a.kind, a.status])).toEqual([["terminate", "Successful"]]);
     expect(launches(g)).toHaveLength(3);
     expect((await fleet.control.instances("local")).map((i) => i.id)).toEqual(["i-local-2", "i-local-3", "i-local-4", "i-local-5", "i-local-6"]);
-    expect((await fleet.control.instances("local-internal")).map((i) => i.id)).toEqual(["i-local-2"]);
+    expect((await fleet.control.instances("local-internal")).map((i) => i.id)).toEqual(["i-local-2", "i-local-4", "i-local-5", "i-local-6"]);
     expect(Object.keys(await fleet.control.memberships())).not.toContain("i-local-1");
     expect(await refusal(fleet.control.terminateInGroup("i-local-1", true))).toMatch(/409 i-local-1 was terminated at /);
 

@@ -109,14 +109,21 @@ export class AwsScalingGroups implements ScalingGroups {
         return String(s.target.version);
       case "image":
         return String(await this.asg.launchTemplates.versionWithImage(s.target.launchTemplateId, s.target.baseVersion, s.target.imageId));
+      case "release":
+        throw new ProviderError("INVALID_INPUT", `${target} is a release, not a launch template version or AMI id`);
     }
+  }
+
+  /** The load balancers the group feeds, by Rotor name. */
+  private feeds(g: Pick<AutoScalingGroup, "LoadBalancerNames" | "TargetGroupARNs">): string[] {
+    return [...(g.LoadBalancerNames ?? []), ...(g.TargetGroupARNs ?? []).map((arn) => `${TARGET_GROUP_PREFIX}${targetGroupName(arn)}`)];
   }
 
   /** Rotor changes a group only when it feeds a load balancer in scope. */
   private inScope(name: string, g: Pick<AutoScalingGroup, "LoadBalancerNames" | "TargetGroupARNs">): void {
     const scope = this.deps.scope;
     if (!scope) return;
-    const feeds = [...(g.LoadBalancerNames ?? []), ...(g.TargetGroupARNs ?? []).map((arn) => `${TARGET_GROUP_PREFIX}${targetGroupName(arn)}`)];
+    const feeds = this.feeds(g);
     if (feeds.some((lb) => scope.includes(lb))) return;
     throw new ProviderError(
       "NOT_FOUND",
@@ -142,6 +149,8 @@ export class AwsScalingGroups implements ScalingGroups {
       desired: g.DesiredCapacity ?? 0,
       max: g.MaxSize ?? 0,
       launchVersion: await this.groupLaunchVersion(g),
+      // A new instance counts once in service at every load balancer in scope the group feeds.
+      loadBalancers: this.feeds(g).filter((lb) => !this.deps.scope || this.deps.scope.includes(lb)),
       instances: (g.Instances ?? []).flatMap((i) =>
         i.InstanceId
           ? [
