@@ -4,7 +4,7 @@
  * rollout per load balancer. The engine picks it up from the log within one poll.
  */
 import { randomBytes } from "node:crypto";
-import { planRollout } from "@/lib/rollout/plan";
+import { planRollout, resolveBatchSize } from "@/lib/rollout/plan";
 import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, PlanResult, RolloutEvent } from "@/lib/rollout/types";
 import { checkReplace, replaceOptionsSchema } from "@/lib/rollout/replace-check";
 import type { ReplaceRequest } from "@/lib/validation";
@@ -153,8 +153,9 @@ async function planReplace(monitor: FleetMonitor, lb: string, fleet: FleetInstan
   const refuse = (code: string, message: string, field?: "surge" | "launchTarget"): ReplacePlanned => ({ ok: false, refused: { ok: false, code, message, ...(field ? { fieldErrors: { [field]: message } } : {}) } });
   const groups = monitor.provider.groups;
   if (!groups) return refuse("STRATEGY_UNSUPPORTED", `The ${monitor.provider.name} provider cannot replace instances through an Auto Scaling group: use the in-place strategy`);
-  const sized = planRollout(fleet, { ...options, minHealthy: undefined });
-  if (!sized.ok) return sized;
+  const batchSize = resolveBatchSize(options.batchSize, fleet.length);
+  // A batch size the planner would refuse: its refusal says why, at its field.
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > fleet.length) return planRollout(fleet, options);
   let survey;
   try {
     survey = await groups.survey(lb, replace.target);
@@ -163,7 +164,7 @@ async function planReplace(monitor: FleetMonitor, lb: string, fleet: FleetInstan
   }
   const desired = survey.check.group?.desired ?? fleet.length;
   const minHealthy = options.minHealthy === undefined ? undefined : options.minHealthy.unit === "count" ? options.minHealthy.value : Math.ceil((options.minHealthy.value * desired) / 100);
-  const checkOptions = { batchSize: sized.plan.batchSize, surge: replace.surge, ...(minHealthy !== undefined ? { minHealthy } : {}) };
+  const checkOptions = { batchSize, surge: replace.surge, ...(minHealthy !== undefined ? { minHealthy } : {}) };
   const parsedOptions = replaceOptionsSchema.safeParse(checkOptions);
   if (!parsedOptions.success) return refuse("INVALID_INPUT", parsedOptions.error.issues.map((i) => i.message).join("; "), "surge");
   const check = checkReplace({ ...survey.check, options: parsedOptions.data });
@@ -175,7 +176,9 @@ async function planReplace(monitor: FleetMonitor, lb: string, fleet: FleetInstan
   const { preview } = check;
   const toReplace = new Set(preview.replace);
   const subset = fleet.filter((i) => toReplace.has(i.id));
-  const planned = planRollout(subset, { ...options, minHealthy: undefined, ...(options.order ? { order: options.order.filter((id) => toReplace.has(id)) } : {}) });
+  // The capacity floor is the group's arithmetic (checked above, kept by the engine's guard), not the
+  // in-place planner's: with a surge, a batch may hold every old instance.
+  const planned = planRollout(subset, { ...options, minHealthy: { unit: "count", value: 0 }, ...(options.order ? { order: options.order.filter((id) => toReplace.has(id)) } : {}) });
   if (!planned.ok) return planned;
   let toLaunch = survey.toLaunch;
   try {
