@@ -120,7 +120,17 @@ function addLaunched(s: RolloutState, effect: Extract<Effect, { type: "scaleGrou
   if (e.type === "step-timed-out" || !Array.isArray(e.results)) return;
   const c = s.cursor;
   for (const r of e.results) {
-    if (!r.ok || getInstance(s, r.id) || effect.ids.includes(r.id)) continue;
+    const known = getInstance(s, r.id);
+    if (known && r.gone && known.server !== "terminated") {
+      // The group terminated it on its own (abort shrinking it back, a health replacement): it is gone.
+      known.server = "terminated";
+      known.registered = false;
+      known.lbState = null;
+      setInRotation(s, known, false);
+      s.notes.push(`${r.id} left ${effect.group}: ${r.message ?? "the group terminated it"}`);
+      continue;
+    }
+    if (!r.ok || known || effect.ids.includes(r.id)) continue;
     const steps = freshSteps();
     steps[effect.step] = { status: "done", issuedAt: e.at, startedAt: e.at, endedAt: e.at, attempts: 1, ...(r.message ? { message: r.message } : {}) };
     const inst: InstanceState = {

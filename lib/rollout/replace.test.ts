@@ -52,6 +52,7 @@ class Group {
       }
       expect(fresh.length).toBeGreaterThanOrEqual(e.want);
       results = fresh.map((id) => ({ id, ok: true, zone: "a" }));
+      for (const id of e.known) if (!this.alive.has(id)) results.push({ id, ok: true, gone: true });
     } else if (e.type === "terminate") {
       e.ids.forEach((id, i) => {
         this.alive.delete(id);
@@ -175,6 +176,9 @@ describe("the replace strategy", () => {
     expect(g.desired).toBe(5);
     expect(g.launchVersion).toBe("v1");
     expect(inst(d.state, "i-1")).toMatchObject({ inRotation: true, registered: true });
+    // The group shrank back by terminating the surge (the newer launch version goes first): the rollout knows.
+    expect(["i-100", "i-101"].map((id) => inst(d.state, id).server)).toEqual(["terminated", "terminated"]);
+    expect(inServiceCount(d.state)).toBe(5);
     expect(d.state.leftOut).toEqual([]);
   });
 

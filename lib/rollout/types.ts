@@ -244,6 +244,8 @@ export interface InstanceStepResult {
    * exit status 64; a version the provider refused to send). Abort relies on it to return the instance.
    */
   changed?: boolean;
+  /** scaleGroup: an instance of the rollout the group no longer has (it terminated it on its own, e.g. to shrink). */
+  gone?: boolean;
   /** scaleGroup: a new instance's zone and the other load balancers it serves (besides the rollout's). */
   zone?: string;
   alsoIn?: string[];

@@ -173,5 +173,9 @@ async function scale(
     ...(others(last.group.loadBalancers).length > 0 ? { alsoIn: others(last.group.loadBalancers) } : {}),
   }));
   for (const id of effect.ids) results.push({ id, ok: true, message: effect.step === "launch" ? `${effect.group} at desired ${effect.desired}` : `replaced; ${effect.group} back at desired ${effect.desired}` });
+  // Instances of the rollout the group no longer has (it shrank on its own): the rollout stops counting them.
+  const members = new Set(last.group.instances.filter((i) => i.lifecycleState !== "Terminating" && !i.lifecycleState.startsWith("Terminated")).map((i) => i.id));
+  const mentioned = new Set(results.map((r) => r.id));
+  for (const id of effect.known) if (!members.has(id) && !mentioned.has(id)) results.push({ id, ok: true, gone: true, message: `no longer in ${effect.group}` });
   return { type: "step-succeeded", results, details: { group: effect.group, desired: effect.desired, launchVersion: effect.launchVersion, newInstances: last.fresh.map((f) => f.id) } };
 }
