@@ -16,7 +16,7 @@
  */
 import { endBake } from "./operator-events";
 import { listIds } from "./plan";
-import { activeIds, activePhase, freshSteps, setCursor, versionFor } from "./cursor";
+import { activePhase, freshSteps, setCursor, stepIds, versionFor } from "./cursor";
 import { proceed, setFailure } from "./runs";
 import { setInRotation, type InstanceState, type RolloutState, type StepRecord, getInstance } from "./state";
 import type { Effect, InstanceStepResult, Rejection, RolloutEvent, StepName } from "./types";
@@ -148,7 +148,9 @@ function addLaunched(s: RolloutState, effect: Extract<Effect, { type: "scaleGrou
       touched: true,
       registered: true,
       inRotation: false,
-      server: "unknown",
+      // In service at every load balancer already (the group registered it, the effect waited): it serves,
+      // which version is what verify says.
+      server: "serving",
       version: null,
       lbState: "in-service",
       inFlight: null,
@@ -245,7 +247,7 @@ export function onStepResult(s: RolloutState, e: StepResultEvent): void {
   }
   // A stage of several effects (one per version) settles when the last of them reports.
   if (s.outstanding.some((x) => "ids" in x && effectStep(x) === step)) return;
-  const failedIds = activeIds(s, c.run, c.batch).filter((id) => {
+  const failedIds = stepIds(s, c.run, c.batch, step).filter((id) => {
     const inst = getInstance(s, id);
     return inst?.status === "failed" && inst.step === step;
   });

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { Driver, fleetOf, inputFor, inst } from "./__tests__/helpers";
-import { createRollout, replay } from "./machine";
+import fc from "fast-check";
+import { createRollout, replay, transition } from "./machine";
 import { inServiceCount, listInstances, type RolloutState } from "./state";
 import type { Effect, InstanceStepResult } from "./types";
 
 /** A rollout of `n` instances (i-1…i-n on v1) replaced through group "web-asg" from launch version v1 to v2. */
 function replaceRollout(n: number, batch: number, surge: number, minHealthy = n + Math.min(surge, batch) - batch): RolloutState {
-  const input = inputFor(fleetOf(n), { batchSize: { unit: "count", value: batch } });
+  // As the start command plans it: the group's arithmetic sets the floor, not the in-place planner's.
+  const input = inputFor(fleetOf(n), { batchSize: { unit: "count", value: batch }, minHealthy: { unit: "count", value: 0 } });
   input.plan = { ...input.plan, minHealthy, strategy: "replace", replace: { group: "web-asg", min: 1, desired: n, max: n + 2, fromLaunch: "v1", toLaunch: "v2", surge } };
   return createRollout(input);
 }
@@ -189,5 +191,84 @@ describe("the replace strategy", () => {
     d.send({ type: "step-succeeded", effectId: d.pending.effectId });
     expect(d.state.phase).toBe("failed-awaiting-operator");
     expect(d.state.failure).toMatchObject({ kind: "capacity", step: "deregister" });
+  });
+});
+
+/**
+ * Random replace rollouts against the simulated group: random sizes, batches and surges, steps that
+ * fail (then retried), and an operator who pauses, resumes, aborts or rolls back at random moments.
+ * Whatever happens: in service never below the plan's minimum when a batch is taken out, the group
+ * never asked above its max, the rollout's view of which instances are alive matches the group's,
+ * replay rebuilds the same state, and each ending leaves the group where it promises.
+ */
+describe("replace properties", () => {
+  it("hold over random rollouts with failures, retries, pauses, aborts and rollbacks", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 2, max: 14 }),
+          batch: fc.integer({ min: 1, max: 14 }),
+          surgeShare: fc.double({ min: 0, max: 1, noNaN: true }),
+          seed: fc.integer({ min: 1, max: 2 ** 30 }),
+          failRate: fc.constantFrom(0, 0.1, 0.3),
+          opRate: fc.constantFrom(0, 0.05, 0.15),
+        }),
+        ({ n, batch: b, surgeShare, seed, failRate, opRate }) => {
+          const batch = Math.min(b, n);
+          const surge = Math.floor(surgeShare * (batch + 1)) > batch ? batch : Math.floor(surgeShare * (batch + 1));
+          // Without a surge, at least one instance stays in service.
+          if (surge === 0 && batch >= n) return;
+          let r = seed;
+          const rand = () => ((r = (r * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+          const d = new Driver(replaceRollout(n, batch, surge));
+          const g = new Group(d, n, n + 2);
+          d.send({ type: "start" });
+          for (let i = 0; i < 2_000 && !["succeeded", "aborted", "rolled-back"].includes(d.state.phase); i++) {
+            const s = d.state;
+            const e = s.outstanding[0];
+            /** Sends an operator event if the machine takes it now (a refusal changes nothing). */
+            const tryOp = (op: "pause" | "resume" | "abort" | "rollback" | "retry-step"): boolean => {
+              const res = transition(d.state, { type: op, at: ++d.t, actor: "op" });
+              if (!res.ok) return false;
+              d.state = res.state;
+              d.log.push({ type: op, at: d.t, actor: "op" });
+              return true;
+            };
+            if (rand() < opRate) {
+              tryOp((["pause", "resume", "abort", "rollback"] as const)[Math.floor(rand() * 4)]!);
+              continue;
+            }
+            if (s.phase === "paused") d.send({ type: "resume" });
+            else if (s.phase === "failed-awaiting-operator") {
+              if (!tryOp(rand() < 0.8 ? "retry-step" : "rollback")) expect(tryOp("abort") || tryOp("retry-step")).toBe(true);
+            }
+            else if (!e) throw new Error(`stuck in ${s.phase}`);
+            else if (e.type === "awaitApproval") d.send({ type: "approve", batch: e.batch });
+            else if (e.type === "sleep") d.send({ type: "continue-now" });
+            else if (e.type === "deregister") {
+              expect(inServiceCount(s) - e.ids.filter((id) => inst(s, id).inRotation).length).toBeGreaterThanOrEqual(s.plan.minHealthy);
+              g.step();
+            } else if (rand() < failRate && e.type !== "scaleGroup" && e.type !== "terminate") {
+              d.send({ type: "step-failed", effectId: e.effectId, results: e.ids.map((id) => ({ id, ok: false, changed: false })), message: "failed before changing anything" });
+            } else g.step();
+          }
+          const s = d.state;
+          expect(["succeeded", "aborted", "rolled-back"]).toContain(s.phase);
+          const alive = listInstances(s).filter((i) => i.server !== "terminated").map((i) => i.id);
+          expect(alive.sort()).toEqual([...g.alive].sort());
+          const staysOut = s.leftOut.length > 0;
+          // Instances that could not be returned keep the group from shrinking (it would terminate serving ones).
+          if (staysOut) expect(g.desired).toBeGreaterThanOrEqual(n);
+          else expect(g.desired).toBe(n);
+          if (s.phase === "succeeded") expect([...g.alive].every((id) => g.launchedFrom.get(id) === "v2")).toBe(true);
+          if (s.phase !== "succeeded") expect(g.launchVersion).toBe("v1");
+          if (s.phase === "rolled-back") expect([...g.alive].every((id) => (g.launchedFrom.get(id) ?? "v1") === "v1")).toBe(true);
+          // Left out only what the notes say could not be returned (a step the simulated world failed).
+          for (const id of s.leftOut) expect(s.notes.some((x) => x.startsWith(`${id} stays out of rotation`)), `${id} left out: ${s.phase} ${JSON.stringify(s.notes)} ${JSON.stringify(inst(s, id))} ${d.log.map((e) => e.type + ("effectId" in e ? ":" + e.effectId : "")).join(" ")}`).toBe(true);
+          expect(replay(createRollout({ ...inputFor(fleetOf(n)), plan: s.plan }), d.log)).toEqual(s);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

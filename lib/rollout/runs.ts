@@ -56,7 +56,14 @@ function groupEffect(s: RolloutState, step: "launch" | "terminate" | "replace", 
   if (step === "launch") {
     // Abort's return only points the group back and restores its size; it launches nothing.
     const surge = c.run === "return" ? 0 : Math.min(r.surge, ids.length);
-    const desired = c.run === "return" ? r.desired : Math.min(r.max, alive + surge);
+    let desired = Math.min(r.max, alive + surge);
+    if (c.run === "return") {
+      // Back to the original size, unless instances stay out of rotation: shrinking then would let the
+      // group terminate serving instances while the ones that stay out are kept.
+      const out = s.instances.filter((i) => i.server !== "terminated" && !i.inRotation).map((i) => i.id);
+      desired = out.length === 0 ? r.desired : Math.max(r.desired, alive);
+      if (desired !== r.desired) s.notes.push(`${r.group} stays at desired ${desired}, not ${r.desired}: ${out.join(", ")} stay out of rotation, and shrinking would let the group terminate serving instances instead`);
+    }
     return { type: "scaleGroup", effectId, batch, step, ids, group: r.group, launchVersion, desired, want: Math.max(0, desired - alive), known, retiring: [], timeoutMs };
   }
   const retiring = ids.filter((id) => getInstance(s, id)?.server === "terminated");
