@@ -136,9 +136,12 @@ describe("replace through the local Auto Scaling group, under load", () => {
       expect(r.ok).toBe(true);
       await t.waitPhase(id, "rolled-back", 120_000);
       const s = t.state(id);
+      expect(s.plan.minHealthy).toBe(4);
       expect(s.rollbackBatches.map((b) => b.instanceIds)).toEqual([[...(s.batches[0]?.newIds ?? [])].reverse()]);
     });
     expect(run.traffic.failed, run.failures).toBe(0);
+    // A surge of 1 for batches of 2: one below the fleet's size at the low point, forward and back.
+    expect(run.low).toBeGreaterThanOrEqual(4);
     const g = await fleet.control.group();
     expect(g.launchVersion).toBe("3.0.0");
     expect(g.desiredCapacity).toBe(5);
@@ -179,6 +182,7 @@ describe("replace through the local Auto Scaling group, under load", () => {
       expect(types.filter((x) => x === "engine-crash-detected")).toHaveLength(2);
     });
     expect(run.traffic.failed, run.failures).toBe(0);
+    expect(run.low).toBeGreaterThanOrEqual(4);
     const g = await fleet.control.group();
     expect(g.desiredCapacity).toBe(5);
     expect(g.instances).toHaveLength(5);
