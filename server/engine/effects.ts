@@ -24,7 +24,7 @@
 import type { Logger } from "pino";
 import { HOOK_REFUSED_EXIT, type Effect, type InstanceStepResult } from "@/lib/rollout/types";
 import type { InfoEventType } from "@/lib/views";
-import type { InstanceView, LoadBalancerProvider, SentCommand } from "@/server/providers/types";
+import type { InstanceView, LoadBalancerProvider, ScalingGroupState, SentCommand } from "@/server/providers/types";
 import { ProviderError } from "@/server/providers/types";
 import { WaitTimeoutError, type FleetMonitor, type FleetSnapshot } from "@/server/monitor";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry";
@@ -51,6 +51,8 @@ export interface EffectContext {
    * deregister, drain, register and in-service cover every one of them, not only `lb`.
    */
   alsoIn?(id: string): readonly string[];
+  /** Replace: a fresh read of the rollout's Auto Scaling group, whose new activities go on the timeline. */
+  groupSeen?(group: ScalingGroupState): void;
 }
 
 /** The instances of an effect grouped by load balancer: the rollout's own first, then the others by name. */

@@ -9,7 +9,7 @@
  * - terminate terminates each instance in the group, decrementing the desired capacity for the first
  *   `decrement` of them; the port's terminate succeeds for an instance already terminating or gone
  *   (and decrements nothing), so performing it again decrements nothing twice.
- * The group's scaling activities seen meanwhile go on the rollout's timeline.
+ * The group's scaling activities seen meanwhile go on the rollout's timeline (ctx.groupSeen).
  */
 import type { Effect, InstanceStepResult } from "@/lib/rollout/types";
 import type { ScalingGroupState, ScalingGroups } from "@/server/providers/types";
@@ -33,16 +33,8 @@ export async function performGroupEffect(effect: GroupEffect, ctx: EffectContext
     const message = `the ${ctx.provider.name} provider cannot replace instances through an Auto Scaling group`;
     return { type: "step-failed", results: effect.ids.map((id) => ({ id, ok: false, message, changed: false })), message };
   }
-  const seenActivities = new Set<string>();
-  const noteActivities = (g: ScalingGroupState) => {
-    // Oldest first on the timeline; only what happened since this effect started.
-    for (const a of [...g.activities].reverse()) {
-      if (seenActivities.has(a.id) || (a.startedAt !== null && a.startedAt < ctx.startedAt - 1_000)) continue;
-      if (a.status === "InProgress" || a.status.startsWith("WaitingFor") || a.status === "PreInService") continue;
-      seenActivities.add(a.id);
-      ctx.note("group-activity", { group: g.name, activity: a.id, status: a.status, description: a.description });
-    }
-  };
+  // The group's activities go on the timeline through the runner, which knows what it noted before.
+  const noteActivities = (g: ScalingGroupState) => ctx.groupSeen?.(g);
   return effect.type === "terminate" ? terminate(effect, groups, ctx, noteActivities) : scale(effect, groups, ctx, noteActivities);
 }
 

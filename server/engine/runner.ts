@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { Effect, LbState, RolloutEvent } from "@/lib/rollout/types";
 import { getInstance, type RolloutState } from "@/lib/rollout/state";
 import type { FleetMonitor, FleetSnapshot } from "@/server/monitor";
-import { HookDetached, type LoadBalancerProvider, type SentCommand } from "@/server/providers/types";
+import { HookDetached, type LoadBalancerProvider, type ScalingGroupState, type SentCommand } from "@/server/providers/types";
 import type { RolloutJournal } from "@/server/store/journal";
 import { rolloutLog } from "@/server/log";
 import { performEffect, type EffectContext, type EffectOutcome, type PerformableEffect } from "./effects";
@@ -68,6 +68,9 @@ export class RolloutRunner {
   readonly log: Logger;
   /** The other load balancers each instance served when the rollout was planned. */
   private readonly alsoIn: ReadonlyMap<string, readonly string[]>;
+  /** Replace: the group's activities already on the timeline (seeded from the log: a restart notes none twice). */
+  private seenActivities: Set<string> | null = null;
+  private groupWatch: NodeJS.Timeout | null = null;
 
   constructor(
     readonly journal: RolloutJournal,
@@ -78,6 +81,43 @@ export class RolloutRunner {
     this.alsoIn = new Map(journal.createInput.plan.instances.map((i) => [i.id, i.alsoIn ?? []]));
     deps.monitor.setActive(journal.lb, true);
     this.unsubscribeFleet = deps.monitor.subscribe(journal.lb, (s) => this.observe(s));
+    this.watchGroup();
+  }
+
+  /**
+   * Replace: reads the group every ROTOR_GROUP_WATCH_MS (default 10 s) while no group effect is reading
+   * it anyway, so the group's own activities (a scale-out, a health replacement) reach the timeline
+   * during approval waits and bakes too.
+   */
+  private watchGroup(): void {
+    const group = this.journal.createInput.plan.replace?.group;
+    const groups = this.deps.provider.groups;
+    if (!group || !groups) return;
+    const every = Math.max(1_000, Number(process.env.ROTOR_GROUP_WATCH_MS ?? 10_000) || 10_000);
+    this.groupWatch = setInterval(() => {
+      if (this.stopped || [...this.running.values()].some((r) => r.effect.type === "scaleGroup" || r.effect.type === "terminate")) return;
+      groups.describe(group).then(
+        (g) => this.groupSeen(g),
+        (err: unknown) => this.log.warn({ err }, `reading group ${group} for its activities failed`),
+      );
+    }, every);
+    this.groupWatch.unref();
+  }
+
+  /** Notes the group's ended activities since the rollout started, oldest first, each once. */
+  private groupSeen(g: ScalingGroupState): void {
+    if (this.stopped) return;
+    if (!this.seenActivities) {
+      this.seenActivities = new Set();
+      for (const e of this.journal.events) if (e.type === "group-activity" && typeof e.payload.activity === "string") this.seenActivities.add(e.payload.activity);
+    }
+    const since = this.journal.state.startedAt ?? this.journal.state.createdAt;
+    for (const a of [...g.activities].reverse()) {
+      if (this.seenActivities.has(a.id) || (a.startedAt !== null && a.startedAt < since - 1_000)) continue;
+      if (a.status === "InProgress" || a.status.startsWith("WaitingFor") || a.status.startsWith("PreInService") || a.status.startsWith("Pending")) continue;
+      this.seenActivities.add(a.id);
+      this.journal.note("group-activity", { group: g.name, activity: a.id, status: a.status, description: a.description, startedAt: a.startedAt, endedAt: a.endedAt });
+    }
   }
 
   get state(): RolloutState {
@@ -176,6 +216,7 @@ export class RolloutRunner {
         retry: this.deps.retry,
         // Instances the group launched during the rollout are not in the plan: their own record says.
         alsoIn: (id) => this.alsoIn.get(id) ?? getInstance(this.journal.state, id)?.alsoIn ?? [],
+        groupSeen: (g) => this.groupSeen(g),
         sentCommands: effect.type === "runHook" ? this.sentCommands(effect.effectId) : undefined,
         note: (type, payload) => {
           if (!signal.aborted && !this.stopped) this.journal.note(type, { effectId: effect.effectId, ...payload });
@@ -304,6 +345,7 @@ export class RolloutRunner {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.groupWatch) clearInterval(this.groupWatch);
     // Detached, not cancelled: a hook command keeps running and the next engine resumes polling it.
     for (const r of this.running.values()) r.controller.abort(new HookDetached());
     this.unsubscribeFleet?.();

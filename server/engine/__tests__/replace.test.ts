@@ -94,6 +94,15 @@ describe("replace through the local Auto Scaling group, under load", () => {
       expect(s.plan.replace).toMatchObject({ group: "local", desired: 5, max: 7, fromLaunch: "1.0.0", toLaunch: "2.0.0", surge: 2 });
       expect(s.plan.minHealthy).toBe(5);
       expect(await t.approveUntilDone(id, 180_000)).toBe("succeeded");
+      // The timeline: Rotor's changes to the group, and the group's own activities (5 launches, 5 terminations), each once.
+      const events = t.events(id);
+      const changed = events.filter((e) => e.type === "group-changed").map((e) => e.payload);
+      expect(changed[0]).toMatchObject({ group: "local", launchVersion: { from: "1.0.0", to: "2.0.0" } });
+      expect(changed.filter((c) => c.terminated !== undefined)).toHaveLength(5);
+      const activities = events.filter((e) => e.type === "group-activity").map((e) => String(e.payload.description));
+      expect(activities.filter((a) => a.startsWith("Launching"))).toHaveLength(5);
+      expect(activities.filter((a) => a.startsWith("Terminating"))).toHaveLength(5);
+      expect(new Set(events.filter((e) => e.type === "group-activity").map((e) => e.payload.activity)).size).toBe(activities.length);
     });
     expect(run.traffic.requests).toBeGreaterThan(RPS * 5);
     expect(run.traffic.failed, run.failures).toBe(0);
