@@ -21,7 +21,7 @@ import { ensurePrivateDir } from "@/server/store/files";
 import { checkVersion, ensureRelease, readDeployed, writeDeployed } from "./releases";
 import { TrafficGenerator } from "./traffic";
 import { LocalGroup } from "./group";
-import { LOCAL_LB_NAME, type GroupView } from "./protocol";
+import type { GroupView } from "./protocol";
 import type { BackendView } from "./balancer";
 import { apacheConnectionCap, apacheDeploy, apacheSettings, apacheStart, apacheStop, apacheVerify, checkApacheInstalled, killApache, prepareInstance, readPid, setBackend500, type ApacheContext } from "./apache/instances";
 
