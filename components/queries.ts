@@ -3,6 +3,7 @@
  * HydrationBoundary and the browser reads (and refetches) them through the JSON API.
  */
 import { queryOptions } from "@tanstack/react-query";
+import type { ReplacePreviewAnswer } from "@/lib/rollout/replace-preview";
 import type { FaultView, FleetView, LbTrafficView, LoadBalancerRow, RolloutDetailView, RolloutSummary } from "@/lib/views";
 
 export const queryKeys = {
@@ -14,6 +15,7 @@ export const queryKeys = {
   rollouts: ["rollouts"] as const,
   rolloutList: ["rollouts", "list"] as const,
   rollout: (id: string) => ["rollouts", "detail", id] as const,
+  replacePreview: (name: string, query: string) => ["load-balancers", name, "replace-preview", query] as const,
 };
 
 export class ApiError extends Error {
@@ -73,4 +75,13 @@ export const faultsQuery = () =>
   queryOptions({
     queryKey: queryKeys.faults,
     queryFn: () => getJson<FaultView[]>("/api/faults"),
+  });
+
+/** The replace strategy's preview for the form's values (a fresh survey of the group: not refetched on its own). */
+export const replacePreviewQuery = (lb: string, params: URLSearchParams) =>
+  queryOptions({
+    queryKey: queryKeys.replacePreview(lb, params.toString()),
+    queryFn: () => getJson<ReplacePreviewAnswer>(`/api/load-balancers/${enc(lb)}/replace-preview?${params.toString()}`),
+    staleTime: 5_000,
+    retry: false,
   });

@@ -99,8 +99,17 @@ export interface InstanceProgress {
   id: string;
   zone: string;
   fromVersion: string | null;
-  /** The eight steps of the procedure, in order. */
+  /**
+   * The steps this instance goes through, in order. In place: all eight. Replace: an old instance the
+   * group's steps up to its replacement, a new one only verify, one put back register and wait in service.
+   */
   steps: StepView[];
+  /** Replace: old (in the plan, replaced), new (launched by the group in this batch), or returned (taken out, put back). */
+  role?: "old" | "new" | "returned";
+  /** Replace: the instance was terminated in its group; it is gone. */
+  terminated?: boolean;
+  /** Replace: the launch version the group launched it from. */
+  launchedFrom?: string;
   /** The operator skipped this instance. */
   skipped: boolean;
   /** Where the instance stands in this batch's run (lib's InstanceStatus). */
@@ -117,6 +126,8 @@ export interface BatchView {
   /** The version this batch deploys. */
   version: string;
   status: "pending" | "running" | "done";
+  /** The step columns of this batch, in order (in place: the eight steps; replace: launch … verify). */
+  steps: StepName[];
   instances: InstanceProgress[];
   startedAt: number | null;
   finishedAt: number | null;
@@ -167,6 +178,25 @@ export interface RolloutDetail {
   monitorError: { message: string; code: string; at: number } | null;
   /** Server time of this answer (for elapsed times and the bake countdown). */
   now: number;
+}
+
+/** The replace strategy on the rollout page: the group, its desired capacity now and the launch versions. */
+export interface ReplaceSummaryView {
+  group: string;
+  min: number;
+  max: number;
+  /** Desired capacity when the rollout started (every batch ends back at it). */
+  desiredAtStart: number;
+  /** Desired capacity as the rollout last set it (from its group-changed events). */
+  desired: number;
+  surge: number;
+  fromLaunch: string;
+  toLaunch: string;
+  fromLabel?: string;
+  toLabel?: string;
+  /** The launch version the rollout last pointed the group at (fromLaunch until it does). */
+  launchNow: string;
+  notes: string[];
 }
 
 /** A load balancer's traffic counters since the fleet started (or was reset). */
@@ -231,6 +261,8 @@ export type { NextAction as NextActionView } from "./rollout/derive";
  * per-instance steps, capacity, traffic since the start, events) without the raw machine state.
  */
 export type RolloutDetailView = Omit<RolloutDetail, "state"> & {
+  /** The replace strategy's group and launch versions; absent for in place. */
+  replace?: ReplaceSummaryView;
   approval: ApprovalMode;
   drainTimeoutMs: number;
   /** What the operator should know, newest last: skips, an abort's returns and which instances stay out, and why. */

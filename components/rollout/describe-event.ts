@@ -7,7 +7,24 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is st
 /** Engine observations: frequent, useful when digging, noise otherwise. */
 export const OBSERVATIONS: ReadonlySet<string> = new Set(["drain-observed", "health-observed", "wait-progress", "tick"]);
 
-const STEP_OF: Record<string, string> = { deregister: "deregister", waitDrain: "drain", register: "register", waitInService: "wait in service", awaitApproval: "approval", sleep: "bake" };
+const STEP_OF: Record<string, string> = { deregister: "deregister", waitDrain: "drain", register: "register", waitInService: "wait in service", awaitApproval: "approval", sleep: "bake", terminate: "terminate" };
+
+/** Replace: the two group steps of a batch (the scaleGroup effect's `step`). */
+const GROUP_STEP: Record<string, string> = { launch: "launch", replace: "wait for replacements" };
+
+const fromTo = (v: unknown): { from: unknown; to: unknown } | undefined => (v && typeof v === "object" && "to" in v ? (v as { from: unknown; to: unknown }) : undefined);
+
+/** A change Rotor made to the Auto Scaling group, in one line. */
+function groupChanged(p: Record<string, unknown>): string {
+  const group = str(p.group) ?? "the group";
+  const launch = fromTo(p.launchVersion);
+  if (launch) return `pointed ${group} at launch version ${String(launch.to)} (was ${String(launch.from)})`;
+  const desired = fromTo(p.desired);
+  if (desired) return `set ${group}'s desired capacity ${String(desired.from)} → ${String(desired.to)}`;
+  const terminated = str(p.terminated);
+  if (terminated) return p.decrementDesired ? `terminated ${terminated} in ${group}, decrementing its desired capacity` : `terminated ${terminated} in ${group} without decrementing: the group launches a replacement`;
+  return `changed ${group}`;
+}
 
 /** "batch 2 drain on i-3, i-4" for each effect id, from the step-started events that carry the effect. */
 export function effectNames(events: readonly StoredEvent[]): Map<string, string> {
@@ -18,7 +35,7 @@ export function effectNames(events: readonly StoredEvent[]): Map<string, string>
     const id = str(e.payload.effectId);
     if (!eff || !id) continue;
     const type = str(eff.type) ?? "";
-    const what = type === "runHook" ? (str(eff.hook) ?? "hook") : (STEP_OF[type] ?? type);
+    const what = type === "runHook" ? (str(eff.hook) ?? "hook") : type === "scaleGroup" ? (GROUP_STEP[str(eff.step) ?? ""] ?? "scale the group") : (STEP_OF[type] ?? type);
     const batch = num(eff.batch);
     const dir = id.startsWith("r") ? "rollback batch" : "batch";
     const ids = list(eff.ids);
@@ -59,6 +76,10 @@ export function describeEvent(e: StoredEvent, effects: ReadonlyMap<string, strin
       return `skipped instance ${str(p.instanceId) ?? ""}`;
     case "continue-now":
       return "skipped the rest of the bake time";
+    case "group-changed":
+      return groupChanged(p);
+    case "group-activity":
+      return `${str(p.group) ?? "the group"}: ${str(p.description) ?? "scaling activity"}${str(p.status) && p.status !== "Successful" ? ` (${str(p.status)})` : ""}`;
     case "step-started":
       return `${step} started`;
     case "step-succeeded":

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultFormValues, readForm, valuesFromFormData, type RolloutFormValues } from "@/components/rollout/form-values";
+import { defaultFormValues, readForm, replaceFieldErrors, replacePreviewParams, valuesFromFormData, type RolloutFormValues } from "@/components/rollout/form-values";
 
 const form = (over: Partial<RolloutFormValues>): RolloutFormValues => ({ ...defaultFormValues("local"), version: "2.0.0", ...over });
 
@@ -51,5 +51,43 @@ describe("new-rollout form reading", () => {
     const v = valuesFromFormData(fd);
     expect(v).toMatchObject({ lb: "local", version: "3.1.4", batchSize: "2", canary: true, includeOutOfService: false, approval: "manual" });
     expect(readForm(v).ok).toBe(true);
+  });
+
+  it("replace: sends the surge and the launch target (the version when empty) through the start schema", () => {
+    const r = readForm(form({ strategy: "replace", surge: "2", batchSize: "2" }));
+    expect(r.ok && r.request.replace).toEqual({ surge: 2, target: "2.0.0" });
+    const ami = readForm(form({ strategy: "replace", surge: "0", launchTarget: " ami-0123456789abcdef0 " }));
+    expect(ami.ok && ami.request.replace).toEqual({ surge: 0, target: "ami-0123456789abcdef0" });
+    // In place ignores the replace fields, even a bad surge left behind.
+    const inPlace = readForm(form({ strategy: "in-place", surge: "-3" }));
+    expect(inPlace.ok && inPlace.request.replace).toBe(undefined);
+    const bad = readForm(form({ strategy: "replace", surge: "-1" }));
+    expect(!bad.ok && bad.fields.surge).toBe("Surge cannot be negative");
+    const fd = new FormData();
+    for (const [k, v] of Object.entries({ strategy: "replace", surge: "1", launchTarget: "3" })) fd.set(k, v);
+    expect(valuesFromFormData(fd)).toMatchObject({ strategy: "replace", surge: "1", launchTarget: "3" });
+  });
+
+  it("replace: the preview's query carries the form's numbers; none for in place", () => {
+    expect(replacePreviewParams(form({}))).toBe(null);
+    expect(replacePreviewParams(form({ strategy: "replace", batchSize: "40", batchUnit: "percent", surge: "" }))?.toString()).toBe("target=2.0.0&batchSize=40&batchUnit=percent&surge=0");
+    expect(replacePreviewParams(form({ strategy: "replace", launchTarget: "$Latest", minHealthy: "4" }))?.toString()).toBe("target=%24Latest&batchSize=1&batchUnit=count&surge=0&minHealthy=4&minHealthyUnit=count");
+  });
+
+  it("replace: a refusal about the surge or the target is shown at that field", () => {
+    const fields = replaceFieldErrors({
+      ok: false,
+      preview: null,
+      fromLaunch: "1",
+      toLaunch: "2",
+      batchSize: 2,
+      refusals: [
+        { code: "SURGE_ABOVE_MAX", message: "max is 7" },
+        { code: "TARGET_MISSING", message: "no version 9" },
+        { code: "PROCESS_SUSPENDED", message: "Launch suspended" },
+      ],
+    });
+    expect(fields).toEqual({ surge: "max is 7", launchTarget: "no version 9" });
+    expect(replaceFieldErrors(undefined)).toEqual({});
   });
 });

@@ -3,8 +3,9 @@
  * by the browser's plan preview and the server action, so both say the same thing about one input.
  */
 import { fieldErrorRecord, startRolloutSchema, toRolloutRequest } from "@/lib/validation";
+import type { ReplacePreviewAnswer } from "@/lib/rollout/replace-preview";
 
-export type FormField = "version" | "batchSize" | "minHealthy" | "drainTimeout" | "bake" | "order" | "fleet" | "form";
+export type FormField = "version" | "batchSize" | "minHealthy" | "drainTimeout" | "bake" | "order" | "strategy" | "surge" | "launchTarget" | "fleet" | "form";
 
 export interface RolloutFormValues {
   lb: string;
@@ -24,6 +25,12 @@ export interface RolloutFormValues {
   order: string;
   /** The second confirmation that min healthy 0 may take the whole load balancer out of service. */
   confirmNoCapacity: boolean;
+  /** in-place: deploy on the instances; replace: new instances from the Auto Scaling group. */
+  strategy: "in-place" | "replace";
+  /** Replace: new instances launched before each batch goes out (0: none). */
+  surge: string;
+  /** Replace: launch template version, AMI id or release; empty: the version. */
+  launchTarget: string;
 }
 
 export const defaultFormValues = (lb: string): RolloutFormValues => ({
@@ -40,6 +47,9 @@ export const defaultFormValues = (lb: string): RolloutFormValues => ({
   bake: "60",
   order: "",
   confirmNoCapacity: false,
+  strategy: "in-place",
+  surge: "0",
+  launchTarget: "",
 });
 
 export function valuesFromFormData(fd: FormData): RolloutFormValues {
@@ -61,6 +71,9 @@ export function valuesFromFormData(fd: FormData): RolloutFormValues {
     bake: s("bake"),
     order: s("order"),
     confirmNoCapacity: fd.get("confirmNoCapacity") === "on",
+    strategy: s("strategy") === "replace" ? "replace" : "in-place",
+    surge: s("surge"),
+    launchTarget: s("launchTarget"),
   };
 }
 
@@ -80,7 +93,23 @@ export function schemaInput(v: RolloutFormValues): Record<string, unknown> {
     drainTimeoutSec: v.drainTimeout,
     approval: v.approval === "auto" ? { mode: "auto", bakeSec: v.bake } : { mode: "manual" },
     ...(order.length > 0 ? { order } : {}),
+    // Surge and launch target mean something only to replace: hidden fields are not judged.
+    ...(v.strategy === "replace" ? { strategy: "replace", surge: v.surge, launchTarget: v.launchTarget } : { strategy: "in-place" }),
   };
+}
+
+/**
+ * The replace preview's query (GET /api/load-balancers/{lb}/replace-preview), or null while the
+ * strategy is in-place. The target defaults to the version, as Start does.
+ */
+export function replacePreviewParams(v: RolloutFormValues): URLSearchParams | null {
+  if (v.strategy !== "replace") return null;
+  const p = new URLSearchParams({ target: v.launchTarget.trim() || v.version.trim(), batchSize: v.batchSize.trim(), batchUnit: v.batchUnit, surge: v.surge.trim() || "0" });
+  if (v.minHealthy.trim() !== "") {
+    p.set("minHealthy", v.minHealthy.trim());
+    p.set("minHealthyUnit", v.minHealthyUnit);
+  }
+  return p;
 }
 
 /** A schema path ("batchSize.value", "approval.bakeSec") → the form field that shows it. */
@@ -88,7 +117,7 @@ export function formFieldOf(path: string): FormField {
   const head = path.split(".")[0] ?? "form";
   if (head === "drainTimeoutSec") return "drainTimeout";
   if (head === "approval") return "bake";
-  if (head === "version" || head === "batchSize" || head === "minHealthy" || head === "order" || head === "fleet") return head;
+  if (head === "version" || head === "batchSize" || head === "minHealthy" || head === "order" || head === "fleet" || head === "strategy" || head === "surge" || head === "launchTarget") return head;
   return "form";
 }
 
@@ -116,4 +145,15 @@ export function readForm(v: RolloutFormValues): ReadResult {
     return { ok: false, fields: { minHealthy: `${NO_CAPACITY_WARNING}: tick the confirmation to do it on purpose` } };
   }
   return { ok: true, request };
+}
+
+/** The preview's refusals that belong to a field (surge, launch target), shown there as well as in the preview. */
+export function replaceFieldErrors(answer: ReplacePreviewAnswer | undefined): Partial<Record<FormField, string>> {
+  const out: Partial<Record<FormField, string>> = {};
+  for (const r of answer?.refusals ?? []) {
+    const field: FormField | null =
+      r.code === "SURGE_ABOVE_MAX" || (r.code === "INVALID_INPUT" && /surge/i.test(r.message)) ? "surge" : r.code === "TARGET_MISSING" || r.code === "TARGET_IS_CURRENT" ? "launchTarget" : r.code === "BELOW_MIN_HEALTHY" ? "minHealthy" : null;
+    if (field) out[field] ??= r.message;
+  }
+  return out;
 }

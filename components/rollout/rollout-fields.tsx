@@ -18,6 +18,29 @@ export function RolloutFields({ values: v, set, errorFor, onVersionBlur }: { val
       <Field id="version" label="Version" hint="Letters, digits and . _ - + (1–128 characters)" error={errorFor("version")}>
         <input {...describe("version", errorFor("version"), true)} name="version" autoComplete="off" spellCheck={false} className={`${inputCls} w-full font-mono`} value={v.version} onChange={(e) => set("version", e.target.value)} onBlur={onVersionBlur} />
       </Field>
+      <fieldset className="space-y-1.5">
+        <legend className="text-xs font-medium text-zinc-700 dark:text-zinc-300">Strategy</legend>
+        <div className="flex flex-wrap items-center gap-4 text-sm">
+          <label className="flex items-center gap-2">
+            <input type="radio" name="strategy" value="in-place" checked={v.strategy === "in-place"} onChange={() => set("strategy", "in-place")} />
+            In place: deploy on each instance
+          </label>
+          <label className="flex items-center gap-2">
+            <input type="radio" name="strategy" value="replace" checked={v.strategy === "replace"} onChange={() => set("strategy", "replace")} />
+            Replace through the Auto Scaling group
+          </label>
+        </div>
+      </fieldset>
+      {v.strategy === "replace" && (
+        <div className="grid grid-cols-[7rem_1fr] gap-3">
+          <Field id="surge" label="Surge" hint="Launched before each batch goes out, at most the batch size. 0: in service dips by a batch; the batch size: never below today's count (needs max ≥ desired + surge)." error={errorFor("surge")}>
+            <input {...describe("surge", errorFor("surge"), true)} name="surge" inputMode="numeric" className={`${inputCls} w-16 font-mono`} value={v.surge} onChange={(e) => set("surge", e.target.value)} />
+          </Field>
+          <Field id="launchTarget" label="Launch target (optional)" hint="AWS: a launch template version (3, $Latest) or an AMI id; the local fleet: a release. Empty: the version." error={errorFor("launchTarget")}>
+            <input {...describe("launchTarget", errorFor("launchTarget"), true)} name="launchTarget" autoComplete="off" spellCheck={false} placeholder={v.version || "the version"} className={`${inputCls} w-full font-mono`} value={v.launchTarget} onChange={(e) => set("launchTarget", e.target.value)} />
+          </Field>
+        </div>
+      )}
       <div className="grid grid-cols-2 gap-3">
         <Field id="batchSize" label="Batch size" error={errorFor("batchSize")}>
           <input {...describe("batchSize", errorFor("batchSize"))} name="batchSize" inputMode="numeric" className={`${inputCls} w-16 font-mono`} value={v.batchSize} onChange={(e) => set("batchSize", e.target.value)} />

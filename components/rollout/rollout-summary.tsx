@@ -42,6 +42,24 @@ export function RolloutSummary({ r }: { r: RolloutDetailView }) {
           <span className="font-mono text-xs">{formatTime(r.summary.createdAt)}</span> <span className="text-zinc-500">by</span> <span className="font-mono text-xs">{r.summary.createdBy}</span>
         </Item>
         <Item label="Approval">{r.approval.kind === "manual" ? "manual, each batch" : `auto after ${formatDuration(r.approval.bakeMs)} bake`}</Item>
+        {r.replace && (
+          <Item label="Auto Scaling group">
+            <span aria-label="Group" className="font-mono text-xs">
+              {r.replace.group}
+            </span>{" "}
+            <span aria-label="Desired capacity" className="font-mono tabular-nums">
+              desired {r.replace.desired}
+            </span>
+            <span className="text-zinc-500">
+              {r.replace.desired !== r.replace.desiredAtStart && ` (${r.replace.desiredAtStart} at start)`} · min {r.replace.min} · max {r.replace.max}
+              {r.replace.surge > 0 && ` · surge ${r.replace.surge}`}
+            </span>
+            <span aria-label="Launch versions" className="block font-mono text-xs" title={[r.replace.fromLabel, r.replace.toLabel].filter(Boolean).join(" → ")}>
+              launch {r.replace.fromLaunch} <span className="text-zinc-400">→</span> {r.replace.toLaunch}
+              <span className="text-zinc-500"> (group on {r.replace.launchNow})</span>
+            </span>
+          </Item>
+        )}
         <Item label="Traffic during rollout">
           {r.traffic ? (
             <span className="flex flex-wrap gap-x-3">

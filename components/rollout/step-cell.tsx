@@ -10,6 +10,9 @@ const STEP_LABEL: Record<string, string> = {
   verify: "verify",
   register: "register",
   "wait-in-service": "in service",
+  launch: "launch",
+  terminate: "terminate",
+  replace: "replacement",
 };
 
 export const stepLabel = (name: string) => STEP_LABEL[name] ?? name;

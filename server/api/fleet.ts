@@ -10,7 +10,8 @@ import { ProviderError, asProviderError, type LoadBalancerSummary } from "@/serv
 import { NotFound } from "@/server/api/http";
 import { activeRolloutRef, instanceSteps } from "@/server/api/rollouts";
 
-async function summaryOf(lb: string): Promise<LoadBalancerSummary> {
+/** The load balancer as the provider lists it; NotFound (404) when it has none by that name, CONFIG when it cannot be read. */
+export async function summaryOf(lb: string): Promise<LoadBalancerSummary> {
   const monitor = runtime().monitor;
   const all = await monitor.listLoadBalancers();
   const found = all.find((l) => l.name === lb);

@@ -4,6 +4,7 @@
  * (kept caught up as events are appended) and the monitor's latest snapshot: no read replays the log
  * or calls the provider.
  */
+import { replaceSummary } from "@/lib/rollout/batch-views";
 import { derivePhase, estimateRemainingMs } from "@/lib/rollout/derive";
 import { inServiceCount, isFinal } from "@/lib/rollout/state";
 import type { OperatorEventType } from "@/lib/rollout/types";
@@ -102,7 +103,8 @@ export async function rolloutDetail(id: string, rt: Runtime = runtime()): Promis
   const d = rolloutDetailWithState(id, rt);
   if (!d) throw new NotFound(`No rollout ${id}`);
   const { state, ...rest } = d;
-  return { ...rest, approval: state.mode, drainTimeoutMs: state.drainTimeoutMs, notes: state.notes };
+  const replace = replaceSummary(state, rest.events);
+  return { ...rest, ...(replace ? { replace } : {}), approval: state.mode, drainTimeoutMs: state.drainTimeoutMs, notes: state.notes };
 }
 
 export async function activeRolloutRef(lb: string, rt: Runtime = runtime()): Promise<ActiveRolloutRef | null> {

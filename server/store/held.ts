@@ -28,6 +28,9 @@ export interface HeldInstance {
 export type HeldOut = (lb: string) => HeldInstance[];
 
 function isHeld(inst: InstanceState): boolean {
+  // Replace: a terminated instance is gone from the group, not out of rotation; listing it would leave a
+  // row for an instance that no longer exists until the rollout ends.
+  if (inst.server === "terminated") return false;
   const deregister = inst.steps.deregister;
   return !inst.registered || (deregister.status === "running" && deregister.startedAt !== null);
 }

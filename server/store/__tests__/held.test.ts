@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { planRollout } from "@/lib/rollout/plan";
 import type { CreateRolloutInput } from "@/lib/rollout/machine";
-import type { RolloutEvent } from "@/lib/rollout/types";
+import type { RolloutEvent, RolloutPlan } from "@/lib/rollout/types";
 import { heldOutOfRotation } from "../held";
 import { RotorStore } from "../index";
 import { Journals } from "../journal";
@@ -26,11 +26,12 @@ afterEach(() => {
 });
 
 /** Four instances on `web` in batches of 2; i-1 and i-3 are also targets of `api`. */
-function seed(id: string): void {
+function seed(id: string, replace?: RolloutPlan["replace"]): void {
   const fleet = [1, 2, 3, 4].map((n) => ({ id: `i-${n}`, zone: "a", state: "in-service" as const, version: "v1", ...(n % 2 ? { alsoIn: ["api"] } : {}) }));
   const planned = planRollout(fleet, { version: "v2", batchSize: { unit: "count", value: 2 } });
   if (!planned.ok) throw new Error(planned.error.message);
-  const createInput: CreateRolloutInput = { id, lb: "web", plan: planned.plan, mode: { kind: "manual" }, drainTimeoutMs: 1000, createdAt: 1, createdBy: "alice" };
+  const plan: RolloutPlan = replace ? { ...planned.plan, strategy: "replace", replace } : planned.plan;
+  const createInput: CreateRolloutInput = { id, lb: "web", plan, mode: { kind: "manual" }, drainTimeoutMs: 1000, createdAt: 1, createdBy: "alice" };
   store.insertRollout(
     { id, lb: "web", provider: "aws", createdBy: "alice", createdAt: 1, input: {}, createInput, targetVersion: "v2", fromVersions: { v1: 4 }, phase: "running" },
     [{ at: 1, actor: "alice", type: "start", payload: { type: "start" }, outcome: "applied" }],
@@ -82,5 +83,32 @@ describe("heldOutOfRotation", () => {
     expect(journals.get("r-1")!.state.phase).toBe("running");
     expect(ids("web")).toEqual([]);
     expect(ids("api")).toEqual([]);
+  });
+
+  it("replace: an instance terminated in its group is gone, not held (no lingering fleet row)", () => {
+    // The same fleet replaced through group "web-asg" with a surge of 2.
+    seed("r-2", { group: "web-asg", min: 1, desired: 4, max: 6, fromLaunch: "v1", toLaunch: "v2", surge: 2 });
+    const journals = new Journals(store);
+    const journal = journals.get("r-2")!;
+    const heldOut = heldOutOfRotation(store, journals);
+    const ids = (lb: string) => heldOut(lb).map((h) => h.id);
+    const append = (e: Record<string, unknown>) => {
+      const r = journal.append({ at: 2, actor: "engine", ...e } as RolloutEvent);
+      if (!r.ok) throw new Error(r.message);
+    };
+    let next = 10;
+    let terminated: string[] = [];
+    for (let guard = 0; guard < 10 && terminated.length === 0; guard++) {
+      const e = journal.state.outstanding[0]!;
+      append({ type: "step-started", effectId: e.effectId });
+      const ids = "ids" in e ? e.ids : [];
+      const results = e.type === "scaleGroup" ? Array.from({ length: e.want }, () => ({ id: `i-${next++}`, ok: true, zone: "a" })) : ids.map((id) => ({ id, ok: true }));
+      append({ type: "step-succeeded", effectId: e.effectId, results });
+      if (e.type === "terminate") terminated = e.ids;
+    }
+    expect(terminated).toHaveLength(2);
+    expect(terminated.map((id) => journal.state.instances.find((i) => i.id === id)?.server)).toEqual(["terminated", "terminated"]);
+    expect(ids("web").filter((id) => terminated.includes(id))).toEqual([]);
+    expect(ids("api").filter((id) => terminated.includes(id))).toEqual([]);
   });
 });
