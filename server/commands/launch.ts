@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { planRollout, resolveBatchSize } from "@/lib/rollout/plan";
 import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, PlanResult, RolloutEvent } from "@/lib/rollout/types";
-import { checkReplace, replaceOptionsSchema } from "@/lib/rollout/replace-check";
+import { answerReplacePreview, replaceBatches } from "@/lib/rollout/replace-preview";
 import type { ReplaceRequest } from "@/lib/validation";
 import type { FleetMonitor } from "@/server/monitor";
 import { toFleetInstance } from "@/lib/fleet";
@@ -162,24 +162,18 @@ async function planReplace(monitor: FleetMonitor, lb: string, fleet: FleetInstan
   } catch (err) {
     return refuse("PROVIDER_ERROR", `Cannot read the Auto Scaling group behind ${lb}, so nothing was started: ${errorText(err)}`);
   }
-  const desired = survey.check.group?.desired ?? fleet.length;
-  const minHealthy = options.minHealthy === undefined ? undefined : options.minHealthy.unit === "count" ? options.minHealthy.value : Math.ceil((options.minHealthy.value * desired) / 100);
-  const checkOptions = { batchSize, surge: replace.surge, ...(minHealthy !== undefined ? { minHealthy } : {}) };
-  const parsedOptions = replaceOptionsSchema.safeParse(checkOptions);
-  if (!parsedOptions.success) return refuse("INVALID_INPUT", parsedOptions.error.issues.map((i) => i.message).join("; "), "surge");
-  const check = checkReplace({ ...survey.check, options: parsedOptions.data });
-  if (!check.ok) {
-    const first = check.refusals[0];
-    const field = first?.code === "SURGE_ABOVE_MAX" ? "surge" : first?.code === "TARGET_MISSING" || first?.code === "TARGET_IS_CURRENT" ? "launchTarget" : undefined;
-    return refuse("REPLACE_REFUSED", `Nothing was started: ${check.refusals.map((r) => r.message).join("; ")}`, field);
+  // The same judgement the form's preview shows (lib/rollout/replace-preview.ts): the two cannot drift apart.
+  const answer = answerReplacePreview(survey, { target: replace.target, batchSize: options.batchSize, surge: replace.surge, ...(options.minHealthy ? { minHealthy: options.minHealthy } : {}) });
+  if (!answer.ok || !answer.preview) {
+    const first = answer.refusals[0];
+    const field = first?.code === "INVALID_INPUT" || first?.code === "SURGE_ABOVE_MAX" ? "surge" : first?.code === "TARGET_MISSING" || first?.code === "TARGET_IS_CURRENT" ? "launchTarget" : undefined;
+    return refuse(first?.code === "INVALID_INPUT" ? "INVALID_INPUT" : "REPLACE_REFUSED", `Nothing was started: ${answer.refusals.map((r) => r.message).join("; ")}`, field);
   }
-  const { preview } = check;
-  const toReplace = new Set(preview.replace);
-  const subset = fleet.filter((i) => toReplace.has(i.id));
-  // The capacity floor is the group's arithmetic (checked above, kept by the engine's guard), not the
-  // in-place planner's: with a surge, a batch may hold every old instance.
-  const planned = planRollout(subset, { ...options, minHealthy: { unit: "count", value: 0 }, ...(options.order ? { order: options.order.filter((id) => toReplace.has(id)) } : {}) });
+  const { preview } = answer;
+  const planned = replaceBatches(fleet, preview, options);
   if (!planned.ok) return planned;
+  const desired = preview.desired;
+  const minHealthy = options.minHealthy === undefined ? undefined : options.minHealthy.unit === "count" ? options.minHealthy.value : Math.ceil((options.minHealthy.value * desired) / 100);
   let toLaunch = survey.toLaunch;
   try {
     toLaunch ??= await groups.prepareTarget(lb, replace.target);

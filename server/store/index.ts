@@ -161,8 +161,8 @@ export class RotorStore {
         (id, lb, provider, created_by, created_at, input, create_input, target_version, from_versions, phase, active, finished_at, updated_at)
         VALUES (@id, @lb, @provider, @createdBy, @createdAt, @input, @createInput, @targetVersion, @fromVersions, @phase, 1, NULL, @createdAt)`),
       activeFor: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE lb = ? AND active = 1"),
-      active: db.prepare<[], RolloutDbRow>("SELECT * FROM rollouts WHERE active = 1 ORDER BY created_at"),
-      activeIds: db.prepare<[], { id: string }>("SELECT id FROM rollouts WHERE active = 1 ORDER BY created_at"),
+      active: db.prepare<[], RolloutDbRow>("SELECT * FROM rollouts WHERE active = 1 ORDER BY created_at, rowid"),
+      activeIds: db.prepare<[], { id: string }>("SELECT id FROM rollouts WHERE active = 1 ORDER BY created_at, rowid"),
       rollout: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE id = ?"),
       list: db.prepare<[string | null, string | null, number], RolloutDbRow>(
         "SELECT * FROM rollouts WHERE (? IS NULL OR lb = ?) ORDER BY created_at DESC, rowid DESC LIMIT ?",
