@@ -159,7 +159,8 @@ export async function startGroupShim(motoEndpoint: string, credentials: { access
       for (const [lb, out] of classicOut) {
         for (const id of out) {
           // Only inside that load balancer's description: from its name to the end of its Instances list.
-          edited = edited.replace(new RegExp(`(<LoadBalancerName>${escapeRe(lb)}</LoadBalancerName>[\\s\\S]*?<Instances>[\\s\\S]*?)<member><InstanceId>${escapeRe(id)}</InstanceId></member>`), "$1");
+          const within = "(?:(?!</Instances>)[\\s\\S])*?";
+          edited = edited.replace(new RegExp(`(<LoadBalancerName>${escapeRe(lb)}</LoadBalancerName>${within}<Instances>${within})<member><InstanceId>${escapeRe(id)}</InstanceId></member>`), "$1");
         }
       }
       return edited;
