@@ -18,8 +18,14 @@ import { abortableSleep } from "./retry";
 
 export type GroupEffect = Extract<Effect, { type: "scaleGroup" | "terminate" }>;
 
-/** How often a wait reads the group again. */
-const GROUP_POLL_MS = 500;
+/**
+ * How often a wait reads the group again: on AWS twice a second (each read is a DescribeAutoScalingGroups
+ * and a DescribeScalingActivities); the local group as often as the monitor reads a local balancer while a
+ * rollout waits, since every poll interval is lost time between the group being ready and the next step.
+ */
+function groupPollMs(ctx: EffectContext): number {
+  return ctx.provider.name === "aws" ? 500 : 100;
+}
 /** A resumed wait gets at least this long, so it decides on a fresh look at the group. */
 const MIN_RESUMED_WAIT_MS = 5_000;
 
@@ -81,7 +87,7 @@ async function read(effect: Extract<GroupEffect, { type: "scaleGroup" }>, groups
   if (fresh.length > 0) {
     await Promise.all(
       group.loadBalancers.map(async (lb) => {
-        const snap = await ctx.monitor.freshSnapshot(lb, GROUP_POLL_MS);
+        const snap = await ctx.monitor.freshSnapshot(lb, groupPollMs(ctx));
         views.set(lb, new Map(snap.instances.map((i) => [i.id, i.state])));
       }),
     );
@@ -153,7 +159,7 @@ async function scale(
       const error = lastError ? ` (last read failed: ${errorMessage(lastError)})` : "";
       return { type: "step-timed-out", ids: effect.ids, message: `${effect.group} did not reach desired ${effect.desired} on launch version ${effect.launchVersion} within ${effect.timeoutMs} ms: ${why}${error}` };
     }
-    await abortableSleep(GROUP_POLL_MS, ctx.signal);
+    await abortableSleep(groupPollMs(ctx), ctx.signal);
   }
   const others = (lbs: string[]) => lbs.filter((lb) => lb !== ctx.lb);
   const results: InstanceStepResult[] = last.fresh.map((f) => ({

@@ -2,7 +2,8 @@
  * Starts moto's AWS emulator (`python3 -m moto.server`) on a free loopback port for integration
  * tests, benchmarks and e2e runs, and stops it by pid afterwards; seeds a small AWS estate in it. moto keeps all state in memory, so every
  * server starts empty; `reset()` empties it again without a restart. Calls go through the SSM shim
- * (server/testing/ssm-shim.ts), which answers the Run Command calls moto lacks and passes the rest on.
+ * (server/testing/ssm-shim.ts), which answers the Run Command calls moto lacks and passes the rest on,
+ * then the group shim (server/testing/group-shim.ts), which fixes what moto's Auto Scaling gets wrong.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
@@ -11,6 +12,7 @@ import { CreateLoadBalancerCommand, ElasticLoadBalancingClient, ModifyLoadBalanc
 import { CreateTargetGroupCommand, ElasticLoadBalancingV2Client, ModifyTargetGroupAttributesCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetDocumentCommand, ListCommandsCommand, SSMClient, type Command } from "@aws-sdk/client-ssm";
 import { freePort } from "@/server/testing/ports";
+import { startGroupShim, type GroupShim } from "@/server/testing/group-shim";
 import { startSsmShim, type SsmShim } from "@/server/testing/ssm-shim";
 
 export interface MotoServer {
@@ -20,6 +22,8 @@ export interface MotoServer {
   motoEndpoint: string;
   /** The shim's controls: simulated hook runs, outages, requests counted per operation. */
   ssm: SsmShim;
+  /** The Auto Scaling fix-ups between the SSM shim and moto (server/testing/group-shim.ts says what they are). */
+  groups: GroupShim;
   port: number;
   pid: number;
   /** Credentials moto accepts (any); pass them to SDK clients so the real credential chain is not consulted. */
@@ -110,8 +114,17 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
   };
   process.once("exit", reap);
   child.once("exit", () => process.off("exit", reap));
+  const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+  const region = "us-east-1";
+  // moto 5.2.1 gets a group instance's launch version, a terminated one's target groups and a Classic ELB
+  // deregistration of group instances wrong: the group shim right in front of moto fills those in.
+  const groups = await startGroupShim(endpoint, credentials, region).catch(async (err: unknown) => {
+    await stopChild(child);
+    throw err;
+  });
   // moto 5.2.1 has no ListCommandInvocations nor CancelCommand: the shim answers those (and nothing else of its own).
-  const shim = await startSsmShim(endpoint).catch(async (err: unknown) => {
+  const shim = await startSsmShim(groups.endpoint).catch(async (err: unknown) => {
+    await groups.close();
     await stopChild(child);
     throw err;
   });
@@ -119,17 +132,20 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
     endpoint: shim.endpoint,
     motoEndpoint: endpoint,
     ssm: shim,
+    groups,
     port: Number(new URL(shim.endpoint).port),
     pid: child.pid ?? -1,
-    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-    region: "us-east-1",
+    credentials,
+    region,
     async reset() {
       shim.reset();
+      groups.reset();
       const res = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
       if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
     },
     stop: async () => {
       await shim.close();
+      await groups.close();
       await stopChild(child);
     },
   };

@@ -7,15 +7,16 @@
  * moto's quirks met here (and what the tests do about them):
  * - Every instance of a group reports, as its launch template version, the template's *default*
  *   version (1 here), not the version it was launched from; EC2's aws:ec2launchtemplate:version tag
- *   says the same. Which version an instance came from is therefore checked on its AMI (EC2
- *   DescribeInstances: the new version's image), and describe()'s reading of the instance version is
- *   checked on an answer edited into moto's real one.
+ *   says the same. The group shim in front of moto (server/testing/group-shim.ts) answers with the
+ *   version it recorded at launch; these tests still check the version on each instance's AMI (EC2
+ *   DescribeInstances, which no shim edits: the new version's image), and describe()'s reading of the
+ *   instance version on an answer edited into the real one.
  * - SetDesiredCapacity and TerminateInstanceInAutoScalingGroup act at once: new instances are
  *   InService immediately, a terminated instance leaves the group in the same call (no Terminating
  *   state to observe), and the replacement for a terminate without decrement is already there.
- * - A scale-out registers the new instances in the group's Classic ELBs but not in its target
- *   groups (moto registers a group's targets only when the group is created or a target group is
- *   attached); the tests check the Classic ELB and do not count on the target group after a surge.
+ * - A terminated instance stays a (healthy) target of the group's target groups; the group shim
+ *   deregisters it, as AWS does. The tests check the Classic ELB after a surge and do not count on
+ *   the target group.
  * - It checks neither a desired capacity against the group's min/max nor a terminate with decrement
  *   against min; the provider checks both itself, and the tests check its refusal.
  * - CreateLaunchTemplateVersion ignores SourceVersion: the new version holds only the data sent (the
@@ -27,8 +28,8 @@
  * - An error the test injects before a call (fixture's Inject) is thrown before the request counter
  *   sees it, so such calls are counted in the injection itself.
  * - It records no scaling activities; their reshaping is checked on activities edited into its answer.
- * - Its Classic ELB cannot deregister an instance a group registered, so the stray instance (behind the
- *   load balancer, in no group) is registered in the target group.
+ * - Its Classic ELB cannot deregister an instance a group registered (the group shim answers as if it
+ *   had), so the stray instance (behind the load balancer, in no group) is registered in the target group.
  */
 import { ResumeProcessesCommand, SuspendProcessesCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSubnetsCommand, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
