@@ -50,6 +50,11 @@ export interface CreateRolloutInput {
   drainTimeoutMs: number;
   /** Default 300 000 (5 min): health checks can take minutes (interval 30 s × threshold 5). */
   inServiceTimeoutMs?: number;
+  /**
+   * Replace: how long a group step may wait for new instances (an EC2 boot, the group's health grace
+   * period and every load balancer's health thresholds). Default 900 000 (15 min).
+   */
+  groupTimeoutMs?: number;
   /** Default 600 000 (10 min). */
   hookTimeoutMs?: number;
   /** Wait for a person's approval before batch 1, whatever the mode (the two-person rule). Default false. */
@@ -64,6 +69,7 @@ export type TransitionResult =
 
 export const DEFAULT_IN_SERVICE_TIMEOUT_MS = 300_000;
 export const DEFAULT_HOOK_TIMEOUT_MS = 600_000;
+export const DEFAULT_GROUP_TIMEOUT_MS = 900_000;
 
 /** A rollout in phase `planned`, every instance pending and believed as the plan saw it. */
 export function createRollout(input: CreateRolloutInput): RolloutState {
@@ -109,6 +115,7 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
     approveFirstBatch,
     drainTimeoutMs: input.drainTimeoutMs,
     inServiceTimeoutMs: input.inServiceTimeoutMs ?? DEFAULT_IN_SERVICE_TIMEOUT_MS,
+    ...(input.plan.strategy === "replace" ? { groupTimeoutMs: input.groupTimeoutMs ?? DEFAULT_GROUP_TIMEOUT_MS } : {}),
     hookTimeoutMs: input.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
     plan,
     phase: "planned",

@@ -47,7 +47,7 @@ function groupEffect(s: RolloutState, step: "launch" | "terminate" | "replace", 
   const batch = c.batch;
   const effectId = nextEffectId(s, step);
   const alive = aliveCount(s);
-  const timeoutMs = s.inServiceTimeoutMs;
+  const timeoutMs = s.groupTimeoutMs ?? s.inServiceTimeoutMs;
   if (step === "terminate") {
     return { type: "terminate", effectId, batch, ids, group: r.group, decrement: Math.max(0, Math.min(ids.length, alive - r.desired)), timeoutMs };
   }

@@ -149,6 +149,8 @@ export interface RolloutState {
   approveFirstBatch: boolean;
   drainTimeoutMs: number;
   inServiceTimeoutMs: number;
+  /** Replace: how long a group step may wait for new instances. */
+  groupTimeoutMs?: number;
   hookTimeoutMs: number;
   plan: RolloutPlan;
   phase: RolloutPhase;
