@@ -1,5 +1,6 @@
 import { LB, expect, settledFleet, test, waitForPhase, uniqueVersion } from "./fixtures";
 import { stateFile } from "./users";
+import { createTokenOnPage } from "./api-tokens";
 
 test("an admin's API token starts and aborts a rollout as api:<name> for <admin>; once revoked it stops working", async ({ browser, page, fleet, api, playwright, baseURL, request }) => {
   await settledFleet(page, fleet, api);
@@ -7,15 +8,8 @@ test("an admin's API token starts and aborts a rollout as api:<name> for <admin>
   const bearer = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
   try {
     const admin = await amy.newPage();
-    await admin.goto("/settings/tokens");
     const name = `ci-${Date.now() % 1_000_000}`;
-    const form = admin.getByRole("form", { name: "Create an API token" });
-    await form.getByLabel("Name", { exact: true }).fill(name);
-    await form.getByLabel("Role", { exact: true }).selectOption("operator");
-    await form.getByRole("button", { name: "Create token" }).click();
-    const shown = form.getByLabel(`Token for ${name} (shown once)`);
-    await expect(shown).not.toHaveValue("");
-    const token = await shown.inputValue();
+    const token = await createTokenOnPage(admin, name, "operator");
     const auth = { authorization: `Bearer ${token}` };
 
     // The token works: reads, and a CI-style start (no cookie at all), then abort through the events endpoint.
