@@ -15,10 +15,11 @@
 import { z } from "zod";
 import { rolloutLink, SLACK_ACTIONS, slackActionOf, slackReply, type SlackAction } from "@/lib/notify";
 import type { OperatorEvent } from "@/lib/rollout/types";
-import { recordRefusal } from "@/server/auth/access-log";
+import { fail, ok, type ActionResult } from "@/lib/result";
+import { recordAccess, recordRefusal } from "@/server/auth/access-log";
 import { findAccount } from "@/server/auth/accounts";
 import { ensureAuthSchema } from "@/server/auth/db";
-import { readSetting } from "@/server/auth/settings";
+import { readSetting, writeSetting } from "@/server/auth/settings";
 import { runCommand } from "@/server/commands";
 import type { Runtime } from "@/server/runtime";
 import type { Db } from "@/server/store/db";
@@ -128,4 +129,42 @@ export async function handleSlackInteraction(rt: Runtime, request: Request, env:
   const r = await runCommand(rt, operator, { type: "operator-event", rolloutId, event: eventFor(action, batch) });
   const text = r.ok ? `Rollout ${rolloutId}: ${DONE[action]} by ${account.name} (from Slack)` : `Not done (${r.code}): ${r.message}`;
   return json(200, slackReply(text, link));
+}
+
+/** Lines of `<Slack user id> <operator>` (or `U123=alice`), as the admin page posts them. */
+const userLines = z
+  .string()
+  .max(20_000)
+  .transform((s, ctx) => {
+    const map: Record<string, string> = {};
+    for (const [n, line] of s.split("\n").entries()) {
+      const t = line.trim();
+      if (!t) continue;
+      const m = /^([A-Za-z0-9._-]{1,64})\s*[=\s]\s*([A-Za-z0-9][A-Za-z0-9._@-]{0,127})$/.exec(t);
+      if (!m) {
+        ctx.addIssue({ code: "custom", message: `Line ${n + 1}: write a Slack user id and an operator, e.g. U0123ABCD alice` });
+        return z.NEVER;
+      }
+      map[m[1]!] = m[2]!;
+    }
+    return map;
+  });
+
+/** Sets the stored Slack user → operator mapping (ROTOR_SLACK_USERS still applies beneath it). Audited either way. */
+export function setSlackUsers(db: Db, by: { name: string }, input: unknown, now = Date.now()): ActionResult<{ users: number }> {
+  const parsed = userLines.safeParse(typeof input === "string" ? input : "");
+  if (!parsed.success) {
+    const message = parsed.error.issues[0]?.message ?? "Check the mapping";
+    recordRefusal(db, { actor: by.name, action: "settings.manage", target: SLACK_USERS_SETTING, reason: `INVALID_INPUT: ${message}` }, now);
+    return fail("INVALID_INPUT", message, { users: message });
+  }
+  writeSetting(db, SLACK_USERS_SETTING, parsed.data, by.name, now);
+  recordAccess(db, { at: now, actor: by.name, type: "setting-changed", outcome: "applied", details: { key: SLACK_USERS_SETTING, value: parsed.data } });
+  return ok({ users: Object.keys(parsed.data).length });
+}
+
+/** The stored mapping as the admin page's text area shows it. */
+export function storedSlackUsers(db: Db): string {
+  const stored = userMapSchema.safeParse(readSetting(db, SLACK_USERS_SETTING));
+  return stored.success ? Object.entries(stored.data).map(([u, o]) => `${u} ${o}`).join("\n") : "";
 }
