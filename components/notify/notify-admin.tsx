@@ -6,6 +6,7 @@ import { statusOf } from "@/components/ui/action-state";
 import { Badge, type Tone } from "@/components/ui/badges";
 import { describe, Field } from "@/components/ui/field";
 import { formatTime } from "@/components/ui/format";
+import { ShownOnce } from "@/components/ui/shown-once";
 import { StatusLine } from "@/components/ui/status-line";
 import { buttonCls, inputCls, Panel, td, th } from "@/components/ui/table";
 import { NOTIFICATION_KINDS, type DeliveryView, type NotificationKind, type NotifyTargetView } from "@/lib/notify";
@@ -65,12 +66,7 @@ function AddTarget({ action }: { action: FormAction<Added> }) {
       </fieldset>
       <button type="submit" disabled={pending} className={buttonCls.primary}>Add target</button>
       <StatusLine state={statusOf(state, "Added")} />
-      {state?.ok ? (
-        <p className="text-sm">
-          <label htmlFor="new-secret" className="block text-xs font-medium">Signing secret of {state.data.name} (shown once)</label>
-          <input id="new-secret" readOnly value={state.data.secret} className={`${inputCls} w-full font-mono`} onFocus={(e) => e.currentTarget.select()} />
-        </p>
-      ) : null}
+      {state?.ok ? <ShownOnce id="new-secret" label={`Signing secret of ${state.data.name}`} value={state.data.secret} /> : null}
     </form>
   );
 }
