@@ -35,7 +35,7 @@ export interface NotifierOptions {
   pollMs: number;
   /** One attempt's limit. */
   timeoutMs: number;
-  /** The rollout links' base: ROTOR_PUBLIC_URL, else http://localhost:$PORT. */
+  /** The rollout links' base: ROTOR_PUBLIC_URL, else the dashboard's own address (ROTOR_HOST:ROTOR_PORT). */
   publicUrl: string;
 }
 
@@ -46,7 +46,9 @@ export const DEFAULT_NOTIFIER: Omit<NotifierOptions, "publicUrl"> = {
 };
 
 export function publicUrl(env: Env): string {
-  return env.ROTOR_PUBLIC_URL || `http://localhost:${env.PORT || 3000}`;
+  if (env.ROTOR_PUBLIC_URL) return env.ROTOR_PUBLIC_URL;
+  const host = env.ROTOR_HOST || "127.0.0.1";
+  return `http://${host.includes(":") ? `[${host}]` : host}:${env.ROTOR_PORT || env.PORT || 3000}`;
 }
 
 interface Pending {
