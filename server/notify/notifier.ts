@@ -136,6 +136,9 @@ export class Notifier {
   /** Turns events after the cursor into outbox rows and advances the cursor, in one transaction. */
   derive(now = Date.now()): number {
     const db = this.store.db;
+    // Most passes find nothing new: ask without taking the write lock every engine and action queues on.
+    const seen = db.prepare<[], { seq: number }>("SELECT seq FROM notify_cursor WHERE id = 1").get()?.seq ?? 0;
+    if (seen >= this.store.lastSeq()) return 0;
     return this.store.write(() => {
       const cursor = db.prepare<[], { seq: number }>("SELECT seq FROM notify_cursor WHERE id = 1").get()?.seq ?? 0;
       const events = this.store.eventsSince(cursor, 500);
