@@ -14,6 +14,7 @@ const links = [
 const adminLinks = [
   { href: "/settings/tokens", label: "Tokens", match: (p: string) => p.startsWith("/settings/tokens") },
   { href: "/settings/operators", label: "Operators", match: (p: string) => p.startsWith("/settings/operators") },
+  { href: "/settings/notifications", label: "Notifications", match: (p: string) => p.startsWith("/settings/notifications") },
 ];
 
 export function Nav({ operator, signOut }: { operator: { name: string; role: string } | null; signOut: () => Promise<void> }) {

@@ -7,7 +7,8 @@
  *   runtime() ─┬─ store (SQLite, append-only log) ── journals (state + read models per rollout)
  *              ├─ bus (appended events, fleet changes) ── engine wakes, live stream tells browsers
  *              ├─ provider (local fleet | AWS) ── monitor (one poll loop per load balancer)
- *              └─ engine (started by instrumentation.ts in the dashboard's server process)
+ *              ├─ engine (started by instrumentation.ts in the dashboard's server process)
+ *              └─ notifier (started with the engine: appended events → signed webhook deliveries)
  *
  * The provider is built on first use, so a bad provider configuration shows in the dashboard as a
  * sentence instead of stopping it.
@@ -18,6 +19,8 @@ import { Engine } from "./engine/core";
 import type { RetryPolicy } from "./engine/retry";
 import { componentLog } from "./log";
 import { FleetMonitor, type MonitorIntervals } from "./monitor";
+import { Notifier, type NotifierOptions } from "./notify/notifier";
+import { secretsKey } from "./auth/secrets";
 import { createProvider } from "./providers";
 import type { LoadBalancerProvider } from "./providers/types";
 import { RotorStore } from "./store";
@@ -40,6 +43,8 @@ export interface RuntimeOptions {
     /** Auto mode: pause a batch when traffic failures rise by this many (0 = off). */
     autoPauseFailures?: number;
   };
+  /** Webhook delivery: retry bounds, poll interval, the links' base URL (default from the environment). */
+  notify?: Partial<NotifierOptions>;
 }
 
 export class Runtime {
@@ -54,6 +59,8 @@ export class Runtime {
   private providerValue: LoadBalancerProvider | null;
   private monitorValue: FleetMonitor | null = null;
   private engineValue: Engine | null = null;
+  private notifierValue: Notifier | null = null;
+  private keyValue: Buffer | null = null;
 
   constructor(private readonly options: RuntimeOptions = {}) {
     const env = options.env ?? process.env;
@@ -72,6 +79,18 @@ export class Runtime {
   get monitor(): FleetMonitor {
     this.monitorValue ??= new FleetMonitor(this.provider, this.options.monitorIntervals, this.bus, heldOutOfRotation(this.store, this.journals));
     return this.monitorValue;
+  }
+
+  /** The key that seals secrets Rotor must use again (webhook URLs and secrets): ROTOR_SECRETS_KEY, else the data dir's notify.key. */
+  get secretsKey(): Buffer {
+    this.keyValue ??= secretsKey(this.dataDir, this.options.env ?? process.env);
+    return this.keyValue;
+  }
+
+  /** Webhook notifications of rollout events; runs once started (with the engine). */
+  get notifier(): Notifier {
+    this.notifierValue ??= new Notifier(this.store, this.secretsKey, this.bus, { env: this.options.env ?? process.env, ...this.options.notify });
+    return this.notifierValue;
   }
 
   /** The engine, once started in this process. */
@@ -95,13 +114,19 @@ export class Runtime {
     });
     this.engineValue = engine;
     engine.start();
+    // Beside the engine, not inside it: a slow receiver never holds up a step. Every process that runs
+    // an engine (even one standing by) also sends notifications; the outbox's claims keep them from
+    // sending the same delivery twice at once.
+    this.notifier.start();
     process.once("exit", () => engine.recordExit());
     componentLog("engine").info({ dataDir: this.dataDir, provider: this.provider.name }, "engine started");
     return engine;
   }
 
-  /** Stops the engine, the monitor and the provider, and closes the store. */
+  /** Stops the notifier, the engine, the monitor and the provider, and closes the store. */
   async close(): Promise<void> {
+    await this.notifierValue?.stop();
+    this.notifierValue = null;
     await this.engineValue?.stop();
     this.engineValue = null;
     this.monitorValue?.stop();

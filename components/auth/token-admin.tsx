@@ -6,6 +6,7 @@ import { statusOf } from "@/components/ui/action-state";
 import { Badge } from "@/components/ui/badges";
 import { describe, Field } from "@/components/ui/field";
 import { formatTime } from "@/components/ui/format";
+import { ShownOnce } from "@/components/ui/shown-once";
 import { StatusLine } from "@/components/ui/status-line";
 import { buttonCls, inputCls, Panel, td, th } from "@/components/ui/table";
 import type { TokenView } from "./auth-types";
@@ -29,12 +30,7 @@ function CreateToken({ action }: { action: FormAction<Created> }) {
       </div>
       <button type="submit" disabled={pending} className={buttonCls.primary}>Create token</button>
       <StatusLine state={statusOf(state, "Created")} />
-      {state?.ok ? (
-        <p className="text-sm">
-          <label htmlFor="new-token" className="block text-xs font-medium">Token for {state.data.name} (shown once)</label>
-          <input id="new-token" readOnly value={state.data.token} className={`${inputCls} w-full font-mono`} onFocus={(e) => e.currentTarget.select()} />
-        </p>
-      ) : null}
+      {state?.ok ? <ShownOnce id="new-token" label={`Token for ${state.data.name}`} value={state.data.token} /> : null}
     </form>
   );
 }

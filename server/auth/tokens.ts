@@ -105,9 +105,12 @@ export function tokenActor(name: string, creator: string): string {
   return `${TOKEN_ACTOR_PREFIX}${name} for ${creator}`;
 }
 
-/** The human behind an actor: the creator of a token (`api:ci for alice` → `alice`), else the actor itself. */
+/**
+ * The human behind an actor: the creator of a token (`api:ci for alice` → `alice`), the operator a
+ * Slack user is mapped to (`slack:U123 as alice` → `alice`), else the actor itself.
+ */
 export function humanOf(actor: string): string {
-  const m = actor.match(/^api:[a-z0-9._-]+ for (.+)$/);
+  const m = actor.match(/^api:[a-z0-9._-]+ for (.+)$/) ?? actor.match(/^slack:[A-Za-z0-9._-]+ as (.+)$/);
   return m?.[1] ?? actor;
 }
 

@@ -108,4 +108,63 @@ export const MIGRATIONS: readonly Migration[] = [
         ORDER BY r.created_at, r.rowid;
     `,
   },
+  {
+    version: 4,
+    name: "notifications: webhook targets, the delivery outbox, seen Slack requests",
+    // Targets' URL and secret are sealed (AES-256-GCM, key in the data dir's notify.key, never in this
+    // file): a copied database alone yields neither. The outbox holds each delivery with the exact body
+    // sent, so a restart resends the same bytes under the same id (X-Rotor-Delivery) and receivers can
+    // dedupe. The cursor is the last event seq turned into notifications; it starts at the end of the
+    // log, so turning notifications on does not replay history.
+    sql: `
+      CREATE TABLE notify_targets (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL UNIQUE,
+        format       TEXT NOT NULL CHECK (format IN ('json', 'slack')),
+        url_sealed   TEXT NOT NULL,
+        -- scheme and host only, for the admin page and logs
+        url_hint     TEXT NOT NULL,
+        secret_sealed TEXT NOT NULL,
+        -- NULL: every load balancer
+        lb           TEXT,
+        -- JSON array of notification kinds
+        kinds        TEXT NOT NULL,
+        enabled      INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+        created_at   INTEGER NOT NULL,
+        created_by   TEXT NOT NULL
+      );
+
+      CREATE TABLE notify_outbox (
+        id            TEXT PRIMARY KEY,
+        target_id     TEXT NOT NULL REFERENCES notify_targets (id) ON DELETE CASCADE,
+        seq           INTEGER NOT NULL,
+        kind          TEXT NOT NULL,
+        rollout_id    TEXT NOT NULL,
+        body          TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL,
+        next_at       INTEGER NOT NULL,
+        -- a process sending it holds it until then (a crashed sender's claim lapses)
+        claimed_until INTEGER,
+        delivered_at  INTEGER,
+        last_status   INTEGER,
+        last_error    TEXT,
+        UNIQUE (target_id, seq, kind)
+      );
+      CREATE INDEX notify_outbox_pending ON notify_outbox (target_id, status);
+
+      CREATE TABLE notify_cursor (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL
+      );
+      INSERT INTO notify_cursor (id, seq) SELECT 1, coalesce(max(seq), 0) FROM events;
+
+      -- Slack request signatures seen within the replay window (older rows are pruned).
+      CREATE TABLE slack_seen (
+        signature TEXT PRIMARY KEY,
+        at        INTEGER NOT NULL
+      );
+    `,
+  },
 ];
