@@ -38,6 +38,14 @@ export const ERROR_STATUS = {
   ROLLOUT_ACTIVE: 409,
   /** An instance of the plan belongs to another active rollout (through any load balancer). */
   INSTANCE_LOCKED: 409,
+  /** The load balancer is frozen: new rollouts are refused until the freeze ends or is lifted. */
+  FROZEN: 409,
+  /** Lifting a freeze where there is none. */
+  NOT_FROZEN: 409,
+  /** Replace: the group's readiness check refused (every reason in the message). */
+  REPLACE_REFUSED: 409,
+  /** Replace: the provider has no Auto Scaling groups. */
+  STRATEGY_UNSUPPORTED: 400,
   /** The rollout's phase does not allow the event now. */
   NOT_ALLOWED_IN_PHASE: 409,
   /** An approval for a batch other than the one waiting (the page was stale). */

@@ -277,3 +277,12 @@ export interface FaultView {
   holdMs?: number;
   active?: boolean;
 }
+
+/** A deploy freeze in force on a load balancer, as pages show it. */
+export interface FreezeView {
+  lb: string;
+  reason: string;
+  endsAt: number;
+  createdBy: string;
+  createdAt: number;
+}

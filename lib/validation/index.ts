@@ -1,3 +1,4 @@
 export * from "./rollout";
 export * from "./errors";
 export * from "./version";
+export * from "./freeze";

@@ -2,10 +2,11 @@
  * Fleet reads for the API and the pages: the shared monitor's snapshot (one provider poll per
  * load balancer, whatever the number of viewers), reshaped for one page.
  */
-import type { FleetView, LbTrafficView, LoadBalancerRow, ProblemView } from "@/lib/views";
+import type { FleetView, FreezeView, LbTrafficView, LoadBalancerRow, ProblemView } from "@/lib/views";
 import type { LbState } from "@/lib/rollout/types";
 import type { FleetSnapshot } from "@/server/monitor";
-import { runtime } from "@/server/runtime";
+import { runtime, type Runtime } from "@/server/runtime";
+import { activeFreeze } from "@/server/store/freezes";
 import { ProviderError, asProviderError, type LoadBalancerSummary } from "@/server/providers/types";
 import { NotFound } from "@/server/api/http";
 import { activeRolloutRef, instanceSteps } from "@/server/api/rollouts";
@@ -99,4 +100,10 @@ export async function fleetView(lb: string): Promise<FleetView> {
 export async function lbTraffic(lb: string): Promise<LbTrafficView | null> {
   await summaryOf(lb);
   return trafficOf(lb, await readSnapshot(lb));
+}
+
+/** The deploy freeze in force on `lb` now, as the fleet page shows it. */
+export function freezeOf(lb: string, rt: Runtime = runtime()): FreezeView | null {
+  const f = activeFreeze(rt.store.db, lb);
+  return f ? { lb: f.lb, reason: f.reason, endsAt: f.endsAt, createdBy: f.createdBy, createdAt: f.createdAt } : null;
 }

@@ -6,6 +6,9 @@
  * - `POST /api/rollouts/{id}/events` — body: an operator event (`{ "type": "approve", "batch": 1 }`,
  *   lib's `operatorEventSchema` without `rolloutId`, which comes from the path) → 200 `{ ok, data }`.
  *
+ * - `POST /api/load-balancers/{lb}/freeze` — body `{ "reason": "…", "until": "8h" | "2026-12-24T18:00Z" }`
+ *   (role admin) → 201 `{ ok, data: { freeze } }`; `DELETE` the same path lifts it → 200.
+ *
  * Refusals: 401 no/unknown/revoked token, 403 role too low or two-person rule, 400 invalid body,
  * 404 unknown rollout, 409 not possible now (phase, an active rollout), 422 the planner's refusal
  * (lib/result.ts's ERROR_STATUS). Both only authenticate the token and read the JSON; the command
@@ -67,4 +70,16 @@ export async function handleRolloutEvent(request: Request, ctx: { params: Promis
   const body = await readJson(request);
   if (!body.ok) return body.response;
   return result(await runCommand(rt, auth.operator, { type: "operator-event", rolloutId: id, event: body.body }), 200);
+}
+
+/** POST (freeze) and DELETE (lift) /api/load-balancers/{lb}/freeze, bearer tokens only, role admin. */
+export async function handleFreeze(request: Request, ctx: { params: Promise<{ name: string }> }, rt: Runtime = runtime()): Promise<Response> {
+  const { name } = await ctx.params;
+  const auth = requireBearer(request, "read", ensureAuthSchema(rt.store.db));
+  if (!auth.ok) return authFailureResponse(auth);
+  if (request.method === "DELETE") return result(await runCommand(rt, auth.operator, { type: "lift-freeze", input: { lb: name } }), 200);
+  const body = await readJson(request);
+  if (!body.ok) return body.response;
+  const input = typeof body.body === "object" && body.body !== null && !Array.isArray(body.body) ? { ...(body.body as Record<string, unknown>), lb: name } : body.body;
+  return result(await runCommand(rt, auth.operator, { type: "freeze-lb", input }), 201);
 }

@@ -17,6 +17,8 @@ export type AccessEventType =
   | "operator-disabled"
   | "setting-changed"
   | "lock-lifted"
+  | "freeze-added"
+  | "freeze-lifted"
   | "access-refused";
 
 export interface AccessEvent {

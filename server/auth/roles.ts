@@ -26,7 +26,9 @@ export type Action =
   | "fleet.faults"
   | "tokens.manage"
   | "operators.manage"
-  | "settings.manage";
+  | "settings.manage"
+  /** Freeze a load balancer (new rollouts refused until a time) or lift a freeze. */
+  | "lb.freeze";
 
 /** The least role allowed each action. */
 export const MIN_ROLE: Readonly<Record<Action, OperatorRole>> = {
@@ -44,6 +46,7 @@ export const MIN_ROLE: Readonly<Record<Action, OperatorRole>> = {
   "tokens.manage": "admin",
   "operators.manage": "admin",
   "settings.manage": "admin",
+  "lb.freeze": "admin",
 };
 
 export const ACTIONS = Object.keys(MIN_ROLE) as Action[];

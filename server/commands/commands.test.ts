@@ -83,3 +83,68 @@ describe("instance locks through the command pipeline", () => {
     }
   });
 });
+
+describe("deploy freezes through the command pipeline", () => {
+  const start = (rt: ReturnType<typeof createRuntime>, lb: string, who = "alice") =>
+    runCommand(rt, { name: who, role: "operator" }, { type: "start-rollout", input: { lb, version: "6.0.0", batchSize: { unit: "count", value: 2 } } });
+
+  it("an admin freezes web with a reason and an end: starts there are refused with both, others are not; lifting allows them again", async () => {
+    const rt = createRuntime({ dataDir: env.dir, provider: sharedFleet() });
+    setRuntime(rt);
+    try {
+      const frozen = await runCommand(rt, { name: "ada", role: "admin" }, { type: "freeze-lb", input: { lb: "web", reason: "quarter close", until: "8h" } });
+      expect(frozen.ok).toBe(true);
+      const refused = await start(rt, "web");
+      expect(refused).toMatchObject({ ok: false, code: "FROZEN" });
+      if (refused.ok) return;
+      expect(refused.message).toMatch(/^web is frozen until \d{4}-\d\d-\d\d \d\d:\d\d UTC by ada: quarter close — new rollouts are refused until then/);
+      expect(count("SELECT count(*) AS n FROM rollouts")).toBe(0);
+      // Another load balancer is not frozen.
+      const api = await start(rt, "api");
+      expect(api.ok).toBe(true);
+      const lifted = await runCommand(rt, { name: "ada", role: "admin" }, { type: "lift-freeze", input: { lb: "web" } });
+      expect(lifted).toMatchObject({ ok: true, data: { lifted: 1 } });
+      expect(await runCommand(rt, { name: "ada", role: "admin" }, { type: "lift-freeze", input: { lb: "web" } })).toMatchObject({ ok: false, code: "NOT_FROZEN" });
+      const access = auditRows(authDb(), { kind: "access" }).map((r) => [r.actor, r.type]);
+      expect(access).toEqual(expect.arrayContaining([["ada", "freeze-added"], ["ada", "freeze-lifted"]]));
+      expect(refusals()).toEqual(expect.arrayContaining([["alice", "rollout.start", "FROZEN"]]));
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it("running rollouts are not stopped by a freeze: they can still be paused and aborted", async () => {
+    const rt = createRuntime({ dataDir: env.dir, provider: sharedFleet() });
+    setRuntime(rt);
+    try {
+      const r = await start(rt, "web");
+      const id = r.ok ? r.data.id : "";
+      await runCommand(rt, { name: "ada", role: "admin" }, { type: "freeze-lb", input: { lb: "web", reason: "incident 42", until: "1h" } });
+      expect(await runCommand(rt, { name: "alice", role: "operator" }, { type: "operator-event", rolloutId: id, event: { type: "abort" } })).toMatchObject({ ok: true });
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it("refuses an operator, a missing reason, an end in the past or over 30 days, before any change; the database refuses a start on its own too", async () => {
+    const rt = createRuntime({ dataDir: env.dir, provider: sharedFleet() });
+    setRuntime(rt);
+    try {
+      expect(await runCommand(rt, { name: "olga", role: "operator" }, { type: "freeze-lb", input: { lb: "web", reason: "because", until: "1h" } })).toMatchObject({ ok: false, code: "FORBIDDEN" });
+      expect(await runCommand(rt, { name: "ada", role: "admin" }, { type: "freeze-lb", input: { lb: "web", reason: "", until: "1h" } })).toMatchObject({ ok: false, code: "INVALID_INPUT", fieldErrors: { reason: expect.any(String) } });
+      expect(await runCommand(rt, { name: "ada", role: "admin" }, { type: "freeze-lb", input: { lb: "web", reason: "old", until: "2020-01-01T00:00" } })).toMatchObject({ ok: false, code: "INVALID_INPUT", fieldErrors: { until: "The end time must be in the future" } });
+      expect(await runCommand(rt, { name: "ada", role: "admin" }, { type: "freeze-lb", input: { lb: "web", reason: "long", until: "31d" } })).toMatchObject({ ok: false, code: "INVALID_INPUT", fieldErrors: { until: expect.stringMatching(/30 days/) } });
+      expect(await runCommand(rt, { name: "ada", role: "admin" }, { type: "freeze-lb", input: { lb: "web", reason: "soon", until: "tomorrow" } })).toMatchObject({ ok: false, code: "INVALID_INPUT" });
+      expect(count("SELECT count(*) AS n FROM freezes")).toBe(0);
+      // The rule holds in the database for any writer: an insert behind the pipeline's back is refused.
+      rt.store.db.prepare("INSERT INTO freezes (lb, reason, ends_at, created_by, created_at) VALUES ('web', 'x', ?, 'ada', ?)").run(Date.now() + 60_000, Date.now());
+      expect(() =>
+        rt.store.db
+          .prepare("INSERT INTO rollouts (id, lb, provider, created_by, created_at, input, create_input, target_version, from_versions, phase) VALUES ('r-x', 'web', 'aws', 'eve', ?, '{}', '{}', 'v', '{}', 'planned')")
+          .run(Date.now()),
+      ).toThrow(/FROZEN/);
+    } finally {
+      await rt.close();
+    }
+  });
+});

@@ -10,8 +10,9 @@
  */
 import { fail, ok, type ActionResult } from "@/lib/result";
 import type { OperatorEvent } from "@/lib/rollout/types";
-import { fieldErrorRecord, operatorEventSchema, startRolloutSchema, toOperatorEvent, toRolloutRequest } from "@/lib/validation";
-import { recordRefusal } from "@/server/auth/access-log";
+import { fieldErrorRecord, freezeSchema, liftFreezeSchema, operatorEventSchema, startRolloutSchema, toOperatorEvent, toRolloutRequest } from "@/lib/validation";
+import { recordAccess, recordRefusal } from "@/server/auth/access-log";
+import { addFreeze, liftFreezes, type Freeze } from "@/server/store/freezes";
 import { ensureAuthSchema } from "@/server/auth/db";
 import { authorizeRolloutEvent } from "@/server/auth/rollout-access";
 import { can, MIN_ROLE, type Operator } from "@/server/auth/roles";
@@ -21,9 +22,11 @@ import { launchRollout, operate } from "./launch";
 
 /** `input`: the start form or API body, unparsed. */
 export type StartCommand = { type: "start-rollout"; input: unknown };
+/** Deploy freezes (admins): `input` is `{ lb, reason, until }` to freeze, `{ lb }` to lift, unparsed. */
+export type FreezeCommand = { type: "freeze-lb"; input: unknown } | { type: "lift-freeze"; input: unknown };
 /** `event`: `{ type: "approve", batch: 1 }` and the like, unparsed; the rollout comes apart from it. */
 export type EventCommand = { type: "operator-event"; rolloutId: string; event: unknown };
-export type Command = StartCommand | EventCommand;
+export type Command = StartCommand | EventCommand | FreezeCommand;
 
 async function startRollout(rt: Runtime, operator: Operator, input: unknown): Promise<ActionResult<{ id: string }>> {
   const parsed = startRolloutSchema.safeParse(input);
@@ -61,6 +64,26 @@ function operatorEvent(rt: Runtime, operator: Operator, rolloutId: string, raw: 
   return r.ok ? ok(r.data) : fail(r.code, r.message);
 }
 
+/** Freezes a load balancer: new rollouts refused until the end time; running ones untouched. Audited. */
+function freezeLb(rt: Runtime, operator: Operator, command: FreezeCommand): ActionResult<{ freeze: Freeze | null; lifted: number }> {
+  const now = Date.now();
+  const parsed = command.type === "freeze-lb" ? freezeSchema(now).safeParse(command.input) : liftFreezeSchema.safeParse(command.input);
+  if (!parsed.success) return fail("INVALID_INPUT", parsed.error.issues.map((i) => i.message).join("; "), fieldErrorRecord(parsed.error));
+  if (!can(operator.role, "lb.freeze")) return fail("FORBIDDEN", `${operator.name} has the ${operator.role} role; freezing a load balancer needs ${MIN_ROLE["lb.freeze"]}`);
+  const db = ensureAuthSchema(rt.store.db);
+  if (command.type === "lift-freeze") {
+    const lifted = rt.store.write(() => liftFreezes(rt.store.db, parsed.data.lb, operator.name, now));
+    if (lifted.length === 0) return fail("NOT_FROZEN", `${parsed.data.lb} is not frozen`);
+    recordAccess(db, { actor: operator.name, type: "freeze-lifted", outcome: "applied", details: { lb: parsed.data.lb, freezes: lifted.map((f) => ({ reason: f.reason, endsAt: f.endsAt, by: f.createdBy })) } });
+    return ok({ freeze: null, lifted: lifted.length });
+  }
+  const f = parsed.data as { lb: string; reason: string; endsAt: number };
+  const freeze = rt.store.write(() => addFreeze(rt.store.db, { lb: f.lb, reason: f.reason, endsAt: f.endsAt, createdBy: operator.name, createdAt: now }));
+  recordAccess(db, { actor: operator.name, type: "freeze-added", outcome: "applied", details: { lb: f.lb, reason: f.reason, endsAt: f.endsAt } });
+  rt.bus.emit({ lb: f.lb, kind: "event" });
+  return ok({ freeze, lifted: 0 });
+}
+
 /**
  * Refusals the rollout's own log does not keep (a start refused, an event that did not validate) go
  * to the audit trail, so every refused command is on record with its actor and target.
@@ -72,8 +95,8 @@ function audited<T>(rt: Runtime, operator: Operator, command: Command, r: Action
   if (!inRolloutLog) {
     recordRefusal(ensureAuthSchema(rt.store.db), {
       actor: operator.name,
-      action: command.type === "start-rollout" ? "rollout.start" : "rollout.event",
-      target: command.type === "start-rollout" ? null : command.rolloutId,
+      action: command.type === "start-rollout" ? "rollout.start" : command.type === "operator-event" ? "rollout.event" : command.type,
+      target: command.type === "operator-event" ? command.rolloutId : null,
       reason: `${r.code}: ${r.message}`,
     });
   }
@@ -83,16 +106,21 @@ function audited<T>(rt: Runtime, operator: Operator, command: Command, r: Action
 /** Parse once, authorize once, append. Never throws: an unexpected error is INTERNAL with its cause logged. */
 export function runCommand(rt: Runtime, operator: Operator, command: StartCommand): Promise<ActionResult<{ id: string }>>;
 export function runCommand(rt: Runtime, operator: Operator, command: EventCommand): Promise<ActionResult<{ seq: number }>>;
-export async function runCommand(rt: Runtime, operator: Operator, command: Command): Promise<ActionResult<{ id: string } | { seq: number }>> {
+export function runCommand(rt: Runtime, operator: Operator, command: FreezeCommand): Promise<ActionResult<{ freeze: Freeze | null; lifted: number }>>;
+export async function runCommand(rt: Runtime, operator: Operator, command: Command): Promise<ActionResult<{ id: string } | { seq: number } | { freeze: Freeze | null; lifted: number }>> {
   try {
     switch (command.type) {
       case "start-rollout":
         return audited(rt, operator, command, await startRollout(rt, operator, command.input));
       case "operator-event":
         return audited(rt, operator, command, operatorEvent(rt, operator, command.rolloutId, command.event));
+      case "freeze-lb":
+      case "lift-freeze":
+        return audited(rt, operator, command, freezeLb(rt, operator, command));
     }
   } catch (err) {
     componentLog("commands").error({ err, command: command.type, actor: operator.name }, "command failed");
-    return fail("INTERNAL", `${command.type === "start-rollout" ? "Starting the rollout" : "Recording the action"} failed on the server: ${err instanceof Error ? err.message : String(err)}`);
+    const what = command.type === "start-rollout" ? "Starting the rollout" : command.type === "operator-event" ? "Recording the action" : "Changing the freeze";
+    return fail("INTERNAL", `${what} failed on the server: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -13,7 +13,8 @@ import { toFleetInstance } from "@/lib/fleet";
 import type { TrafficStats } from "@/server/providers/types";
 import { createRollout, transition, type CreateRolloutInput } from "@/lib/rollout/machine";
 import type { ChangeBus } from "@/server/bus";
-import { ActiveRolloutExistsError, InstanceLockedError, type RotorStore } from "@/server/store";
+import { ActiveRolloutExistsError, FrozenError, InstanceLockedError, type RotorStore } from "@/server/store";
+import { activeFreeze, describeFreeze } from "@/server/store/freezes";
 import type { Journals } from "@/server/store/journal";
 import { ensureAuthSchema } from "@/server/auth/db";
 import { needsFirstApproval, twoPersonLbs } from "@/server/auth/two-person";
@@ -55,6 +56,9 @@ export async function launchRollout(
   raw: unknown = input,
 ): Promise<LaunchResult> {
   const { store, monitor } = deps;
+  // A freeze first: nothing is read or planned on a frozen load balancer (the insert below checks again).
+  const frozen = activeFreeze(store.db, input.lb);
+  if (frozen) return { ok: false, code: "FROZEN", message: describeFreeze(frozen), fieldErrors: { lb: describeFreeze(frozen) } };
   const running = store.activeRolloutFor(input.lb);
   if (running) {
     return { ok: false, code: "ROLLOUT_ACTIVE", message: new ActiveRolloutExistsError({ ...running, targetVersion: running.targetVersion }).message };
@@ -130,6 +134,7 @@ export async function launchRollout(
       [{ at: now, actor, type: "start", payload: { type: "start" }, outcome: "applied", details: { traffic, fleet } }],
     );
   } catch (err) {
+    if (err instanceof FrozenError) return { ok: false, code: "FROZEN", message: err.message, fieldErrors: { lb: err.message } };
     if (err instanceof ActiveRolloutExistsError) return { ok: false, code: "ROLLOUT_ACTIVE", message: err.message, fieldErrors: { lb: err.message } };
     // An instance of the plan belongs to another active rollout (maybe on another load balancer sharing it).
     if (err instanceof InstanceLockedError) return { ok: false, code: "INSTANCE_LOCKED", message: err.message, fieldErrors: { lb: err.message } };

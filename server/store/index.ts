@@ -6,6 +6,7 @@
  * triggers) lets an event be updated or deleted.
  */
 import type { EventOutcome, StoredEvent } from "@/lib/views";
+import { activeFreeze, FrozenError } from "./freezes";
 import type { RolloutPhase } from "@/lib/rollout/types";
 import { openDatabase, type Db } from "./db";
 
@@ -147,6 +148,8 @@ function toEvent(r: EventDbRow): StoredEvent {
   };
 }
 
+export { FrozenError } from "./freezes";
+
 export class RotorStore {
   readonly db: Db;
   readonly file: string;
@@ -200,6 +203,9 @@ export class RotorStore {
    */
   insertRollout(r: NewRollout, firstEvents: Omit<NewEvent, "rolloutId">[]): number[] {
     return this.write(() => {
+      // A deploy freeze refuses it (the trigger would too; this says until when, by whom and why).
+      const frozen = activeFreeze(this.db, r.lb, r.createdAt);
+      if (frozen) throw new FrozenError(frozen);
       const running = this.stmts.activeFor.get(r.lb);
       if (running) {
         throw new ActiveRolloutExistsError({ id: running.id, lb: running.lb, targetVersion: running.target_version, phase: running.phase });

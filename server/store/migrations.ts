@@ -167,4 +167,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: "deploy freezes",
+    // A freeze refuses new rollouts on a load balancer until it ends or is lifted; running rollouts are
+    // untouched (they can still be paused, aborted, rolled back). The trigger makes the rule hold for
+    // every writer, inside the transaction that inserts the rollout.
+    sql: `
+      CREATE TABLE freezes (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        lb         TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        ends_at    INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        lifted_by  TEXT,
+        lifted_at  INTEGER
+      );
+      CREATE INDEX freezes_by_lb ON freezes (lb, ends_at);
+
+      CREATE TRIGGER rollouts_refused_while_frozen BEFORE INSERT ON rollouts
+      WHEN EXISTS (SELECT 1 FROM freezes WHERE lb = NEW.lb AND lifted_at IS NULL AND ends_at > NEW.created_at)
+      BEGIN SELECT RAISE(ABORT, 'FROZEN: the load balancer is frozen'); END;
+    `,
+  },
 ];

@@ -9,11 +9,14 @@ import { FleetTable } from "@/components/fleet/fleet-table";
 import { FleetSummary } from "@/components/fleet/fleet-summary";
 import { queryKeys } from "@/components/queries";
 import { ProblemPage } from "@/components/ui/provider-problem";
-import { fleetView, lbTraffic, providerProblem } from "@/server/api/fleet";
+import { fleetView, freezeOf, lbTraffic, providerProblem } from "@/server/api/fleet";
 import { prefetch } from "@/server/api/prefetch";
 import { FAULT_KINDS } from "@/server/fleet/protocol";
 import { faultInjection } from "@/server/api/faults";
 import { readOrNotFound } from "@/app/page-read";
+import { freezeAction } from "@/app/actions/freeze";
+import { FreezePanel } from "@/components/lb/freeze-panel";
+import { can } from "@/server/auth/roles";
 
 export const dynamic = "force-dynamic";
 
@@ -43,6 +46,7 @@ export default async function FleetPage({ params }: Props) {
       <div className="space-y-4">
         <FleetHeader lb={name} />
         <FleetSummary lb={name} />
+        <FreezePanel lb={name} freeze={freezeOf(name)} canManage={can(auth.operator.role, "lb.freeze")} action={freezeAction} />
         <FleetTable lb={name} />
         {local && <FaultPanel lb={name} kinds={FAULT_KINDS} inject={injectFaultAction} clear={clearFaultsAction} />}
       </div>
