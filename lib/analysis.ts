@@ -187,6 +187,24 @@ export interface AlarmState {
   updatedAt?: number;
 }
 
+/**
+ * A load balancer's own metrics over a window, for the whole of it (AWS: a target group's CloudWatch
+ * metrics; ALB and Classic ELB publish no per-instance split, so these cannot compare new instances
+ * with old ones: they show the fleet as a whole).
+ */
+export interface LbWindowMetrics {
+  lb: string;
+  from: number;
+  to: number;
+  requests: number;
+  /** 5xx answered by the instances (not by the load balancer itself). */
+  backend5xx: number;
+  /** p95 of the response time; null when the service had no datapoint for it. */
+  p95Ms: number | null;
+  /** Where the figures come from, e.g. "CloudWatch AWS/ApplicationELB TargetGroup=targetgroup/web/…". */
+  source: string;
+}
+
 export type Verdict = "pass" | "fail" | "inconclusive";
 
 export interface AnalysisCheck {
