@@ -26,6 +26,7 @@ serveIpc({
   },
   describe: () => ({ backends: balancer.describe(), totals: balancer.getTotals(), drainTimeoutMs: balancer.drainTimeoutMs, healthCheck: balancer.healthCheck }),
   reset: () => balancer.resetCounters(),
+  stats: (ids?: string[]) => balancer.stats(process.env.ROTOR_LB_NAME ?? "local", ids),
 });
 
 async function shutdown(code: number) {

@@ -13,6 +13,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { checkOnce, deriveState, freshHealth, recordCheck, DEFAULT_HEALTH_CHECK, type HealthCheckSettings } from "./health";
+import { LATENCY_BOUNDS_MS, bucketCount, type BackendCumulative, type BackendStatsSnapshot } from "@/lib/analysis";
 import type { BackendCounters, ControlInstance, DrainRecord, LbTotals } from "./protocol";
 import { lbError, proxyRequest, type Backend, type BackendSpec, type Flight, type ProxyContext } from "./proxy";
 
@@ -35,6 +36,10 @@ export type BackendView = Pick<ControlInstance, "id" | "zone" | "state" | "descr
 
 function zeroCounters(): BackendCounters {
   return { inFlight: 0, requests: 0, backend5xx: 0, lb5xx: 0, errors: 0, retries: 0, drainCut: 0, clientAborts: 0 };
+}
+
+function zeroLatency(): number[] {
+  return new Array<number>(bucketCount()).fill(0);
 }
 
 function zeroTotals(): LbTotals {
@@ -120,6 +125,8 @@ export class Balancer implements ProxyContext {
       healthFault: false,
       flights: new Set(),
       counters: zeroCounters(),
+      latency: zeroLatency(),
+      countersSince: Date.now(),
       lastDrain: null,
     };
     this.backends.set(b.id, b);
@@ -189,7 +196,26 @@ export class Balancer implements ProxyContext {
 
   resetCounters(): void {
     this.totals = zeroTotals();
-    for (const b of this.backends.values()) b.counters = { ...zeroCounters(), inFlight: b.flights.size };
+    const now = Date.now();
+    for (const b of this.backends.values()) {
+      b.counters = { ...zeroCounters(), inFlight: b.flights.size };
+      b.latency = zeroLatency();
+      b.countersSince = now;
+    }
+  }
+
+  /**
+   * Cumulative per-backend counters and latency histograms now (every backend, or those in `ids`), for
+   * batch analysis: a caller takes two and subtracts (lib/analysis.ts diffSnapshots).
+   */
+  stats(lb: string, ids?: readonly string[]): BackendStatsSnapshot {
+    const backends: Record<string, BackendCumulative> = {};
+    for (const b of this.backends.values()) {
+      if (ids && !ids.includes(b.id)) continue;
+      const c = b.counters;
+      backends[b.id] = { since: b.countersSince, requests: c.requests, backend5xx: c.backend5xx, errors: c.errors, lb5xx: c.lb5xx, latency: [...b.latency] };
+    }
+    return { lb, at: Date.now(), boundsMs: [...LATENCY_BOUNDS_MS], backends };
   }
 
   describe(): BackendView[] {

@@ -9,6 +9,8 @@
  *   POST   /v1/load-balancers/{lb}/register        { ids }   (ids behind {lb}; the other balancer is untouched)
  *   POST   /v1/load-balancers/{lb}/deregister      { ids }   (returns at once; draining shows in instances)
  *   POST   /v1/load-balancers/{lb}/settings        { drainTimeoutMs?, healthCheck? }
+ *   GET    /v1/load-balancers/{lb}/backends/stats[?ids=a,b]  cumulative per-backend counters and latency
+ *                                                  histograms with a timestamp (lib/analysis.ts BackendStatsSnapshot)
  *   GET    /v1/load-balancers/{lb}/traffic         the traffic generator's counters for requests sent through {lb}
  *   GET    /v1/memberships                         { [instanceId]: [every balancer it is registered in now] }
  *   POST   /v1/hooks/{stop|deploy|start|verify}    { ids, params: { version }, timeoutMs? } → results (any instance)
@@ -34,7 +36,7 @@ import { z } from "zod";
 import { bearerMatches } from "./control-secret";
 import { type Fleet, FleetUnavailableError, UnknownInstanceError, UnknownLoadBalancerError } from "./fleet";
 import { GroupRefusal } from "./group";
-import { API_PREFIX, HOOK_NAMES, desiredCapacityBodySchema, faultBodySchema, hookBodySchema, idsBodySchema, launchVersionBodySchema, settingsBodySchema, terminateBodySchema, trafficBodySchema } from "./protocol";
+import { API_PREFIX, HOOK_NAMES, backendStatsQuerySchema, desiredCapacityBodySchema, faultBodySchema, hookBodySchema, idsBodySchema, launchVersionBodySchema, settingsBodySchema, terminateBodySchema, trafficBodySchema } from "./protocol";
 
 const MAX_BODY = 64 * 1024;
 
@@ -131,6 +133,15 @@ export function createControlServer(fleet: Fleet, options: ControlServerOptions)
     { method: "GET", pattern: new RegExp(`^${P}/load-balancers$`), handle: async () => [200, await fleet.loadBalancers()] },
     { method: "GET", pattern: new RegExp(`^${P}/load-balancers/([^/]+)$`), handle: async (m) => [200, await fleet.loadBalancer(lb(m))] },
     { method: "GET", pattern: new RegExp(`^${P}/load-balancers/([^/]+)/instances$`), handle: async (m) => [200, await fleet.describeInstances(lb(m))] },
+    {
+      method: "GET",
+      pattern: new RegExp(`^${P}/load-balancers/([^/]+)/backends/stats$`),
+      handle: async (m, req) => {
+        const ids = new URL(req.url ?? "/", "http://control").searchParams.get("ids");
+        const query = parse(backendStatsQuerySchema, ids === null ? {} : { ids: ids.split(",") });
+        return [200, await fleet.backendStats(lb(m), query.ids)];
+      },
+    },
     {
       method: "GET",
       pattern: new RegExp(`^${P}/load-balancers/([^/]+)/traffic$`),

@@ -8,6 +8,7 @@
 import type { ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import type { BackendStatsSnapshot } from "@/lib/analysis";
 import type { HookName } from "@/lib/rollout/types";
 import type { BalancerConfig, FleetConfig } from "./config";
 import { instanceId, zoneOf } from "./config";
@@ -16,11 +17,11 @@ import type { HealthCheckSettings } from "./health";
 import { deployHook, spawnTs, startHook, stopHook, verifyHook, type HookContext, type InstanceRecord } from "./hooks";
 import { ipcClient } from "./ipc";
 import { Tail } from "./output";
-import type { ControlInstance, ControlLoadBalancer, Fault, FaultBody, HookResultWire, LbTotals, SettingsBody } from "./protocol";
+import { APP_FAULT_KINDS, type ControlInstance, type ControlLoadBalancer, type Fault, type FaultBody, type HookResultWire, type LbTotals, type SettingsBody } from "./protocol";
 import { ensurePrivateDir } from "@/server/store/files";
 import { checkVersion, ensureRelease, readDeployed, writeDeployed } from "./releases";
 import { TrafficGenerator } from "./traffic";
-import { LocalGroup } from "./group";
+import { GroupRefusal, LocalGroup } from "./group";
 import type { GroupView } from "./protocol";
 import type { BackendView } from "./balancer";
 import { apacheConnectionCap, apacheDeploy, apacheSettings, apacheStart, apacheStop, apacheVerify, checkApacheInstalled, killApache, prepareInstance, readPid, setBackend500, type ApacheContext } from "./apache/instances";
@@ -350,6 +351,13 @@ export class Fleet {
     });
   }
 
+  /** Cumulative per-backend counters and latency histograms of one balancer (every backend, or `ids`, which must be behind it). */
+  async backendStats(name: string, ids?: string[]): Promise<BackendStatsSnapshot> {
+    const b = this.balancer(name);
+    if (ids) this.checkMembers(b, ids);
+    return this.call<BackendStatsSnapshot>(b, "stats", ids);
+  }
+
   async loadBalancer(name: string): Promise<ControlLoadBalancer> {
     const b = this.balancer(name);
     const lb = await this.call<LbDescribe>(b, "describe");
@@ -439,10 +447,12 @@ export class Fleet {
     return apacheVerify(ctx, inst, version, timeoutMs ?? 5_000, out);
   }
 
-  private async setBackend500(inst: InstanceRecord | undefined, on: boolean): Promise<void> {
+  /** Tells an instance's server the faults on its own answers (Apache: only an all-500 flag, see injectFault). */
+  private async pushAppFaults(inst: InstanceRecord | undefined): Promise<void> {
     if (!inst) return;
-    if (this.apache) await setBackend500(this.cfg.fleetDir, inst.id, on);
-    else inst.child?.send({ type: "fault", backend500: on });
+    const faults = this.faults.appFaults(inst.id);
+    if (this.apache) await setBackend500(this.cfg.fleetDir, inst.id, faults.backend500 !== null);
+    else inst.child?.send({ type: "fault", ...faults });
   }
 
   private async applyFaults(inst: InstanceRecord): Promise<void> {
@@ -451,7 +461,7 @@ export class Fleet {
       health.active = true;
       await this.healthFault(inst.id, true);
     }
-    if (this.faults.has("backend-500", inst.id)) await this.setBackend500(inst, true);
+    if (this.faults.has("backend-500", inst.id) || this.faults.has("slow-responses", inst.id)) await this.pushAppFaults(inst);
   }
 
   /** A failing health check is the instance's: every balancer it is behind sees it. */
@@ -461,15 +471,18 @@ export class Fleet {
 
   async injectFault(body: FaultBody): Promise<Fault[]> {
     this.checkIds([body.instanceId]);
+    if (this.apache && (body.kind === "slow-responses" || body.rate !== undefined || body.onVersion !== undefined)) {
+      throw new GroupRefusal(400, "FAULT_NOT_SUPPORTED", `the Apache instances support backend-500 on every answer only (no rate, onVersion or slow-responses); run the Node fleet for ${body.kind}${body.onVersion ? " on a version" : ""}`);
+    }
     this.faults.add(body);
-    if (body.kind === "backend-500") await this.setBackend500(this.instances.get(body.instanceId), true);
+    if (APP_FAULT_KINDS.includes(body.kind)) await this.pushAppFaults(this.instances.get(body.instanceId));
     return this.faults.list();
   }
 
   async clearFaults(): Promise<Fault[]> {
     for (const f of this.faults.clear()) {
       if (f.kind === "health-fails-after-start") await this.healthFault(f.instanceId, false);
-      if (f.kind === "backend-500") await this.setBackend500(this.instances.get(f.instanceId), false);
+      if (APP_FAULT_KINDS.includes(f.kind)) await this.pushAppFaults(this.instances.get(f.instanceId));
     }
     return this.faults.list();
   }

@@ -11,6 +11,7 @@
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { AppFaults } from "./protocol";
 
 const id = process.env.ROTOR_INSTANCE_ID ?? "i-local-?";
 const port = Number(process.env.ROTOR_INSTANCE_PORT ?? 0);
@@ -43,7 +44,9 @@ try {
 }
 
 let stopping = false;
-let backend500 = false;
+/** Faults on our own answers (never /health), as the supervisor last said; `onVersion` limits one to a version. */
+let faults: AppFaults = { backend500: null, slow: null };
+const applies = (f: { onVersion?: string } | null): boolean => f !== null && (f.onVersion === undefined || f.onVersion === version);
 let inFlight = 0;
 const commonHeaders = { "x-rotor-version": version, "x-rotor-instance": id };
 
@@ -74,6 +77,30 @@ function stream(res: http.ServerResponse, url: URL) {
 }
 
 const server = http.createServer((req, res) => {
+  const slow = faults.slow;
+  if (slow && applies(slow) && !req.url?.startsWith("/health")) {
+    // Counted in flight from arrival: a stop waits for a delayed answer too.
+    inFlight++;
+    let waiting = true;
+    const timer = setTimeout(() => {
+      waiting = false;
+      inFlight--;
+      handle(req, res);
+    }, slow.delayMs);
+    res.on("close", () => {
+      if (!waiting) return;
+      // The client gave up during the delay.
+      waiting = false;
+      clearTimeout(timer);
+      inFlight--;
+      if (stopping) maybeExit();
+    });
+    return;
+  }
+  handle(req, res);
+});
+
+function handle(req: http.IncomingMessage, res: http.ServerResponse) {
   inFlight++;
   let done = false;
   const finish = () => {
@@ -86,7 +113,8 @@ const server = http.createServer((req, res) => {
   res.on("close", finish);
   const url = new URL(req.url ?? "/", "http://instance");
   if (url.pathname === "/health") return send(res, 200, "application/json", JSON.stringify({ status: "ok", version, id }));
-  if (backend500) return send(res, 500, "application/json", JSON.stringify({ error: "injected fault: backend-500", version, id }));
+  const e500 = faults.backend500;
+  if (e500 && applies(e500) && (e500.rate >= 1 || Math.random() < e500.rate)) return send(res, 500, "application/json", JSON.stringify({ error: "injected fault: backend-500", version, id }));
   if (url.pathname === "/version") return send(res, 200, "application/json", JSON.stringify({ version, id, zone }));
   if (url.pathname === "/slow") {
     const asked = Number(url.searchParams.get("ms") ?? 1000);
@@ -106,7 +134,7 @@ const server = http.createServer((req, res) => {
   }
   if (url.pathname === "/") return send(res, 200, "text/html; charset=utf-8", page);
   return send(res, 404, "application/json", JSON.stringify({ error: "not found", version, id }));
-});
+}
 server.keepAliveTimeout = keepAliveTimeoutMs;
 server.headersTimeout = keepAliveTimeoutMs + 5_000;
 server.requestTimeout = 0;
@@ -141,8 +169,8 @@ function stop(reason: string) {
 process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("message", (msg: unknown) => {
-  const m = msg as { type?: string; backend500?: boolean };
-  if (m.type === "fault") backend500 = m.backend500 === true;
+  const m = msg as { type?: string } & Partial<AppFaults>;
+  if (m.type === "fault") faults = { backend500: m.backend500 ?? null, slow: m.slow ?? null };
   if (m.type === "stop") stop("supervisor");
 });
 // The supervisor is gone (crashed or killed): do not outlive it.

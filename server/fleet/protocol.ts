@@ -25,6 +25,9 @@ export const instanceIdSchema = z.string().min(1).max(64);
 
 export const idsBodySchema = z.object({ ids: z.array(instanceIdSchema).min(1).max(1000) }).strict();
 
+/** `GET /v1/load-balancers/{lb}/backends/stats?ids=a,b`: the ids (comma-separated), or every backend without. */
+export const backendStatsQuerySchema = z.object({ ids: z.array(instanceIdSchema).min(1).max(1000).optional() }).strict();
+
 export const HOOK_NAMES = ["stop", "deploy", "start", "verify"] as const satisfies readonly HookName[];
 
 export const hookBodySchema = z
@@ -62,8 +65,11 @@ export const trafficBodySchema = z
   })
   .strict();
 
-export const FAULT_KINDS = ["deploy-fails", "start-fails", "health-fails-after-start", "slow-drain", "backend-500"] as const;
+export const FAULT_KINDS = ["deploy-fails", "start-fails", "health-fails-after-start", "slow-drain", "backend-500", "slow-responses"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Faults the instance's web server applies to its own answers (never to /health): they may be limited to a version. */
+export const APP_FAULT_KINDS: readonly FaultKind[] = ["backend-500", "slow-responses"];
 
 export const faultBodySchema = z
   .object({
@@ -71,8 +77,26 @@ export const faultBodySchema = z
     instanceId: instanceIdSchema,
     /** `slow-drain`: how long the held request lasts (default 8 s, at most the instance's /slow bound). */
     holdMs: z.number().int().min(1).max(10_000).optional(),
+    /** `slow-responses`: added to every answer but /health (default 500 ms). */
+    delayMs: z.number().int().min(1).max(10_000).optional(),
+    /** `backend-500`: the share of answers that are 500s (default 1: all of them). */
+    rate: z.number().gt(0, { error: "rate must be more than 0 (clear the fault instead)" }).max(1).optional(),
+    /**
+     * `backend-500`, `slow-responses`: only while the instance serves this version (armed on every
+     * instance, the fault follows a rollout: the instances on the new version misbehave, the others not).
+     */
+    onVersion: versionSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    const only = (field: "holdMs" | "delayMs" | "rate" | "onVersion", kinds: readonly FaultKind[]) => {
+      if (f[field] !== undefined && !kinds.includes(f.kind)) ctx.addIssue({ code: "custom", path: [field], message: `${field} applies only to ${kinds.join(" and ")}, not ${f.kind}` });
+    };
+    only("holdMs", ["slow-drain"]);
+    only("delayMs", ["slow-responses"]);
+    only("rate", ["backend-500"]);
+    only("onVersion", APP_FAULT_KINDS);
+  });
 
 /** `POST /v1/group/launch-version`: the release new instances start from (the launch template's version). */
 export const launchVersionBodySchema = z.object({ version: versionSchema }).strict();
@@ -91,6 +115,9 @@ export interface Fault {
   kind: FaultKind;
   instanceId: string;
   holdMs?: number;
+  delayMs?: number;
+  rate?: number;
+  onVersion?: string;
   since: number;
   /** For `health-fails-after-start`: true once the instance has started and the balancer fails its checks. */
   active?: boolean;
@@ -228,6 +255,12 @@ export interface GroupView {
   instances: GroupInstance[];
   /** The most recent first (the last 100). */
   activities: GroupActivity[];
+}
+
+/** What the supervisor tells an instance's process of the faults on its own answers (IPC `{ type: "fault", … }`). */
+export interface AppFaults {
+  backend500: { rate: number; onVersion?: string } | null;
+  slow: { delayMs: number; onVersion?: string } | null;
 }
 
 export interface ApiError {

@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import type { Socket } from "node:net";
+import { bucketIndex } from "@/lib/analysis";
 import type { HealthState } from "./health";
 import type { BackendCounters, DrainRecord, LbTotals } from "./protocol";
 
@@ -71,6 +72,10 @@ export interface Backend extends BackendSpec {
   healthFault: boolean;
   flights: Set<Flight>;
   counters: BackendCounters;
+  /** Response-time histogram over lib/analysis.ts's LATENCY_BOUNDS_MS (sent → response headers), reset with the counters. */
+  latency: number[];
+  /** When `counters` and `latency` started counting (added, or last reset): a window that spans a restart is told apart. */
+  countersSince: number;
   lastDrain: DrainRecord | null;
 }
 
@@ -116,6 +121,7 @@ function forward(ctx: ProxyContext, req: http.IncomingMessage, res: http.ServerR
   // (Node's types say headers is an object; it takes raw [name, value, …] pairs too.)
   const up = http.request({ host: b.host, port: b.port, method: req.method, path: req.url, headers: headers as unknown as http.OutgoingHttpHeaders, agent: b.agent });
   const sentAt = Date.now();
+  const started = performance.now();
   const f: Flight = { res, up, done: false, sentAt, responded: false };
   b.flights.add(f);
 
@@ -133,6 +139,8 @@ function forward(ctx: ProxyContext, req: http.IncomingMessage, res: http.ServerR
 
   up.on("response", (upRes) => {
     f.responded = true;
+    // Time to the response headers, as ALB's TargetResponseTime: a streamed body does not count.
+    b.latency[bucketIndex(performance.now() - started)]!++;
     const status = upRes.statusCode ?? 502;
     if (status >= 500) {
       b.counters.backend5xx++;

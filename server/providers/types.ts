@@ -71,12 +71,16 @@ export interface ProviderWarning {
 }
 
 import type { FaultView } from "@/lib/views";
+import type { AlarmState, BackendStatsSnapshot, LbWindowMetrics } from "@/lib/analysis";
 
 /** Optional capability: arming failures on purpose (the local fleet has it, for demos and tests). */
 export interface FaultInjection {
   list(): Promise<FaultView[]>;
-  /** `kind` is one the provider knows (the local fleet: FAULT_KINDS); an unknown one is refused. */
-  inject(fault: { kind: string; instanceId: string }): Promise<FaultView[]>;
+  /**
+   * `kind` is one the provider knows (the local fleet: FAULT_KINDS); an unknown one is refused. The local
+   * fleet's extras: `delayMs` (slow-responses), `rate` (backend-500), `onVersion` (both: only while the instance serves it).
+   */
+  inject(fault: { kind: string; instanceId: string; delayMs?: number; rate?: number; onVersion?: string }): Promise<FaultView[]>;
   clear(): Promise<FaultView[]>;
 }
 
@@ -141,6 +145,24 @@ export interface ScalingGroups {
   terminate(group: string, id: string, decrementDesired: boolean): Promise<void>;
 }
 
+/**
+ * Optional capability: the figures a batch analysis judges by (lib/analysis.ts does the judging).
+ * Each part is optional: a provider offers what it has. Every call reads fresh and throws a
+ * ProviderError (naming the call, and on AWS the IAM permission) when it cannot.
+ */
+export interface BatchAnalysisSource {
+  /**
+   * Per-instance cumulative counters and latency histograms at `lb` now (the ids given, all behind
+   * `lb`, or every instance): take one at the start of the window and one at its end, then
+   * diffSnapshots. The local fleet has it; AWS does not (its load balancer metrics have no per-instance split).
+   */
+  snapshot?(lb: string, ids?: readonly string[]): Promise<BackendStatsSnapshot>;
+  /** The named alarms' states now (AWS: CloudWatch). A name the service does not know throws NOT_FOUND. */
+  alarms?(names: readonly string[]): Promise<AlarmState[]>;
+  /** The load balancer's own metrics over [from, to] (epoch ms), for the whole of it; null when it has none. */
+  lbMetrics?(lb: string, from: number, to: number): Promise<LbWindowMetrics | null>;
+}
+
 export interface LoadBalancerProvider {
   readonly name: ProviderName;
   listLoadBalancers(): Promise<LoadBalancerSummary[]>;
@@ -169,6 +191,8 @@ export interface LoadBalancerProvider {
   readonly groups?: ScalingGroups;
   /** Fault injection, where the provider offers it (never on AWS). */
   readonly faults?: FaultInjection;
+  /** Figures for batch analysis, where the provider has them. */
+  readonly analysis?: BatchAnalysisSource;
   /** Recent warnings (oldest first), optionally only those at or after `since` (epoch ms). */
   warnings?(since?: number): ProviderWarning[];
   close?(): Promise<void>;

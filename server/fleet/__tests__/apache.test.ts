@@ -121,6 +121,10 @@ describe("the local fleet on Apache httpd + mod_perl", () => {
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     await fleet.control.clearFaults();
     expect((await fetch(`http://127.0.0.1:${port}/version`)).status).toBe(200);
+    // What the Apache instances cannot do is refused, not half done.
+    await expect(fleet.control.injectFault({ kind: "slow-responses", instanceId: "i-local-5" })).rejects.toThrow(/400 the Apache instances support backend-500 on every answer only/);
+    await expect(fleet.control.injectFault({ kind: "backend-500", instanceId: "i-local-5", onVersion: "2.0.0" })).rejects.toThrow(/FAULT_NOT_SUPPORTED|Apache instances support/);
+    expect(await fleet.control.faults()).toEqual([]);
     await p.register(lb, ["i-local-5"]);
     await waitFor("i-local-5 in service", async () => (await byId("i-local-5")).state === "in-service");
   }, 60_000);

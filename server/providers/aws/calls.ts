@@ -46,7 +46,7 @@ export function isThrottling(err: unknown): boolean {
   return THROTTLE_NAMES.has(e.name ?? "") || /rate exceeded/i.test(e.message ?? "") || e.$metadata?.httpStatusCode === 429;
 }
 
-const NOT_FOUND = new Set(["AccessPointNotFoundException", "LoadBalancerNotFound", "TargetGroupNotFoundException", "LoadBalancerNotFoundException", "InvalidDocument"]);
+const NOT_FOUND = new Set(["ResourceNotFound", "AccessPointNotFoundException", "LoadBalancerNotFound", "TargetGroupNotFoundException", "LoadBalancerNotFoundException", "InvalidDocument"]);
 const AUTH = new Set([
   "CredentialsProviderError",
   "AccessDenied",
@@ -84,6 +84,7 @@ const EXPIRED = new Set(["ExpiredToken", "ExpiredTokenException", "RequestExpire
 const UNKNOWN_KEY = new Set(["InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure"]);
 const EC2_CALLS = new Set(["DescribeInstances", "CreateTags", "DescribeImages", "DescribeLaunchTemplateVersions", "CreateLaunchTemplateVersion"]);
 const AUTOSCALING_CALL = /^(?:DescribeAutoScalingInstances|DescribeAutoScalingGroups|DescribeLifecycleHooks|DescribeScalingActivities|UpdateAutoScalingGroup|SetDesiredCapacity|TerminateInstanceInAutoScalingGroup)$/;
+const CLOUDWATCH_CALL = /^(?:DescribeAlarms|GetMetricData)$/;
 const SSM_CALL = /^(?:SendCommand|GetCommandInvocation|ListCommandInvocations|CancelCommand|GetDocument|CreateDocument|UpdateDocument|UpdateDocumentDefaultVersion)$/;
 
 /**
@@ -95,7 +96,15 @@ export function permissionFor(what: string, message: string): string {
   const named = /perform:?\s+([a-z0-9-]+:[A-Za-z0-9]+)/.exec(message)?.[1];
   if (named) return named;
   const operation = what.split(/\s/, 1)[0] ?? what;
-  const service = EC2_CALLS.has(operation) ? "ec2" : SSM_CALL.test(operation) ? "ssm" : AUTOSCALING_CALL.test(operation) ? "autoscaling" : "elasticloadbalancing";
+  const service = EC2_CALLS.has(operation)
+    ? "ec2"
+    : SSM_CALL.test(operation)
+      ? "ssm"
+      : AUTOSCALING_CALL.test(operation)
+        ? "autoscaling"
+        : CLOUDWATCH_CALL.test(operation)
+          ? "cloudwatch"
+          : "elasticloadbalancing";
   return `${service}:${operation}`;
 }
 

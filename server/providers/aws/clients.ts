@@ -1,5 +1,5 @@
 /**
- * The five SDK clients, built once per provider from configuration. Region and credentials come from
+ * The SDK clients, built once per provider from configuration. Region and credentials come from
  * the SDK's standard chain unless given; `endpoint` (AWS_ENDPOINT_URL) points every client at e.g. moto.
  *
  * Retries: the SDK's own, in its adaptive mode by default (`retryMode`, `maxAttempts` in config.ts):
@@ -7,6 +7,7 @@
  * the client down. It is the only retry loop below the engine's (server/engine/retry.ts).
  */
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingClient } from "@aws-sdk/client-elastic-load-balancing";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -19,6 +20,8 @@ export interface AwsClients {
   ec2: EC2Client;
   ssm: SSMClient;
   autoscaling: AutoScalingClient;
+  /** Alarms and load balancer metrics, read for batch analysis (cloudwatch.ts). */
+  cloudwatch: CloudWatchClient;
 }
 
 export interface ClientOptions {
@@ -89,6 +92,7 @@ export function createClients(config: AwsConfig, options: ClientOptions = {}): A
     ec2: new EC2Client(common),
     ssm: new SSMClient(common),
     autoscaling: new AutoScalingClient(common),
+    cloudwatch: new CloudWatchClient(common),
   };
   const onRequest = options.onRequest;
   if (onRequest) {
@@ -97,6 +101,7 @@ export function createClients(config: AwsConfig, options: ClientOptions = {}): A
     count(clients.ec2 as unknown as Stack, "ec2", onRequest);
     count(clients.ssm as unknown as Stack, "ssm", onRequest);
     count(clients.autoscaling as unknown as Stack, "autoscaling", onRequest);
+    count(clients.cloudwatch as unknown as Stack, "cloudwatch", onRequest);
   }
   return clients;
 }
@@ -107,4 +112,5 @@ export function destroyClients(clients: AwsClients): void {
   clients.ec2.destroy();
   clients.ssm.destroy();
   clients.autoscaling.destroy();
+  clients.cloudwatch.destroy();
 }

@@ -9,6 +9,7 @@ import { type LbBackend, TtlCache } from "@/server/providers/aws/backend";
 import { AutoScalingGroups } from "@/server/providers/aws/autoscaling";
 import { AwsCaller, isThrottling, type CallerDeps } from "@/server/providers/aws/calls";
 import { ClassicBalancers } from "@/server/providers/aws/classic";
+import { CloudWatchAnalysis } from "@/server/providers/aws/cloudwatch";
 import { type AwsClients, type ClientOptions, createClients, destroyClients, watchThrottling } from "@/server/providers/aws/clients";
 import { type AwsConfig, type AwsConfigInput, loadAwsConfig, parseAwsConfig } from "@/server/providers/aws/config";
 import { Ec2Directory } from "@/server/providers/aws/ec2";
@@ -23,6 +24,7 @@ import {
   type HookParams,
   type HookResult,
   type InstanceView,
+  type BatchAnalysisSource,
   type LoadBalancerProvider,
   type LoadBalancerSummary,
   type ProviderWarning,
@@ -57,6 +59,8 @@ export class AwsProvider implements LoadBalancerProvider {
   private readonly membership: MembershipIndex;
   /** Replacing instances through their Auto Scaling group (the `replace` strategy), see scaling-groups.ts. */
   readonly groups: AwsScalingGroups;
+  /** CloudWatch alarms and load balancer metrics (no per-instance snapshot: see cloudwatch.ts). */
+  readonly analysis: BatchAnalysisSource;
   private readonly now: () => number;
   /**
    * Instances Rotor took out of rotation, per load balancer: AWS stops listing them once drained,
@@ -89,6 +93,14 @@ export class AwsProvider implements LoadBalancerProvider {
     this.ssm = new SsmHooks(this.clients, this.caller, config, { sleep: deps.sleep, now: this.now });
     this.summaries = new TtlCache(config.cache.attributesTtlMs, this.now);
     this.membership = new MembershipIndex(this.classic, this.targetGroups, config.loadBalancers ?? undefined, config.cache.attributesTtlMs, this.now);
+    const cloudwatch = new CloudWatchAnalysis(this.clients, this.caller);
+    this.analysis = {
+      alarms: (names) => cloudwatch.alarms(names),
+      lbMetrics: (lb, from, to) => {
+        this.backend(lb);
+        return cloudwatch.lbMetrics(lb, from, to);
+      },
+    };
     this.groups = new AwsScalingGroups(this.clients, this.caller, new AutoScalingGroups(this.clients, this.caller), { members: (lb) => this.members(lb), scope: config.loadBalancers });
   }
 

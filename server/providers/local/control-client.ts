@@ -22,6 +22,7 @@ import {
   type TrafficBody,
 } from "@/server/fleet/protocol";
 import type { HookName } from "@/lib/rollout/types";
+import type { BackendStatsSnapshot } from "@/lib/analysis";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
@@ -152,6 +153,11 @@ export class ControlClient {
   /** The traffic generator's counters over every balancer (each one's under `loadBalancers`). */
   traffic(o?: RequestOptions) {
     return this.request<FleetTrafficStats>("GET", "/traffic", undefined, o);
+  }
+  /** Cumulative per-backend counters and latency histograms of one balancer now (every backend, or `ids`). */
+  backendStats(lb: string, ids?: readonly string[], o?: RequestOptions) {
+    const query = ids && ids.length > 0 ? `?ids=${ids.map(encodeURIComponent).join(",")}` : "";
+    return this.request<BackendStatsSnapshot>("GET", `/load-balancers/${encodeURIComponent(lb)}/backends/stats${query}`, undefined, o);
   }
   /** The traffic generator's counters for the requests it sent through one balancer. */
   lbTraffic(lb: string, o?: RequestOptions) {

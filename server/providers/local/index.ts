@@ -6,6 +6,7 @@
  * instances); each keeps its own registrations, so a deregistration from one leaves the other serving.
  * Hooks act on instances, whichever balancer named them.
  */
+import { LATENCY_BOUNDS_MS } from "@/lib/analysis";
 import type { HookName } from "@/lib/rollout/types";
 import { VERSION_MESSAGE, isVersion } from "@/lib/validation/version";
 import {
@@ -127,6 +128,13 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LoadBal
       check(lb);
       const t = await client.lbTraffic(lb, { timeoutMs });
       return { at: t.at, requests: t.requests, ok: t.ok, failed: t.failed, failuresByKind: t.failuresByKind, ratePerSec: t.ratePerSec };
+    },
+    analysis: {
+      async snapshot(lb, ids) {
+        check(lb);
+        if (ids !== undefined && ids.length === 0) return { lb, at: Date.now(), boundsMs: [...LATENCY_BOUNDS_MS], backends: {} };
+        return client.backendStats(lb, ids, { timeoutMs });
+      },
     },
     faults: {
       list: () => client.faults({ timeoutMs }),

@@ -101,6 +101,8 @@ describe("credential and permission problems say what to fix", () => {
     expect(permissionFor("DescribeAutoScalingGroups web-asg", "denied")).toBe("autoscaling:DescribeAutoScalingGroups");
     expect(permissionFor("DescribeLaunchTemplateVersions lt-1 2", "UnauthorizedOperation")).toBe("ec2:DescribeLaunchTemplateVersions");
     expect(permissionFor("DescribeImages ami-1", "UnauthorizedOperation")).toBe("ec2:DescribeImages");
+    expect(permissionFor("DescribeAlarms web-5xx", "AccessDenied")).toBe("cloudwatch:DescribeAlarms");
+    expect(permissionFor("GetMetricData AWS/ApplicationELB tg_web", "AccessDenied")).toBe("cloudwatch:GetMetricData");
     expect(permissionFor("x", "User u is not authorized to perform: ssm:GetCommandInvocation on resource")).toBe("ssm:GetCommandInvocation");
   });
 });
