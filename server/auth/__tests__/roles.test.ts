@@ -18,13 +18,14 @@ describe("roles", () => {
     ["tokens.manage", false, false, true],
     ["operators.manage", false, false, true],
     ["settings.manage", false, false, true],
+    ["lb.freeze", false, false, true],
   ])("%s: viewer %s, operator %s, admin %s", (action, viewer, operator, admin) => {
     expect([can("viewer", action), can("operator", action), can("admin", action)]).toEqual([viewer, operator, admin]);
   });
 
   it("covers every action in the table, and refuses an action it does not know", () => {
     expect(ACTIONS.sort()).toEqual(Object.keys(MIN_ROLE).sort());
-    expect(ACTIONS).toHaveLength(14);
+    expect(ACTIONS).toHaveLength(15);
     expect(can("admin", "rollout.explode" as Action)).toBe(false);
   });
 
