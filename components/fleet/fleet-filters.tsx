@@ -31,7 +31,7 @@ export function FleetFilters(props: {
         ))}
       </fieldset>
       <label className="flex items-center gap-1">
-        <span className="text-zinc-500">Version</span>
+        <span className="text-zinc-500 dark:text-zinc-400">Version</span>
         <select className={`${inputCls} py-0.5 text-xs`} value={props.version} onChange={(e) => props.setVersion(e.target.value)}>
           <option value="all">all</option>
           {props.versions.map((v) => (
