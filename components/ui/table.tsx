@@ -19,6 +19,18 @@ export function Panel({ title, actions, children, id }: { title?: ReactNode; act
   );
 }
 
+/**
+ * A wide table's own scroll box: on a narrow screen the table scrolls sideways inside it while the
+ * page does not. A named region that takes focus, so a keyboard can scroll it too (arrow keys).
+ */
+export function ScrollBox({ label, children, className = "overflow-x-auto" }: { label: string; children: ReactNode; className?: string }) {
+  return (
+    <div role="region" aria-label={label} tabIndex={0} className={`${className} focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-600`}>
+      {children}
+    </div>
+  );
+}
+
 export function SortHeader<K extends string>({
   label,
   k,
@@ -50,7 +62,7 @@ export const inputCls =
 
 export const buttonCls = {
   primary:
-    "inline-flex items-center gap-1.5 rounded bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-xs hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:bg-zinc-300 disabled:text-zinc-500 dark:bg-sky-600 dark:hover:bg-sky-500 dark:disabled:bg-zinc-800 dark:disabled:text-zinc-500",
+    "inline-flex items-center gap-1.5 rounded bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-xs hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:bg-zinc-300 disabled:text-zinc-500 dark:bg-sky-700 dark:hover:bg-sky-800 dark:disabled:bg-zinc-800 dark:disabled:text-zinc-500",
   secondary:
     "inline-flex items-center gap-1.5 rounded border border-zinc-300 bg-white px-3 py-1.5 text-sm font-medium text-zinc-800 shadow-xs hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:border-dashed disabled:opacity-50 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100 dark:hover:bg-zinc-800",
   danger:
