@@ -21,7 +21,7 @@ export function FleetFilters(props: {
   };
   return (
     <div className="flex flex-wrap items-center gap-2 text-xs">
-      <fieldset className="flex items-center gap-1">
+      <fieldset className="flex flex-wrap items-center gap-1">
         <legend className="sr-only">Filter by state</legend>
         {LB_STATES.map((s) => (
           <label key={s} className="flex cursor-pointer items-center gap-1 rounded border border-zinc-200 px-1.5 py-0.5 has-checked:border-sky-500 has-checked:bg-sky-50 dark:border-zinc-700 dark:has-checked:bg-sky-500/10">
