@@ -21,7 +21,9 @@ export function Nav({ operator, signOut }: { operator: { name: string; role: str
   const pathname = usePathname() ?? "/";
   const shown = operator ? [...links, ...(operator.role === "admin" ? adminLinks : [])] : [];
   return (
-    <nav aria-label="Main" className="mx-auto flex max-w-7xl items-center gap-5 px-4 py-2.5 text-sm">
+    // On a phone the links take a row of their own below the brand and the operator, wrapping as
+    // needed: every item stays on screen without a menu to open.
+    <nav aria-label="Main" className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-5 gap-y-1 px-4 py-2.5 text-sm">
       <Link href="/" className="flex items-center gap-2 font-semibold tracking-tight">
         <svg aria-hidden viewBox="0 0 16 16" className="size-4 text-sky-600 dark:text-sky-400">
           <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" strokeWidth="1.6" />
@@ -29,19 +31,24 @@ export function Nav({ operator, signOut }: { operator: { name: string; role: str
         </svg>
         Rotor
       </Link>
-      {shown.map((l) => {
-        const current = l.match(pathname);
-        return (
-          <Link
-            key={l.href}
-            href={l.href}
-            aria-current={current ? "page" : undefined}
-            className={current ? "font-medium text-zinc-900 dark:text-zinc-50" : "text-zinc-500 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"}
-          >
-            {l.label}
-          </Link>
-        );
-      })}
+      {shown.length > 0 && (
+        <ul className="order-last flex w-full flex-wrap gap-x-4 sm:order-none sm:w-auto sm:gap-x-5">
+          {shown.map((l) => {
+            const current = l.match(pathname);
+            return (
+              <li key={l.href}>
+                <Link
+                  href={l.href}
+                  aria-current={current ? "page" : undefined}
+                  className={`inline-block py-1 ${current ? "font-medium text-zinc-900 dark:text-zinc-50" : "text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"}`}
+                >
+                  {l.label}
+                </Link>
+              </li>
+            );
+          })}
+        </ul>
+      )}
       {operator ? <LiveIndicator /> : <span className="ml-auto" />}
       <OperatorMenu operator={operator} signOut={signOut} />
     </nav>

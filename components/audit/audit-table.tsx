@@ -4,7 +4,7 @@ import { describeAccess } from "./describe-access";
 import { describeEvent } from "@/components/rollout/describe-event";
 import { Badge, type Tone } from "@/components/ui/badges";
 import { formatTime } from "@/components/ui/format";
-import { td, th } from "@/components/ui/table";
+import { ScrollBox, td, th } from "@/components/ui/table";
 
 const outcomeTone: Record<AuditRow["outcome"], Tone> = { applied: "ok", rejected: "bad", info: "idle" };
 
@@ -17,7 +17,7 @@ function describe(r: AuditRow): string {
 export function AuditTable({ rows }: { rows: AuditRow[] }) {
   if (rows.length === 0) return <p className="p-4 text-sm text-zinc-600 dark:text-zinc-400">No events match these filters.</p>;
   return (
-    <div className="overflow-x-auto">
+    <ScrollBox label="Audit trail, newest first">
       <table className="w-full text-sm">
         <caption className="sr-only">Audit trail, newest first</caption>
         <thead className="border-b border-zinc-200 dark:border-zinc-800">
@@ -53,6 +53,6 @@ export function AuditTable({ rows }: { rows: AuditRow[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollBox>
   );
 }

@@ -5,7 +5,7 @@ import { statusOf, type FormAction, type FormResult } from "@/components/ui/acti
 import { describe, Field } from "@/components/ui/field";
 import { formatTime } from "@/components/ui/format";
 import { StatusLine } from "@/components/ui/status-line";
-import { buttonCls, inputCls, Panel, td, th } from "@/components/ui/table";
+import { buttonCls, inputCls, Panel, ScrollBox, td, th } from "@/components/ui/table";
 import type { OperatorView } from "./auth-types";
 import { RoleField } from "./role-field";
 
@@ -103,26 +103,28 @@ export function OperatorAdmin(props: {
         <TwoPerson {...props.twoPerson} action={props.setTwoPerson} />
       </Panel>
       <Panel title="Operators" id="operator-list-heading">
-        <table className="w-full text-sm">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              {["Name", "Role", "Source", "Added", ""].map((h) => (
-                <th key={h} scope="col" className={th}>{h}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-            {props.operators.map((o) => (
-              <tr key={o.name} className={o.disabled ? "opacity-60" : ""}>
-                <td className={`${td} font-mono`}>{o.name}</td>
-                <td className={td}>{o.role}</td>
-                <td className={td}>{o.source === "config" ? "configuration" : o.disabled ? "dashboard (disabled)" : "dashboard"}</td>
-                <td className={td}>{o.createdAt ? `${formatTime(o.createdAt)} by ${o.createdBy}` : "—"}</td>
-                <td className={td}>{o.source === "db" && !o.disabled && o.name !== props.me ? <Disable name={o.name} action={props.disable} /> : null}</td>
+        <ScrollBox label="Operators">
+          <table className="w-full text-sm">
+            <thead className="border-b border-zinc-200 dark:border-zinc-800">
+              <tr>
+                {["Name", "Role", "Source", "Added", ""].map((h) => (
+                  <th key={h} scope="col" className={th}>{h}</th>
+                ))}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
+              {props.operators.map((o) => (
+                <tr key={o.name} className={o.disabled ? "opacity-60" : ""}>
+                  <td className={`${td} font-mono`}>{o.name}</td>
+                  <td className={td}>{o.role}</td>
+                  <td className={td}>{o.source === "config" ? "configuration" : o.disabled ? "dashboard (disabled)" : "dashboard"}</td>
+                  <td className={td}>{o.createdAt ? `${formatTime(o.createdAt)} by ${o.createdBy}` : "—"}</td>
+                  <td className={td}>{o.source === "db" && !o.disabled && o.name !== props.me ? <Disable name={o.name} action={props.disable} /> : null}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </ScrollBox>
         <AddOperator action={props.add} />
       </Panel>
     </div>

@@ -8,7 +8,7 @@ import { describe, Field } from "@/components/ui/field";
 import { formatTime } from "@/components/ui/format";
 import { ShownOnce } from "@/components/ui/shown-once";
 import { StatusLine } from "@/components/ui/status-line";
-import { buttonCls, inputCls, Panel, td, th } from "@/components/ui/table";
+import { buttonCls, inputCls, Panel, ScrollBox, td, th } from "@/components/ui/table";
 import type { TokenView } from "./auth-types";
 import { RoleField } from "./role-field";
 
@@ -56,30 +56,32 @@ export function TokenAdmin({ tokens, create, revoke }: { tokens: TokenView[]; cr
         {tokens.length === 0 ? (
           <p className="p-3 text-sm text-zinc-600 dark:text-zinc-400">No tokens yet.</p>
         ) : (
-          <table className="w-full text-sm">
-            <thead className="border-b border-zinc-200 dark:border-zinc-800">
-              <tr>
-                {["Name", "Role", "Created", "Last used", "Expires", "State", ""].map((h) => (
-                  <th key={h} scope="col" className={th}>{h}</th>
-                ))}
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
-              {tokens.map((t) => (
-                <tr key={t.id}>
-                  <td className={`${td} font-mono`}>{t.name}</td>
-                  <td className={td}>{t.role}</td>
-                  <td className={td}>{formatTime(t.createdAt)} by <span className="font-mono">{t.createdBy}</span></td>
-                  <td className={td}>{formatTime(t.lastUsedAt)}</td>
-                  <td className={td}>{t.expiresAt ? formatTime(t.expiresAt) : "never"}</td>
-                  <td className={td}>
-                    {t.revokedAt ? <Badge t="idle" title={`by ${t.revokedBy ?? "?"}`}>revoked {formatTime(t.revokedAt)}</Badge> : <Badge t="ok">active</Badge>}
-                  </td>
-                  <td className={td}>{t.revokedAt ? null : <RevokeToken token={t} action={revoke} />}</td>
+          <ScrollBox label="Tokens">
+            <table className="w-full text-sm">
+              <thead className="border-b border-zinc-200 dark:border-zinc-800">
+                <tr>
+                  {["Name", "Role", "Created", "Last used", "Expires", "State", ""].map((h) => (
+                    <th key={h} scope="col" className={th}>{h}</th>
+                  ))}
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
+                {tokens.map((t) => (
+                  <tr key={t.id}>
+                    <td className={`${td} font-mono`}>{t.name}</td>
+                    <td className={td}>{t.role}</td>
+                    <td className={td}>{formatTime(t.createdAt)} by <span className="font-mono">{t.createdBy}</span></td>
+                    <td className={td}>{formatTime(t.lastUsedAt)}</td>
+                    <td className={td}>{t.expiresAt ? formatTime(t.expiresAt) : "never"}</td>
+                    <td className={td}>
+                      {t.revokedAt ? <Badge t="idle" title={`by ${t.revokedBy ?? "?"}`}>revoked {formatTime(t.revokedAt)}</Badge> : <Badge t="ok">active</Badge>}
+                    </td>
+                    <td className={td}>{t.revokedAt ? null : <RevokeToken token={t} action={revoke} />}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollBox>
         )}
       </Panel>
     </div>

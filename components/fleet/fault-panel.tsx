@@ -33,7 +33,7 @@ export function FaultPanel({ lb, kinds, inject, clear }: { lb: string; kinds: re
       <div className="space-y-2 p-3">
         <form action={action} className="flex flex-wrap items-end gap-2 text-sm">
           <div className="flex flex-col gap-1">
-            <label htmlFor="fault-kind" className="text-xs text-zinc-500">
+            <label htmlFor="fault-kind" className="text-xs text-zinc-500 dark:text-zinc-400">
               Fault
             </label>
             <select id="fault-kind" name="kind" className={inputCls} defaultValue={kinds[0]}>
@@ -45,7 +45,7 @@ export function FaultPanel({ lb, kinds, inject, clear }: { lb: string; kinds: re
             </select>
           </div>
           <div className="flex flex-col gap-1">
-            <label htmlFor="fault-instance" className="text-xs text-zinc-500">
+            <label htmlFor="fault-instance" className="text-xs text-zinc-500 dark:text-zinc-400">
               Instance
             </label>
             <select id="fault-instance" name="instanceId" className={`${inputCls} font-mono`}>
@@ -72,7 +72,7 @@ export function FaultPanel({ lb, kinds, inject, clear }: { lb: string; kinds: re
               {f.active && <span className="text-red-700 dark:text-red-400">active</span>}
             </li>
           ))}
-          {faults && faults.length === 0 && <li className="text-zinc-500">No faults armed.</li>}
+          {faults && faults.length === 0 && <li className="text-zinc-500 dark:text-zinc-400">No faults armed.</li>}
         </ul>
         <StatusLine state={statusOf(state, "Done")} />
       </div>

@@ -21,7 +21,7 @@ export function FleetFilters(props: {
   };
   return (
     <div className="flex flex-wrap items-center gap-2 text-xs">
-      <fieldset className="flex items-center gap-1">
+      <fieldset className="flex flex-wrap items-center gap-1">
         <legend className="sr-only">Filter by state</legend>
         {LB_STATES.map((s) => (
           <label key={s} className="flex cursor-pointer items-center gap-1 rounded border border-zinc-200 px-1.5 py-0.5 has-checked:border-sky-500 has-checked:bg-sky-50 dark:border-zinc-700 dark:has-checked:bg-sky-500/10">
@@ -31,7 +31,7 @@ export function FleetFilters(props: {
         ))}
       </fieldset>
       <label className="flex items-center gap-1">
-        <span className="text-zinc-500">Version</span>
+        <span className="text-zinc-500 dark:text-zinc-400">Version</span>
         <select className={`${inputCls} py-0.5 text-xs`} value={props.version} onChange={(e) => props.setVersion(e.target.value)}>
           <option value="all">all</option>
           {props.versions.map((v) => (

@@ -32,7 +32,7 @@ export function FleetSummary({ lb }: { lb: string }) {
         {[...versions].map(([v, n]) => (
           <Badge key={v} t="idle">
             <span className="font-mono">{v}</span>
-            <span className="text-zinc-500">×{n}</span>
+            <span className="text-zinc-600 dark:text-zinc-400">×{n}</span>
           </Badge>
         ))}
       </span>

@@ -6,7 +6,7 @@ import { filterAndSort, type FleetSortKey } from "@/components/fleet/fleet-sort"
 import { FleetFilters } from "@/components/fleet/fleet-filters";
 import { instancesQuery } from "@/components/queries";
 import { FleetRowView as Row } from "@/components/fleet/fleet-row";
-import { Panel, SortHeader, buttonCls, td } from "@/components/ui/table";
+import { buttonCls, Panel, ScrollBox, SortHeader, td } from "@/components/ui/table";
 import type { LbState } from "@/lib/rollout/types";
 
 const PAGE = 200;
@@ -39,7 +39,7 @@ export function FleetTable({ lb }: { lb: string }) {
           {data?.error ?? (error instanceof Error ? error.message : "Could not load instances")}
         </p>
       )}
-      <div className="overflow-x-auto">
+      <ScrollBox label={`Instances behind ${lb}`}>
         <table className="w-full text-sm">
           <caption className="sr-only">Instances behind {lb}</caption>
           <thead className="border-b border-zinc-200 dark:border-zinc-800">
@@ -59,14 +59,14 @@ export function FleetTable({ lb }: { lb: string }) {
             ))}
             {slice.length === 0 && (
               <tr>
-                <td colSpan={7} className={`${td} py-6 text-center text-zinc-500`}>
+                <td colSpan={7} className={`${td} py-6 text-center text-zinc-500 dark:text-zinc-400`}>
                   {data ? "No instance matches the filter." : "Loading instances…"}
                 </td>
               </tr>
             )}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
       {pages > 1 && (
         <nav aria-label="Instance pages" className="flex items-center gap-2 border-t border-zinc-200 px-3 py-2 text-xs dark:border-zinc-800">
           <button type="button" className={buttonCls.secondary} disabled={current === 0} onClick={() => setPage(current - 1)}>

@@ -8,7 +8,7 @@ import { formatCount } from "@/components/ui/format";
 export function TrafficCounter({ lb }: { lb: string }) {
   const { data } = useQuery(trafficQuery(lb));
   if (data === undefined) return null;
-  if (data === null) return <p className="text-xs text-zinc-500">This provider does not report traffic.</p>;
+  if (data === null) return <p className="text-xs text-zinc-500 dark:text-zinc-400">This provider does not report traffic.</p>;
   const kinds = Object.entries(data.failuresByKind).filter(([, n]) => n > 0);
   return (
     <section aria-label="Traffic" className="flex flex-wrap items-baseline gap-x-5 gap-y-1 text-sm">

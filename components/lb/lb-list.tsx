@@ -6,16 +6,16 @@ import { ApiError, loadBalancersQuery } from "@/components/queries";
 import { ProviderProblem } from "@/components/ui/provider-problem";
 import { Badge, LB_STATES, LbStateBadge, PhaseBadge } from "@/components/ui/badges";
 import { formatCount } from "@/components/ui/format";
-import { Panel, td, th } from "@/components/ui/table";
+import { Panel, ScrollBox, td, th } from "@/components/ui/table";
 
 export function LoadBalancerList() {
   const { data, error } = useQuery(loadBalancersQuery());
   if (error) return <ProviderProblem problem={{ code: (error instanceof ApiError && error.code) || "INTERNAL", message: error.message }} />;
-  if (!data) return <p className="text-sm text-zinc-500">Loading load balancers…</p>;
-  if (data.length === 0) return <p className="text-sm text-zinc-500">No load balancers found for this provider.</p>;
+  if (!data) return <p className="text-sm text-zinc-500 dark:text-zinc-400">Loading load balancers…</p>;
+  if (data.length === 0) return <p className="text-sm text-zinc-500 dark:text-zinc-400">No load balancers found for this provider.</p>;
   return (
     <Panel>
-      <div className="overflow-x-auto">
+      <ScrollBox label="Load balancers">
         <table className="w-full text-sm">
           <caption className="sr-only">Load balancers</caption>
           <thead className="border-b border-zinc-200 dark:border-zinc-800">
@@ -35,7 +35,7 @@ export function LoadBalancerList() {
                   <Link href={`/lb/${encodeURIComponent(lb.name)}`} className="font-mono font-medium text-sky-700 hover:underline dark:text-sky-400">
                     {lb.name}
                   </Link>
-                  {lb.description && <div className="text-xs font-normal text-zinc-500">{lb.description}</div>}
+                  {lb.description && <div className="text-xs font-normal text-zinc-500 dark:text-zinc-400">{lb.description}</div>}
                   {lb.error && <div role="alert" className="text-xs font-normal text-red-700 dark:text-red-400">{lb.error}</div>}
                 </th>
                 <td className={`${td} text-xs`}>
@@ -54,7 +54,7 @@ export function LoadBalancerList() {
                     {lb.versions.map((v) => (
                       <Badge key={v.version ?? "unknown"} t="idle">
                         <span className="font-mono">{v.version ?? "unknown"}</span>
-                        <span className="text-zinc-500">×{v.count}</span>
+                        <span className="text-zinc-600 dark:text-zinc-400">×{v.count}</span>
                       </Badge>
                     ))}
                   </div>
@@ -66,10 +66,10 @@ export function LoadBalancerList() {
                         <PhaseBadge phase={lb.activeRollout.phase} />
                         <span className="font-mono text-xs">→ {lb.activeRollout.targetVersion}</span>
                       </span>
-                      <span className="text-xs text-zinc-500 group-hover:underline">{lb.activeRollout.message}</span>
+                      <span className="text-xs text-zinc-500 dark:text-zinc-400 group-hover:underline">{lb.activeRollout.message}</span>
                     </Link>
                   ) : (
-                    <span className="text-xs text-zinc-400">none</span>
+                    <span className="text-xs text-zinc-500 dark:text-zinc-400">none</span>
                   )}
                 </td>
                 <td className={`${td} text-right font-mono text-xs tabular-nums`}>
@@ -92,7 +92,7 @@ export function LoadBalancerList() {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
     </Panel>
   );
 }

@@ -8,7 +8,7 @@ import { describe, Field } from "@/components/ui/field";
 import { formatTime } from "@/components/ui/format";
 import { ShownOnce } from "@/components/ui/shown-once";
 import { StatusLine } from "@/components/ui/status-line";
-import { buttonCls, inputCls, Panel, td, th } from "@/components/ui/table";
+import { buttonCls, inputCls, Panel, ScrollBox, td, th } from "@/components/ui/table";
 import { NOTIFICATION_KINDS, type DeliveryView, type NotificationKind, type NotifyTargetView } from "@/lib/notify";
 
 type Added = { id: string; name: string; secret: string };
@@ -95,7 +95,7 @@ function ChangeTarget({ target, action }: { target: NotifyTargetView; action: Fo
 function DeliveryLog({ target, deliveries }: { target: NotifyTargetView; deliveries: DeliveryView[] }) {
   if (deliveries.length === 0) return <p className="p-3 text-sm text-zinc-600 dark:text-zinc-400">Nothing sent yet.</p>;
   return (
-    <div className="overflow-x-auto">
+    <ScrollBox label={`Deliveries to ${target.name}`}>
       <table className="w-full text-sm" aria-label={`Deliveries to ${target.name}`}>
         <thead className="border-b border-zinc-200 dark:border-zinc-800">
           <tr>
@@ -118,7 +118,7 @@ function DeliveryLog({ target, deliveries }: { target: NotifyTargetView; deliver
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollBox>
   );
 }
 

@@ -1,7 +1,7 @@
 import { StepCell, stepLabel } from "@/components/rollout/step-cell";
 import { Badge } from "@/components/ui/badges";
 import { formatDuration } from "@/components/ui/format";
-import { Panel } from "@/components/ui/table";
+import { Panel, ScrollBox } from "@/components/ui/table";
 import type { BatchView, InstanceProgress } from "@/lib/views";
 import type { StepName } from "@/lib/rollout/types";
 
@@ -32,7 +32,7 @@ export function BatchTable({ batches, targetVersion, now, fleetSize }: { batches
   const columns = stepColumns(batches);
   return (
     <Panel id="batches-heading" title="Batches">
-      <div className="overflow-x-auto">
+      <ScrollBox label="Batches and the steps of each instance">
         <table className="w-full text-sm">
           <caption className="sr-only">Batches and the steps of each instance</caption>
           <thead className="border-b border-zinc-200 text-xs text-zinc-500 dark:border-zinc-800 dark:text-zinc-400">
@@ -57,7 +57,7 @@ export function BatchTable({ batches, targetVersion, now, fleetSize }: { batches
                       <span>{label}</span>
                       {b.canary && <Badge t="wait">canary</Badge>}
                       <Badge t={st.t}>{st.label}</Badge>
-                      <span className="font-normal text-zinc-500">
+                      <span className="font-normal text-zinc-500 dark:text-zinc-400">
                         {batchCounts(b)} · {b.inServiceDuring}/{fleetSize} in service while out
                         {b.approvedBy && ` · approved by ${b.approvedBy}`}
                         {b.startedAt != null && (b.finishedAt != null || now > 0) && ` · ${formatDuration((b.finishedAt ?? now) - b.startedAt)}`}
@@ -72,7 +72,7 @@ export function BatchTable({ batches, targetVersion, now, fleetSize }: { batches
             );
           })}
         </table>
-      </div>
+      </ScrollBox>
     </Panel>
   );
 }
@@ -92,7 +92,7 @@ function VersionCell({ inst, from, to }: { inst: InstanceProgress; from: string;
     <td className="px-2 py-1 font-mono text-xs whitespace-nowrap">
       {text ?? (
         <>
-          {from} <span className="text-zinc-400">→</span> {to}
+          {from} <span className="text-zinc-500 dark:text-zinc-400">→</span> {to}
         </>
       )}
     </td>
@@ -107,9 +107,9 @@ function InstanceRows({ inst, columns, from, to, now }: { inst: InstanceProgress
     <>
       <tr className={inst.skipped || inst.terminated ? "opacity-60" : ""} data-role={inst.role} data-instance={inst.id}>
         <th scope="row" className="px-2 py-1 text-left font-normal whitespace-nowrap">
-          <span className="font-mono text-xs">{inst.id}</span> <span className="text-xs text-zinc-500">{inst.zone}</span>
+          <span className="font-mono text-xs">{inst.id}</span> <span className="text-xs text-zinc-500 dark:text-zinc-400">{inst.zone}</span>
           {inst.skipped && <span className="ml-1 text-xs text-amber-700 dark:text-amber-300">skipped</span>}
-          {mark && <span className={`ml-1 text-xs ${inst.role === "new" ? "text-emerald-700 dark:text-emerald-400" : "text-zinc-500"}`}>{mark}</span>}
+          {mark && <span className={`ml-1 text-xs ${inst.role === "new" ? "text-emerald-700 dark:text-emerald-400" : "text-zinc-500 dark:text-zinc-400"}`}>{mark}</span>}
         </th>
         <VersionCell inst={inst} from={from} to={to} />
         {columns.map((name) => {
@@ -128,7 +128,8 @@ function InstanceRows({ inst, columns, from, to, now }: { inst: InstanceProgress
                 {s.message && `: ${s.message}`}
               </p>
               {s.outputTail && (
-                <pre aria-label={`Output of ${stepLabel(s.name)} on ${inst.id}`} className="mt-1 max-h-48 overflow-auto font-mono text-xs whitespace-pre-wrap text-red-900 dark:text-red-200">
+                // Focusable: a long output scrolls inside its box, and a keyboard must be able to scroll it.
+                <pre tabIndex={0} aria-label={`Output of ${stepLabel(s.name)} on ${inst.id}`} className="mt-1 max-h-48 overflow-auto font-mono text-xs whitespace-pre-wrap text-red-900 dark:text-red-200">
                   {s.outputTail}
                 </pre>
               )}

@@ -66,7 +66,7 @@ export function NewRolloutForm({ lb, start }: { lb: string; start: FormAction<St
           <button type="submit" className={buttonCls.primary} disabled={pending}>
             {pending ? "Starting…" : "Start rollout"}
           </button>
-          <span className="text-xs text-zinc-500">Nothing changes until you press Start.</span>
+          <span className="text-xs text-zinc-500 dark:text-zinc-400">Nothing changes until you press Start.</span>
         </div>
         <StatusLine state={statusOf(state, "Rollout started; opening it…")} />
       </form>

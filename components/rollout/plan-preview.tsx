@@ -15,8 +15,8 @@ export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | nu
           {error.message}
         </p>
       )}
-      {!plan && !error && <p className="px-3 py-3 text-sm text-zinc-500">Fill in the form to see the batches.</p>}
-      {!plan && error && error.field !== "fleet" && <p className="px-3 py-3 text-sm text-zinc-500">No plan: fix the highlighted field.</p>}
+      {!plan && !error && <p className="px-3 py-3 text-sm text-zinc-500 dark:text-zinc-400">Fill in the form to see the batches.</p>}
+      {!plan && error && error.field !== "fleet" && <p className="px-3 py-3 text-sm text-zinc-500 dark:text-zinc-400">No plan: fix the highlighted field.</p>}
       {plan && (
         <>
           <p className="px-3 py-2 text-sm">
@@ -49,8 +49,8 @@ export function PlanPreview({ plan, error, fleetSize }: { plan: RolloutPlan | nu
                 <span className="flex flex-wrap gap-x-3 gap-y-0.5">
                   {b.instanceIds.map((id, i) => (
                     <span key={id} className="font-mono text-xs">
-                      {id} <span className="text-zinc-500">{b.zones[i]}</span>
-                      {alsoIn.has(id) && <span className="text-zinc-500" data-also-in={alsoIn.get(id)!.join(" ")}> +{alsoIn.get(id)!.join(", ")}</span>}
+                      {id} <span className="text-zinc-500 dark:text-zinc-400">{b.zones[i]}</span>
+                      {alsoIn.has(id) && <span className="text-zinc-500 dark:text-zinc-400" data-also-in={alsoIn.get(id)!.join(" ")}> +{alsoIn.get(id)!.join(", ")}</span>}
                     </span>
                   ))}
                 </span>
@@ -78,11 +78,11 @@ function FromVersions({ instances }: { instances: PlannedInstance[] }) {
   const unknown = instances.filter((i) => i.fromVersion === null).length;
   return (
     <p aria-label="Current versions" className="flex flex-wrap items-baseline gap-x-3 gap-y-0.5 px-3 pb-2 text-xs">
-      <span className="text-zinc-500">Now:</span>
+      <span className="text-zinc-500 dark:text-zinc-400">Now:</span>
       {[...groups.values()].map((g) => (
         <span key={`${g.version}|${g.source}`} data-version-source={g.source ?? "unknown"}>
           <span className="font-mono">{g.version ?? "unknown"}</span> ×{g.count}
-          {g.version !== null && g.source && <span className="text-zinc-500"> ({SOURCE[g.source] ?? g.source})</span>}
+          {g.version !== null && g.source && <span className="text-zinc-500 dark:text-zinc-400"> ({SOURCE[g.source] ?? g.source})</span>}
         </span>
       ))}
       {unknown > 0 && <span className="text-amber-700 dark:text-amber-400">rollback cannot return {pluralize(unknown, "instance")} of unknown version</span>}

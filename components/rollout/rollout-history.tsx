@@ -5,7 +5,7 @@ import Link from "next/link";
 import { rolloutListQuery } from "@/components/queries";
 import { PhaseBadge } from "@/components/ui/badges";
 import { formatDuration, formatTime } from "@/components/ui/format";
-import { Panel, td, th } from "@/components/ui/table";
+import { Panel, ScrollBox, td, th } from "@/components/ui/table";
 
 const decided: Record<string, string> = { abort: "aborted by", rollback: "rolled back by" };
 
@@ -13,11 +13,11 @@ const decided: Record<string, string> = { abort: "aborted by", rollback: "rolled
 export function RolloutHistory() {
   const { data, error } = useQuery(rolloutListQuery());
   if (error) return <p role="alert" className="text-sm text-red-700 dark:text-red-400">{error.message}</p>;
-  if (!data) return <p className="text-sm text-zinc-500">Loading rollouts…</p>;
+  if (!data) return <p className="text-sm text-zinc-500 dark:text-zinc-400">Loading rollouts…</p>;
   const rows = [...data].sort((a, b) => b.createdAt - a.createdAt);
   return (
     <Panel>
-      <div className="overflow-x-auto">
+      <ScrollBox label="Rollouts, newest first">
         <table className="w-full text-sm">
           <caption className="sr-only">Rollouts, newest first</caption>
           <thead className="border-b border-zinc-200 dark:border-zinc-800">
@@ -40,16 +40,16 @@ export function RolloutHistory() {
                 </th>
                 <td className={`${td} font-mono text-xs`}>{r.lb}</td>
                 <td className={`${td} font-mono text-xs`}>
-                  {Object.keys(r.fromVersions).join(", ") || "—"} <span className="text-zinc-400">→</span> {r.targetVersion}
+                  {Object.keys(r.fromVersions).join(", ") || "—"} <span className="text-zinc-500 dark:text-zinc-400">→</span> {r.targetVersion}
                 </td>
                 <td className={`${td} text-xs`}>
-                  <span className="font-mono">{formatTime(r.createdAt)}</span> <span className="text-zinc-500">by</span> <span className="font-mono">{r.createdBy}</span>
+                  <span className="font-mono">{formatTime(r.createdAt)}</span> <span className="text-zinc-500 dark:text-zinc-400">by</span> <span className="font-mono">{r.createdBy}</span>
                 </td>
                 <td className={`${td} text-xs`}>
                   <span className="flex flex-wrap items-center gap-1.5">
                     <PhaseBadge phase={r.phase} />
                     {r.decidedBy && (
-                      <span className="text-zinc-500">
+                      <span className="text-zinc-500 dark:text-zinc-400">
                         {decided[r.decidedBy.type] ?? `${r.decidedBy.type} by`} <span className="font-mono text-zinc-800 dark:text-zinc-200">{r.decidedBy.actor}</span>
                       </span>
                     )}
@@ -60,14 +60,14 @@ export function RolloutHistory() {
             ))}
             {rows.length === 0 && (
               <tr>
-                <td colSpan={6} className={`${td} py-6 text-center text-zinc-500`}>
+                <td colSpan={6} className={`${td} py-6 text-center text-zinc-500 dark:text-zinc-400`}>
                   No rollouts yet. Start one from a load balancer&apos;s page.
                 </td>
               </tr>
             )}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
     </Panel>
   );
 }

@@ -36,10 +36,10 @@ export function RolloutSummary({ r }: { r: RolloutDetailView }) {
           <span aria-label="In service now" className={`font-mono tabular-nums ${low ? "font-semibold text-red-700 dark:text-red-400" : ""}`}>
             {inService ?? "?"}
           </span>
-          <span className="text-zinc-500"> in service / min {minHealthy} of {fleetSize}</span>
+          <span className="text-zinc-500 dark:text-zinc-400"> in service / min {minHealthy} of {fleetSize}</span>
         </Item>
         <Item label="Started">
-          <span className="font-mono text-xs">{formatTime(r.summary.createdAt)}</span> <span className="text-zinc-500">by</span> <span className="font-mono text-xs">{r.summary.createdBy}</span>
+          <span className="font-mono text-xs">{formatTime(r.summary.createdAt)}</span> <span className="text-zinc-500 dark:text-zinc-400">by</span> <span className="font-mono text-xs">{r.summary.createdBy}</span>
         </Item>
         <Item label="Approval">{r.approval.kind === "manual" ? "manual, each batch" : `auto after ${formatDuration(r.approval.bakeMs)} bake`}</Item>
         {r.replace && (
@@ -50,13 +50,13 @@ export function RolloutSummary({ r }: { r: RolloutDetailView }) {
             <span aria-label="Desired capacity" className="font-mono tabular-nums">
               desired {r.replace.desired}
             </span>
-            <span className="text-zinc-500">
+            <span className="text-zinc-500 dark:text-zinc-400">
               {r.replace.desired !== r.replace.desiredAtStart && ` (${r.replace.desiredAtStart} at start)`} · min {r.replace.min} · max {r.replace.max}
               {r.replace.surge > 0 && ` · surge ${r.replace.surge}`}
             </span>
             <span aria-label="Launch versions" className="block font-mono text-xs" title={[r.replace.fromLabel, r.replace.toLabel].filter(Boolean).join(" → ")}>
-              launch {r.replace.fromLaunch} <span className="text-zinc-400">→</span> {r.replace.toLaunch}
-              <span className="text-zinc-500"> (group on {r.replace.launchNow})</span>
+              launch {r.replace.fromLaunch} <span className="text-zinc-500 dark:text-zinc-400">→</span> {r.replace.toLaunch}
+              <span className="text-zinc-500 dark:text-zinc-400"> (group on {r.replace.launchNow})</span>
             </span>
           </Item>
         )}
@@ -67,7 +67,7 @@ export function RolloutSummary({ r }: { r: RolloutDetailView }) {
               <Stat label="Failed requests" short="failed" value={formatCount(r.traffic.failed)} bad={r.traffic.failed > 0} />
             </span>
           ) : (
-            <span className="text-zinc-500">not counted by this provider</span>
+            <span className="text-zinc-500 dark:text-zinc-400">not counted by this provider</span>
           )}
         </Item>
       </dl>

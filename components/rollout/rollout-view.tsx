@@ -19,11 +19,11 @@ export function RolloutView({ id, act }: { id: string; act: FormAction }) {
   });
   const now = useNow(1_000, !!r?.summary.active);
   if (error) return <p role="alert" className="text-sm text-red-700 dark:text-red-400">{error.message}</p>;
-  if (!r) return <p className="text-sm text-zinc-500">Loading rollout…</p>;
+  if (!r) return <p className="text-sm text-zinc-500 dark:text-zinc-400">Loading rollout…</p>;
   return (
     <div className="space-y-4">
       <header className="space-y-1">
-        <p className="text-xs text-zinc-500">
+        <p className="text-xs text-zinc-500 dark:text-zinc-400">
           <Link href={`/lb/${encodeURIComponent(r.summary.lb)}`} className="font-mono hover:underline">
             {r.summary.lb}
           </Link>{" "}
@@ -31,7 +31,7 @@ export function RolloutView({ id, act }: { id: string; act: FormAction }) {
         </p>
         <h1 className="text-xl font-semibold">
           Rollout to <span className="font-mono">{r.summary.targetVersion}</span>
-          <span className="ml-2 text-sm font-normal text-zinc-500">
+          <span className="ml-2 text-sm font-normal text-zinc-500 dark:text-zinc-400">
             from{" "}
             {Object.entries(r.summary.fromVersions)
               .map(([v, n]) => `${v} ×${n}`)

@@ -7,15 +7,29 @@ export function Panel({ title, actions, children, id }: { title?: ReactNode; act
   return (
     <section aria-labelledby={title && id ? id : undefined} className="rounded-md border border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
       {title != null && (
-        <div className="flex items-center gap-3 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
+        <div className="flex flex-wrap items-center gap-x-3 gap-y-2 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
           <h2 id={id} className="text-sm font-semibold">
             {title}
           </h2>
-          {actions && <div className="ml-auto flex items-center gap-2">{actions}</div>}
+          {actions && <div className="ml-auto flex flex-wrap items-center gap-2">{actions}</div>}
         </div>
       )}
       {children}
     </section>
+  );
+}
+
+/**
+ * A wide table's own scroll box: on a narrow screen the table scrolls sideways inside it while the
+ * page does not. A named region that takes focus, so a keyboard can scroll it too (arrow keys).
+ * Positioned, so that absolutely positioned content inside (sr-only labels in cells) is clipped with
+ * the table instead of widening the page.
+ */
+export function ScrollBox({ label, children, className = "overflow-x-auto" }: { label: string; children: ReactNode; className?: string }) {
+  return (
+    <div role="region" aria-label={label} tabIndex={0} className={`relative ${className} focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-600`}>
+      {children}
+    </div>
   );
 }
 
@@ -50,7 +64,7 @@ export const inputCls =
 
 export const buttonCls = {
   primary:
-    "inline-flex items-center gap-1.5 rounded bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-xs hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:bg-zinc-300 disabled:text-zinc-500 dark:bg-sky-600 dark:hover:bg-sky-500 dark:disabled:bg-zinc-800 dark:disabled:text-zinc-500",
+    "inline-flex items-center gap-1.5 rounded bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-xs hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:bg-zinc-300 disabled:text-zinc-500 dark:bg-sky-700 dark:hover:bg-sky-800 dark:disabled:bg-zinc-800 dark:disabled:text-zinc-500",
   secondary:
     "inline-flex items-center gap-1.5 rounded border border-zinc-300 bg-white px-3 py-1.5 text-sm font-medium text-zinc-800 shadow-xs hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:border-dashed disabled:opacity-50 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100 dark:hover:bg-zinc-800",
   danger:

@@ -51,7 +51,7 @@ export default async function NewRolloutPage({ searchParams }: Props) {
   return (
     <section aria-labelledby="new-heading" className="space-y-4">
       <div>
-        <p className="text-xs text-zinc-500">
+        <p className="text-xs text-zinc-500 dark:text-zinc-400">
           <Link href={`/lb/${encodeURIComponent(lb)}`} className="font-mono hover:underline">
             {lb}
           </Link>
