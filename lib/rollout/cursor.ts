@@ -157,6 +157,20 @@ export function moveToBatch(s: RolloutState, run: RunKind, batch: number): void 
   s.effectCounts = {};
 }
 
+function effectPrefix(s: RolloutState): string {
+  const c = s.cursor;
+  if (c.run === "return") return `a${s.direction === "forward" ? "f" : "r"}${c.batch}`;
+  return `${c.run === "forward" ? "f" : "r"}${c.batch}`;
+}
+
+/** A unique effect id for the cursor's run and batch: `f3:deploy#2` (changes the attempt count). */
+export function nextEffectId(s: RolloutState, name: string): string {
+  const key = `${effectPrefix(s)}:${name}`;
+  const n = (s.effectCounts[key] ?? 0) + 1;
+  s.effectCounts[key] = n;
+  return `${key}#${n}`;
+}
+
 /** For exhaustive switches: a new case added to a union fails to compile here. */
 export function assertNever(x: never, what = "value"): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(x)}`);

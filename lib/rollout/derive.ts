@@ -124,7 +124,12 @@ function formatDuration(ms: number): string {
 function currentWork(s: RolloutState): string {
   const effect = s.outstanding[0];
   const c = s.cursor;
-  if (!effect || !("ids" in effect) || c.stage === "gate") return `${batchLabel(s)}: between steps`;
+  if (effect?.type === "analyze") {
+    const against = effect.old.length > 0 ? `, comparing with ${plural(effect.old.length, "instance")} on the old version` : "";
+    const alarms = effect.alarms.length > 0 ? `${against ? " and" : ","} watching ${plural(effect.alarms.length, "alarm")}` : "";
+    return `${batchLabel(s)}: analysing ${listIds(effect.fresh)} for ${formatDuration(effect.windowMs)}${against}${alarms}`;
+  }
+  if (!effect || !("ids" in effect) || c.stage === "gate" || c.stage === "analysis") return `${batchLabel(s)}: between steps`;
   const version = effect.type === "runHook" ? effect.params.version : s.plan.targetVersion;
   return `${batchLabel(s)}: ${stepDoing(s, c.stage, effect.ids, version)}`;
 }
@@ -163,9 +168,14 @@ export function deriveMessage(s: RolloutState, now: number, all: readonly Instan
     case "planned":
       return `Ready: ${s.batches.length} ${s.batches.length === 1 ? "batch" : "batches"} of up to ${s.plan.batchSize}, keeping at least ${s.plan.minHealthy} of ${n} in service`;
     case "paused": {
+      const judged = c.stage === "analysis" ? s.batches[c.batch]?.analysis : undefined;
+      if (judged) {
+        const verdict = judged.verdict === "fail" ? "failed" : "was inconclusive";
+        return `Paused: batch ${c.batch + 1}'s analysis ${verdict}${judged.reasons[0] ? ` (${judged.reasons[0].replace(/\.$/, "")})` : ""} — resume to accept the batch and go on, roll back or abort`;
+      }
       if (c.stage === "gate" && c.batch < 0) return "Paused before batch 1: resume to wait for its approval";
       if (c.stage === "gate") return `Paused after ${batchLabel(s).toLowerCase()}: resume to ${s.mode.kind === "manual" ? "wait for approval" : "bake"}`;
-      const done = runSteps(s, c.run).indexOf(c.stage) > 0 && c.status === "todo" ? ` before ${c.stage}` : "";
+      const done = c.stage !== "analysis" && runSteps(s, c.run).indexOf(c.stage) > 0 && c.status === "todo" ? ` before ${c.stage}` : "";
       return `Paused: ${batchLabel(s).toLowerCase()}${done} — resume to go on${skippedNote(all)}`;
     }
     case "awaiting-approval":
@@ -275,7 +285,11 @@ export function estimateRemainingMs(s: RolloutState, now: number): number | null
   const c = s.cursor;
   const total = s.direction === "rollback" ? s.rollbackBatches.length : s.batches.length;
   let remaining = 0;
-  if (c.stage === "gate") {
+  if (c.stage === "analysis") {
+    const a = s.outstanding.find((e) => e.type === "analyze");
+    remaining += a?.type === "analyze" ? a.windowMs : 0;
+    if (s.direction === "forward" && c.batch < total - 1) remaining += bake;
+  } else if (c.stage === "gate") {
     remaining += s.phase === "baking" && s.bakeUntil !== null ? Math.max(0, s.bakeUntil - now) : c.status === "settled" ? 0 : bake;
   } else {
     const i = STEPS.indexOf(c.stage);

@@ -1,6 +1,6 @@
 /**
- * Engine events: step-started, step-succeeded, step-failed, step-timed-out, drain-observed,
- * health-observed, tick.
+ * Engine events: step-started, step-succeeded, step-failed, step-timed-out, analysis-finished,
+ * drain-observed, health-observed, tick.
  *
  * A step result must name an outstanding effect (else UNKNOWN_EFFECT: a late or duplicated report
  * changes nothing). `step-failed` marks the instances whose result is not ok (and those it does not
@@ -19,7 +19,8 @@ import { listIds } from "./plan";
 import { activePhase, freshSteps, setCursor, stepIds, versionFor } from "./cursor";
 import { proceed, setFailure } from "./runs";
 import { setInRotation, type InstanceState, type RolloutState, type StepRecord, getInstance } from "./state";
-import type { Effect, InstanceStepResult, Rejection, RolloutEvent, StepName } from "./types";
+import { analysisAction, describeAnalysis } from "./analysis-stage";
+import type { BatchAnalysis, Effect, InstanceStepResult, Rejection, RolloutEvent, StepName } from "./types";
 
 type Ev<T extends RolloutEvent["type"]> = Extract<RolloutEvent, { type: T }>;
 type StepResultEvent = Ev<"step-succeeded" | "step-failed" | "step-timed-out">;
@@ -40,6 +41,7 @@ export function effectStep(effect: Effect): StepName | null {
       return effect.step;
     case "terminate":
       return "terminate";
+    case "analyze":
     case "awaitApproval":
     case "sleep":
       return null;
@@ -55,7 +57,8 @@ export function stepReportRefusal(s: RolloutState, e: Ev<"step-started"> | StepR
   const effect = findEffect(s, e.effectId);
   if (!effect) return { code: "UNKNOWN_EFFECT", message: `No outstanding effect ${e.effectId}: the report is late, duplicated or for another rollout` };
   if (e.type !== "step-started" && effectStep(effect) === null && !(effect.type === "sleep" && e.type === "step-succeeded")) {
-    return { code: "INVALID_EVENT", message: `${effect.effectId} waits for ${effect.type === "sleep" ? "the bake to end" : "an operator's approval"}, not for ${e.type}` };
+    const waits = effect.type === "sleep" ? "the bake to end" : effect.type === "analyze" ? "its analysis-finished report" : "an operator's approval";
+    return { code: "INVALID_EVENT", message: `${effect.effectId} waits for ${waits}, not for ${e.type}` };
   }
   return null;
 }
@@ -270,6 +273,41 @@ export function onStepResult(s: RolloutState, e: StepResultEvent): void {
     return;
   }
   setCursor(s, "settled");
+  s.phase = activePhase(s);
+  proceed(s, e.at);
+}
+
+/** The rejection an analysis report gets now, or null. */
+export function analysisReportRefusal(s: RolloutState, e: Ev<"analysis-finished">): Rejection | null {
+  const effect = findEffect(s, e.effectId);
+  if (!effect) return { code: "UNKNOWN_EFFECT", message: `No outstanding effect ${e.effectId}: the analysis report is late, duplicated or for another rollout` };
+  if (effect.type !== "analyze") return { code: "INVALID_EVENT", message: `${effect.effectId} is not an analysis` };
+  const v = (e.analysis as { verdict?: unknown } | undefined)?.verdict;
+  if (v !== "pass" && v !== "fail" && v !== "inconclusive") return { code: "INVALID_EVENT", message: "An analysis report needs a verdict: pass, fail or inconclusive" };
+  return null;
+}
+
+/** The verdict, recorded on the batch, and the policy applied (analysis-stage.ts). */
+export function onAnalysisFinished(s: RolloutState, e: Ev<"analysis-finished">): void {
+  const effect = findEffect(s, e.effectId);
+  if (!effect || effect.type !== "analyze") return;
+  s.outstanding = s.outstanding.filter((x) => x.effectId !== effect.effectId);
+  const { action, note } = analysisAction(s, e.analysis);
+  const record: BatchAnalysis = { ...e.analysis, action, ...(note ? { note } : {}) };
+  const batch = s.batches[effect.batch];
+  if (batch) batch.analysis = record;
+  setCursor(s, "settled");
+  if (action !== "continued") s.notes.push(describeAnalysis(effect.batch, record));
+  if (action === "paused") {
+    s.pauseRequested = false;
+    s.phase = "paused";
+    return;
+  }
+  if (action === "rolled-back") {
+    s.rollbackRequested = true;
+    s.abortRequested = false;
+    s.endedBy = "the batch analysis";
+  }
   s.phase = activePhase(s);
   proceed(s, e.at);
 }

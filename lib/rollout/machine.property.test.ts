@@ -25,6 +25,7 @@ const params: fc.Arbitrary<SimParams> = fc.record({
   healthRate: fc.constantFrom(0, 0.05, 0.15),
   maxBatches: fc.constant(8),
   maxEvents: fc.constant(1_200),
+  analysis: fc.constantFrom(undefined, "pause" as const, "rollback" as const),
 });
 
 /** ROTOR_PROPERTY_RUNS=500 for a longer hunt; the default keeps the file well under 30 s. */

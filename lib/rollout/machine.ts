@@ -40,7 +40,7 @@ import { freshSteps } from "./cursor";
 import * as eng from "./engine-events";
 import * as op from "./operator-events";
 import type { InstanceState, RolloutState } from "./state";
-import type { ApprovalMode, Effect, OperatorEvent, Rejection, RolloutEvent, RolloutPlan } from "./types";
+import type { AnalysisSettings, ApprovalMode, Effect, OperatorEvent, Rejection, RolloutEvent, RolloutPlan } from "./types";
 
 export interface CreateRolloutInput {
   id: string;
@@ -59,6 +59,8 @@ export interface CreateRolloutInput {
   hookTimeoutMs?: number;
   /** Wait for a person's approval before batch 1, whatever the mode (the two-person rule). Default false. */
   approveFirstBatch?: boolean;
+  /** Batch analysis after each forward batch (analysis-stage.ts); absent or a 0 window: off. */
+  analysis?: AnalysisSettings;
   createdAt: number;
   createdBy: string;
 }
@@ -117,6 +119,7 @@ export function createRollout(input: CreateRolloutInput): RolloutState {
     inServiceTimeoutMs: input.inServiceTimeoutMs ?? DEFAULT_IN_SERVICE_TIMEOUT_MS,
     ...(input.plan.strategy === "replace" ? { groupTimeoutMs: input.groupTimeoutMs ?? DEFAULT_GROUP_TIMEOUT_MS } : {}),
     hookTimeoutMs: input.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
+    ...(input.analysis && input.analysis.windowMs > 0 ? { analysis: input.analysis } : {}),
     plan,
     phase: "planned",
     direction: "forward",
@@ -181,6 +184,8 @@ function refusal(state: RolloutState, event: RolloutEvent): Rejection | null {
     case "step-failed":
     case "step-timed-out":
       return eng.stepReportRefusal(state, event);
+    case "analysis-finished":
+      return eng.analysisReportRefusal(state, event);
     case "drain-observed":
     case "health-observed":
     case "tick":
@@ -202,6 +207,8 @@ function apply(s: RolloutState, event: RolloutEvent): void {
     case "step-failed":
     case "step-timed-out":
       return eng.onStepResult(s, event);
+    case "analysis-finished":
+      return eng.onAnalysisFinished(s, event);
     case "drain-observed":
       return eng.onDrainObserved(s, event);
     case "health-observed":

@@ -11,6 +11,7 @@ import { listIds } from "./plan";
 import { activeIds, activePhase, assertNever, finish, setCursor } from "./cursor";
 import { beginAbort, beginRollback, unknownFromVersions } from "./endings";
 import { issueStage, proceed } from "./runs";
+import { cutAnalysisShort } from "./analysis-stage";
 import { isFinal, type RolloutState, getInstance } from "./state";
 import type { OperatorEvent, Rejection, RolloutEvent, RolloutPhase } from "./types";
 
@@ -207,6 +208,7 @@ function onResume(s: RolloutState, e: Ev<"resume">): void {
 
 function onAbort(s: RolloutState, e: Ev<"abort">): void {
   s.endedBy = e.actor;
+  cutAnalysisShort(s, `abort by ${e.actor}`);
   if (stepOutstanding(s)) {
     s.abortRequested = true;
     s.rollbackRequested = false;
@@ -224,6 +226,7 @@ function onAbort(s: RolloutState, e: Ev<"abort">): void {
 
 function onRollback(s: RolloutState, e: Ev<"rollback">): void {
   s.endedBy = e.actor;
+  cutAnalysisShort(s, `rollback by ${e.actor}`);
   if (stepOutstanding(s)) {
     s.rollbackRequested = true;
     s.abortRequested = false;

@@ -248,7 +248,7 @@ describe("replace properties", () => {
             else if (e.type === "deregister") {
               expect(inServiceCount(s) - e.ids.filter((id) => inst(s, id).inRotation).length).toBeGreaterThanOrEqual(s.plan.minHealthy);
               g.step();
-            } else if (rand() < failRate && e.type !== "scaleGroup" && e.type !== "terminate") {
+            } else if (rand() < failRate && e.type !== "scaleGroup" && e.type !== "terminate" && e.type !== "analyze") {
               d.send({ type: "step-failed", effectId: e.effectId, results: e.ids.map((id) => ({ id, ok: false, changed: false })), message: "failed before changing anything" });
             } else g.step();
           }

@@ -9,6 +9,7 @@
  * - rollback batch b: the same eight steps back to the batch's `fromVersion`, no gate;
  * - return (abort):   start → verify for the instances stopped with their code unchanged, then
  *   register → wait-in-service for every instance being returned.
+ * With batch analysis on, a forward batch ends with the `analysis` stage (analysis-stage.ts) before its gate.
  *
  * A step issues one effect per version (one, except in abort's return run over a mixed fleet) for the
  * batch's active instances that need it: `deregister` only those believed registered, `register` only
@@ -16,23 +17,11 @@
  * act on finishes at once. Effect ids name the run, batch, step and attempt: `f3:deploy#2`,
  * `r0:stop#1`, `af2:register#1` (abort return of forward batch 2), `f1:approval#1`, `f1:bake#1`.
  */
-import { activeIds, activePhase, aliveCount, assertNever, finish, GROUP_STEPS, isReplace, launchVersionFor, moveToBatch, newIds, runSteps, setCursor, stepIds, versionFor } from "./cursor";
+import { activeIds, activePhase, aliveCount, assertNever, finish, GROUP_STEPS, isReplace, launchVersionFor, moveToBatch, newIds, nextEffectId, runSteps, setCursor, stepIds, versionFor } from "./cursor";
+import { analysisOn, issueAnalysis } from "./analysis-stage";
 import { beginAbort, beginRollback } from "./endings";
 import { inServiceCount, isFinal, type Failure, type InstanceState, type RolloutState, getInstance } from "./state";
 import type { Effect, HookName, StepName } from "./types";
-
-function prefix(s: RolloutState): string {
-  const c = s.cursor;
-  if (c.run === "return") return `a${s.direction === "forward" ? "f" : "r"}${c.batch}`;
-  return `${c.run === "forward" ? "f" : "r"}${c.batch}`;
-}
-
-function nextEffectId(s: RolloutState, name: string): string {
-  const key = `${prefix(s)}:${name}`;
-  const n = (s.effectCounts[key] ?? 0) + 1;
-  s.effectCounts[key] = n;
-  return `${key}#${n}`;
-}
 
 /**
  * Replace: the group effects. Sizes come from the machine's beliefs when the effect is issued and are
@@ -165,6 +154,7 @@ export function issueStage(s: RolloutState, at: number, only?: readonly string[]
     issueGate(s, at);
     return "issued";
   }
+  if (c.stage === "analysis") return issueAnalysis(s);
   const step = c.stage;
   const wanted = only ? new Set(only) : null;
   const ids = stepIds(s, c.run, c.batch, step).filter((id) => wanted === null || wanted.has(id));
@@ -279,10 +269,16 @@ function moveOn(s: RolloutState, at: number): boolean {
     moveToBatch(s, "forward", c.batch + 1);
     return true;
   }
+  if (c.stage === "analysis") return completeBatch(s, at);
   const steps = runSteps(s, c.run);
   const next = steps[steps.indexOf(c.stage) + 1];
   if (next !== undefined) {
     setCursor(s, "todo", next);
+    return true;
+  }
+  // A forward batch back in service is watched and judged before it counts as done.
+  if (c.run === "forward" && analysisOn(s)) {
+    setCursor(s, "todo", "analysis");
     return true;
   }
   return completeBatch(s, at);

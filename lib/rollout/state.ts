@@ -7,7 +7,7 @@
  * instance record is the very same object in the old and the new state. (An array, not a record keyed
  * by id: copying a 5,000-key object on every event made a transition cost milliseconds.)
  */
-import type { ApprovalMode, Effect, LbState, RolloutPhase, RolloutPlan, StepName } from "./types";
+import type { AnalysisSettings, ApprovalMode, BatchAnalysis, Effect, LbState, RolloutPhase, RolloutPlan, StepName } from "./types";
 
 export type InstanceStatus = "pending" | "running" | "done" | "failed" | "skipped";
 
@@ -93,6 +93,8 @@ export interface BatchState {
   approvedAt: number | null;
   /** Replace strategy: the instances the group launched in this batch, in order of arrival. */
   newIds?: string[];
+  /** The batch's analysis, once judged (the last one when it was judged again). */
+  analysis?: BatchAnalysis;
 }
 
 export interface RollbackBatchState {
@@ -111,7 +113,8 @@ export interface RollbackBatchState {
 
 /** forward: a planned batch; rollback: a rollback batch; return: abort putting instances back. */
 export type RunKind = "forward" | "rollback" | "return";
-export type Stage = StepName | "gate";
+/** `analysis`: a forward batch back in service, watched and judged before its gate (see analysis-stage.ts). */
+export type Stage = StepName | "gate" | "analysis";
 
 /**
  * Where the rollout stands. `todo`: the stage's effects are not issued yet (waiting for resume, or just
@@ -151,6 +154,8 @@ export interface RolloutState {
   inServiceTimeoutMs: number;
   /** Replace: how long a group step may wait for new instances. */
   groupTimeoutMs?: number;
+  /** Batch analysis after each forward batch; absent: off. */
+  analysis?: AnalysisSettings;
   hookTimeoutMs: number;
   plan: RolloutPlan;
   phase: RolloutPhase;

@@ -1,3 +1,5 @@
+import type { AlarmState, AnalysisCheck, AnalysisThresholds, LbWindowMetrics, SideSummary, Verdict } from "../analysis";
+
 /**
  * The vocabulary of a rollout, shared by the planner, the state machine, the engine and the UI.
  * Pure types: no I/O. Times are epoch milliseconds passed in by the caller, never read here.
@@ -223,6 +225,12 @@ export type Effect =
     }
   /** Replace strategy: terminate `ids` in the group, decrementing the desired capacity for the first `decrement` of them. */
   | { type: "terminate"; effectId: string; batch: number; ids: string[]; group: string; decrement: number; timeoutMs: number }
+  /**
+   * After a forward batch is back in service: watch `windowMs` of traffic, then compare the batch's
+   * new instances (`fresh`) with the instances still on the old version (`old`), and read `alarms`
+   * during the window. Reported by `analysis-finished`. Performed again after a crash: the window starts over.
+   */
+  | { type: "analyze"; effectId: string; batch: number; fresh: string[]; old: string[]; windowMs: number; alarms: string[]; thresholds: AnalysisThresholds }
   /** Manual mode: `batch` is the 0-based index of the batch waiting for approval to start. */
   | { type: "awaitApproval"; effectId: string; batch: number }
   /** Auto mode: `batch` is the batch that just finished and bakes until `until`. */
@@ -270,6 +278,8 @@ export type EngineEvent =
   | { type: "step-timed-out"; effectId: string; ids: string[]; message: string }
   | { type: "drain-observed"; inFlight: Record<string, number> }
   | { type: "health-observed"; states: Record<string, LbState> }
+  /** The verdict of an `analyze` effect, with the figures it was reached on. */
+  | { type: "analysis-finished"; effectId: string; analysis: AnalysisReport }
   | { type: "tick" };
 
 export type OperatorEventType = OperatorEvent["type"];
@@ -289,4 +299,45 @@ export interface Rejection {
     /** A rollback was asked for but some touched instance has no known previous version. */
     | "ROLLBACK_UNAVAILABLE";
   message: string;
+}
+
+/**
+ * Batch analysis, per rollout: after each forward batch is back in service, watch `windowMs` of
+ * traffic and judge the batch's new instances against the old ones (lib/analysis.ts). Absent: off.
+ */
+export interface AnalysisSettings {
+  windowMs: number;
+  thresholds: AnalysisThresholds;
+  /** A failed verdict: roll back automatically, or pause for a person (default). Inconclusive always pauses. */
+  onFail: "pause" | "rollback";
+  /** CloudWatch alarms (AWS) read during the window: any in ALARM fails the batch. */
+  alarms: string[];
+}
+
+/** What the engine measured and concluded for one batch (the `analysis-finished` event carries it). */
+export interface AnalysisReport {
+  verdict: Verdict;
+  /** One sentence per check, failures first. */
+  reasons: string[];
+  checks: AnalysisCheck[];
+  fresh: SideSummary | null;
+  old: SideSummary | null;
+  thresholds: AnalysisThresholds;
+  /** The window, epoch ms. */
+  from: number;
+  to: number;
+  freshIds: string[];
+  oldIds: string[];
+  /** Each named alarm's worst state seen during the window. */
+  alarms?: AlarmState[];
+  /** The load balancer's own metrics over the window (AWS), shown for context; not judged. */
+  lbMetrics?: LbWindowMetrics | null;
+}
+
+/** A batch's analysis as the rollout keeps it: the report and what Rotor did about it. */
+export interface BatchAnalysis extends AnalysisReport {
+  /** continued: passed; paused: waits for a person; rolled-back: rollback started automatically. */
+  action: "continued" | "paused" | "rolled-back";
+  /** Why the action differs from the policy (e.g. a rollback that is not possible). */
+  note?: string;
 }

@@ -74,7 +74,7 @@ function benchTransitions(p: RolloutPlan, total: number): { us: number; cpuUs: n
         apply({ type: "approve", batch: e.batch, at: at++, actor: "bench" });
         continue;
       }
-      if (e.type === "sleep") throw new Error("no bake in manual mode");
+      if (e.type === "sleep" || e.type === "analyze") throw new Error(`no ${e.type} in this bench (manual mode, no analysis)`);
       apply({ type: "step-started", effectId: e.effectId, at: at++, actor: "engine" });
       const first = e.ids[0] ?? "";
       if (e.type === "waitDrain") apply({ type: "drain-observed", inFlight: { [first]: 3 }, at: at++, actor: "engine" });

@@ -51,6 +51,8 @@ function resumeAction(e: Effect, started: boolean): string {
       return `keep waiting for the operator's approval of batch ${e.batch + 1}`;
     case "sleep":
       return `bake until ${new Date(e.until).toISOString()}`;
+    case "analyze":
+      return `analyse batch ${e.batch + 1} again: a new ${Math.round(e.windowMs / 1000)} s window (the figures before the restart were not kept)`;
   }
 }
 

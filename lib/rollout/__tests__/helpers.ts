@@ -3,7 +3,8 @@ import { expect } from "vitest";
 import { createRollout, transition, type CreateRolloutInput } from "../machine";
 import { planRollout } from "../plan";
 import { getInstance, type InstanceState, type RolloutState } from "../state";
-import type { ApprovalMode, EngineEvent, Effect, FleetInstance, OperatorEvent, PlanOptions, Rejection, RolloutEvent } from "../types";
+import type { Verdict } from "../../analysis";
+import type { AnalysisReport, ApprovalMode, EngineEvent, Effect, FleetInstance, OperatorEvent, PlanOptions, Rejection, RolloutEvent } from "../types";
 
 /** n in-service instances i-1…i-n, zones a, b, c in turn, all on v1. */
 export function fleetOf(n: number, zones: string[] = ["a", "b", "c"], version: string | null = "v1"): FleetInstance[] {
@@ -71,11 +72,18 @@ export class Driver {
     return this.send({ type: "step-succeeded", effectId: effect.effectId });
   }
 
+  /** Report the outstanding analysis with this verdict (one reason naming it). */
+  judge(verdict: Verdict, effect: Effect = this.pending): Effect[] {
+    if (effect.type !== "analyze") throw new Error(`${effect.effectId} is not an analysis`);
+    const analysis: AnalysisReport = { verdict, reasons: [`Judged ${verdict}.`], checks: [], fresh: null, old: null, thresholds: effect.thresholds, from: this.t - effect.windowMs, to: this.t, freshIds: effect.fresh, oldIds: effect.old };
+    return this.send({ type: "analysis-finished", effectId: effect.effectId, analysis }, "engine");
+  }
+
   /** Answer step effects with success until something else is outstanding (a gate) or nothing is. */
   untilRest(limit = 10_000): void {
     for (let i = 0; i < limit; i++) {
       const e = this.state.outstanding[0];
-      if (!e || e.type === "awaitApproval" || e.type === "sleep") return;
+      if (!e || e.type === "awaitApproval" || e.type === "sleep" || e.type === "analyze") return;
       this.ok(e);
     }
     throw new Error("did not come to rest");
@@ -88,6 +96,7 @@ export class Driver {
       const e = this.state.outstanding[0];
       if (!e) return;
       if (e.type === "awaitApproval") this.send({ type: "approve", batch: e.batch });
+      else if (e.type === "analyze") this.judge("pass");
       else this.send({ type: "continue-now" });
     }
   }

@@ -7,6 +7,7 @@
 import { createRollout, transition } from "../machine";
 import { planRollout } from "../plan";
 import { getInstance, listInstances, type RolloutState } from "../state";
+import { DEFAULT_THRESHOLDS } from "../../analysis";
 import type { Effect, EngineEvent, FleetInstance, InstanceStepResult, OperatorEvent, PlanOptions, RolloutEvent } from "../types";
 
 export function rng(seed: number): () => number {
@@ -45,6 +46,8 @@ export interface SimParams {
   healthRate: number;
   maxBatches: number;
   maxEvents: number;
+  /** Batch analysis on, with this policy for a failed verdict (verdicts are random). */
+  analysis?: "pause" | "rollback";
 }
 
 export interface Violation {
@@ -107,6 +110,7 @@ export function simulate(p: SimParams, checks: Check[]): SimResult {
     drainTimeoutMs: 1_000,
     createdAt: 0,
     createdBy: "sim",
+    ...(p.analysis ? { analysis: { windowMs: 10_000, thresholds: DEFAULT_THRESHOLDS, onFail: p.analysis, alarms: [] } } : {}),
   });
   deepFreeze(s);
   const violations: string[] = [];
@@ -156,6 +160,13 @@ export function simulate(p: SimParams, checks: Check[]): SimResult {
       return;
     }
     if (random() < 0.3) send({ type: "step-started", effectId: e.effectId }, "engine");
+    if (e.type === "analyze") {
+      const verdict = pick(["pass", "pass", "fail", "inconclusive"] as const);
+      t += e.windowMs;
+      const analysis = { verdict, reasons: [`simulated ${verdict}`], checks: [], fresh: null, old: null, thresholds: e.thresholds, from: t - e.windowMs, to: t, freshIds: e.fresh, oldIds: e.old };
+      send({ type: "analysis-finished", effectId: e.effectId, analysis }, "engine");
+      return;
+    }
     // a timeout names some of the effect's instances (none named: all of them); the others succeeded
     const timeout = random() < p.failRate / 3;
     const named = timeout ? e.ids.filter(() => random() < 0.5) : [];
