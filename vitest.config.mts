@@ -11,5 +11,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start real processes on fixed loopback ports; keep files from trampling each other.
     fileParallelism: false,
+    // Rollouts started through the command pipeline get the server's default analysis window (60 s
+    // after every batch); the tests that exercise analysis ask for their own window, the rest none.
+    env: { ROTOR_ANALYSIS_WINDOW_SEC: "0" },
   },
 });

@@ -15,6 +15,7 @@
  */
 import { newSignInLimits, type SignInLimits } from "./auth/rate-limit";
 import { ChangeBus } from "./bus";
+import { analysisDefaults, type AnalysisDefaults } from "./commands/analysis";
 import { Engine } from "./engine/core";
 import type { RetryPolicy } from "./engine/retry";
 import { componentLog } from "./log";
@@ -45,6 +46,8 @@ export interface RuntimeOptions {
   };
   /** Webhook delivery: retry bounds, poll interval, the links' base URL (default from the environment). */
   notify?: Partial<NotifierOptions>;
+  /** Batch analysis defaults (default from ROTOR_ANALYSIS_WINDOW_SEC and ROTOR_ANALYSIS_ALARMS). */
+  analysis?: Partial<AnalysisDefaults>;
 }
 
 export class Runtime {
@@ -91,6 +94,11 @@ export class Runtime {
   get notifier(): Notifier {
     this.notifierValue ??= new Notifier(this.store, this.secretsKey, this.bus, { env: this.options.env ?? process.env, ...this.options.notify });
     return this.notifierValue;
+  }
+
+  /** The window a rollout's batch analysis gets when it names none, and each load balancer's alarms. */
+  get analysisDefaults(): AnalysisDefaults {
+    return { ...analysisDefaults(this.options.env ?? process.env), ...this.options.analysis };
   }
 
   /** The engine, once started in this process. */

@@ -13,6 +13,21 @@
 import { z } from "zod";
 import type { ApprovalMode, OperatorEvent, PlanOptions } from "../rollout/types";
 import { versionSchema } from "./version";
+import { analysisThresholdsSchema, type AnalysisThresholds } from "../analysis";
+
+/** A CloudWatch alarm name: 1–255 printable characters (no control characters). */
+const alarmName = z
+  .string()
+  .trim()
+  .min(1, "An alarm name cannot be empty")
+  .max(255, "An alarm name is at most 255 characters")
+  .regex(/^[^\u0000-\u001f\u007f]+$/, "An alarm name cannot contain control characters");
+
+/** Alarm names as a list, or as the form's text (commas or new lines between names). */
+const alarmList = z.preprocess(
+  (v) => (typeof v === "string" ? v.split(/[,\n]/).map((x) => x.trim()).filter((x) => x !== "") : v),
+  z.array(alarmName).max(20, "Name at most 20 alarms"),
+);
 
 /** Form posts send strings: "" is "not given", "on"/"true" is true. */
 const emptyToUndefined = (v: unknown) => (v === "" || v === null ? undefined : v);
@@ -68,6 +83,20 @@ export const startRolloutSchema = z.object({
    * AMI id; the local fleet: a release (default: the version).
    */
   launchTarget: z.preprocess(emptyToUndefined, z.string().trim().min(1).max(128, "The launch target is at most 128 characters").optional()),
+  /**
+   * Batch analysis: seconds of traffic watched after each batch is back in service (0 = off; absent:
+   * the server's default, ROTOR_ANALYSIS_WINDOW_SEC, 60 s unless set).
+   */
+  analysisWindowSec: z.preprocess(
+    emptyToUndefined,
+    number("Analysis window").pipe(z.number().int("The analysis window is a whole number of seconds").min(0, "The analysis window is 0–3600 seconds").max(3600, "The analysis window is 0–3600 seconds")).optional(),
+  ),
+  /** A failed analysis: pause for a person (default) or roll back automatically. */
+  analysisOnFail: z.preprocess(emptyToUndefined, z.enum(["pause", "rollback"], { error: "If the analysis fails: choose pause or rollback" }).default("pause")),
+  /** CloudWatch alarms read during each window (any in ALARM fails the batch), besides the load balancer's own. */
+  analysisAlarms: z.preprocess(emptyToUndefined, alarmList.optional()),
+  /** Thresholds (API): maxErrorRateIncreasePoints, latencyFactor, latencyMarginMs, minRequests. */
+  analysisThresholds: analysisThresholdsSchema.optional(),
 });
 
 export type StartRolloutInput = z.infer<typeof startRolloutSchema>;
@@ -79,6 +108,7 @@ export function toRolloutRequest(input: StartRolloutInput): {
   approval: ApprovalMode;
   drainTimeoutMs?: number;
   replace?: ReplaceRequest;
+  analysis: AnalysisRequest;
 } {
   const options: PlanOptions = { version: input.version, batchSize: input.batchSize };
   if (input.minHealthy) options.minHealthy = input.minHealthy;
@@ -93,7 +123,22 @@ export function toRolloutRequest(input: StartRolloutInput): {
     approval,
     ...(input.drainTimeoutSec !== undefined ? { drainTimeoutMs: input.drainTimeoutSec * 1000 } : {}),
     ...(replace ? { replace } : {}),
+    analysis: {
+      ...(input.analysisWindowSec !== undefined ? { windowMs: input.analysisWindowSec * 1000 } : {}),
+      onFail: input.analysisOnFail,
+      alarms: input.analysisAlarms ?? [],
+      ...(input.analysisThresholds ? { thresholds: input.analysisThresholds } : {}),
+    },
   };
+}
+
+/** Batch analysis as asked for; the server fills in its default window and the load balancer's alarms. */
+export interface AnalysisRequest {
+  /** Absent: the server's default. */
+  windowMs?: number;
+  onFail: "pause" | "rollback";
+  alarms: string[];
+  thresholds?: AnalysisThresholds;
 }
 
 /** The replace strategy's request: the surge per batch and what new instances launch from. */

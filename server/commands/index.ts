@@ -37,7 +37,14 @@ async function startRollout(rt: Runtime, operator: Operator, input: unknown): Pr
   const req = toRolloutRequest(parsed.data);
   const r = await launchRollout(
     { store: rt.store, monitor: rt.monitor, bus: rt.bus },
-    { lb: req.lb, plan: req.options, mode: req.approval, ...(req.drainTimeoutMs !== undefined ? { drainTimeoutMs: req.drainTimeoutMs } : {}), ...(req.replace ? { replace: req.replace } : {}) },
+    {
+      lb: req.lb,
+      plan: req.options,
+      mode: req.approval,
+      ...(req.drainTimeoutMs !== undefined ? { drainTimeoutMs: req.drainTimeoutMs } : {}),
+      ...(req.replace ? { replace: req.replace } : {}),
+      analysis: { request: req.analysis, defaults: rt.analysisDefaults },
+    },
     operator.name,
     parsed.data,
   );

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { planRollout, resolveBatchSize } from "@/lib/rollout/plan";
 import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, PlanResult, RolloutEvent } from "@/lib/rollout/types";
 import { answerReplacePreview, replaceBatches } from "@/lib/rollout/replace-preview";
-import type { ReplaceRequest } from "@/lib/validation";
+import type { AnalysisRequest, ReplaceRequest } from "@/lib/validation";
+import { resolveAnalysis, type AnalysisDefaults, type ResolvedAnalysis } from "./analysis";
 import type { FleetMonitor } from "@/server/monitor";
 import { toFleetInstance } from "@/lib/fleet";
 import type { TrafficStats } from "@/server/providers/types";
@@ -29,11 +30,13 @@ export interface LaunchInput {
   hookTimeoutMs?: number;
   /** The replace strategy (absent: in-place). */
   replace?: ReplaceRequest;
+  /** Batch analysis as asked for (absent: off), and the server's defaults it is completed with. */
+  analysis?: { request: AnalysisRequest; defaults: AnalysisDefaults };
 }
 
 export type LaunchResult =
   | { ok: true; data: { id: string } }
-  | { ok: false; code: string; message: string; fieldErrors?: Partial<Record<PlanField | "lb" | "surge" | "launchTarget", string>> };
+  | { ok: false; code: string; message: string; fieldErrors?: Partial<Record<PlanField | "lb" | "surge" | "launchTarget" | "analysisWindowSec" | "analysisAlarms", string>> };
 
 export function newRolloutId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
@@ -99,6 +102,8 @@ export async function launchRollout(
     if ("refused" in planned) return planned.refused;
     return { ok: false, code: planned.error.code, message: planned.error.message, fieldErrors: { [planned.error.field]: planned.error.message } };
   }
+  const analysis: ResolvedAnalysis = input.analysis ? await resolveAnalysis(monitor.provider, input.lb, input.analysis.request, input.analysis.defaults) : { ok: true };
+  if (!analysis.ok) return { ok: false, code: analysis.code, message: analysis.message, fieldErrors: { [analysis.field]: analysis.message } };
   const now = Date.now();
   const id = newRolloutId(new Date(now));
   const createInput: CreateRolloutInput = {
@@ -111,6 +116,7 @@ export async function launchRollout(
     createdBy: actor,
     ...(input.inServiceTimeoutMs !== undefined ? { inServiceTimeoutMs: input.inServiceTimeoutMs } : {}),
     ...(input.hookTimeoutMs !== undefined ? { hookTimeoutMs: input.hookTimeoutMs } : {}),
+    ...(analysis.settings ? { analysis: analysis.settings } : {}),
     // Two-person rule: automatic approval, or one batch holding the whole plan, would let the
     // starter finish alone; a second person then approves batch 1 before anything is deregistered.
     ...(needsFirstApproval(input.lb, input.mode, planned.plan.batches.length, twoPersonLbs(ensureAuthSchema(store.db))) ? { approveFirstBatch: true } : {}),

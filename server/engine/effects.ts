@@ -102,7 +102,7 @@ function failure(ids: string[], message: string): EffectOutcome {
   return { type: "step-failed", results: ids.map((id) => ({ id, ok: false, message })), message };
 }
 
-function errorMessage(err: unknown): string {
+export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -8,7 +8,7 @@
  * progress, resumes exactly what the log says was outstanding.
  */
 import type { Logger } from "pino";
-import type { Effect, LbState, RolloutEvent } from "@/lib/rollout/types";
+import type { AnalysisReport, Effect, LbState, RolloutEvent } from "@/lib/rollout/types";
 import { getInstance, type RolloutState } from "@/lib/rollout/state";
 import type { FleetMonitor, FleetSnapshot } from "@/server/monitor";
 import { HookDetached, type LoadBalancerProvider, type ScalingGroupState, type SentCommand } from "@/server/providers/types";
@@ -16,6 +16,7 @@ import type { RolloutJournal } from "@/server/store/journal";
 import { rolloutLog } from "@/server/log";
 import { performEffect, type EffectContext, type EffectOutcome, type PerformableEffect } from "./effects";
 import { performGroupEffect } from "./group-effects";
+import { performAnalysis, type AnalyzeEffect } from "./analysis";
 import { abortableSleep, type RetryPolicy } from "./retry";
 import { isFinal } from "@/lib/rollout/state";
 
@@ -222,6 +223,10 @@ export class RolloutRunner {
           if (!signal.aborted && !this.stopped) this.journal.note(type, { effectId: effect.effectId, ...payload });
         },
       };
+      if (effect.type === "analyze") {
+        await this.analyze(effect, ctx, startedAt, log);
+        return;
+      }
       outcome = effect.type === "scaleGroup" || effect.type === "terminate" ? await performGroupEffect(effect, ctx) : await performEffect(effect as PerformableEffect, ctx);
     } catch (err) {
       if (signal.aborted || this.stopped) return;
@@ -255,6 +260,27 @@ export class RolloutRunner {
     const r = this.append(report, details);
     if (!r.ok && this.journal.state.outstanding.some((e) => e.effectId === effect.effectId)) {
       // The machine refused the report yet still wants the effect: never expected; do not loop on it.
+      log.error({ code: r.code }, `${effect.effectId}: report refused (${r.message}); holding the effect 5 s`);
+      this.holdUntil.set(effect.effectId, Date.now() + 5_000);
+    }
+  }
+
+  /** Watches the window, judges, and reports `analysis-finished` (never a step failure: a problem is an inconclusive verdict). */
+  private async analyze(effect: AnalyzeEffect, ctx: EffectContext, startedAt: number, log: Logger): Promise<void> {
+    let analysis: AnalysisReport;
+    try {
+      analysis = await performAnalysis(effect, ctx);
+    } catch (err) {
+      if (ctx.signal.aborted || this.stopped) return;
+      const sentence = `The analysis failed in the engine: ${err instanceof Error ? err.message : String(err)}.`;
+      const now = Date.now();
+      analysis = { verdict: "inconclusive", reasons: [sentence], checks: [{ check: "sample", outcome: "inconclusive", sentence }], fresh: null, old: null, thresholds: effect.thresholds, from: startedAt, to: now, freshIds: effect.fresh, oldIds: effect.old };
+    }
+    if (ctx.signal.aborted || this.stopped) return;
+    const at = Date.now();
+    log.info({ verdict: analysis.verdict, reasons: analysis.reasons }, `batch ${effect.batch + 1} analysis: ${analysis.verdict}`);
+    const r = this.append({ type: "analysis-finished", effectId: effect.effectId, analysis, at, actor: "engine" }, { durationMs: at - startedAt });
+    if (!r.ok && this.journal.state.outstanding.some((e) => e.effectId === effect.effectId)) {
       log.error({ code: r.code }, `${effect.effectId}: report refused (${r.message}); holding the effect 5 s`);
       this.holdUntil.set(effect.effectId, Date.now() + 5_000);
     }

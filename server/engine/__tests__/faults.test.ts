@@ -54,6 +54,7 @@ const input = (version: string, extra: Partial<StartRolloutInput> = {}): StartRo
   includeOutOfService: false,
   approval: { mode: "manual" },
   strategy: "in-place",
+  analysisOnFail: "pause",
   ...extra,
 });
 
