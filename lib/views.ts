@@ -5,7 +5,7 @@
 import type { InstanceView, LoadBalancerSummary, TrafficStats } from "./fleet";
 import type { DerivedView } from "./rollout/derive";
 import type { InstanceStatus, RolloutState } from "./rollout/state";
-import type { ApprovalMode, LbState, OperatorEventType, RolloutPhase, StepName } from "./rollout/types";
+import type { AnalysisSettings, ApprovalMode, BatchAnalysis, LbState, OperatorEventType, RolloutPhase, StepName } from "./rollout/types";
 
 export type { InstanceView, LoadBalancerSummary } from "./fleet";
 
@@ -132,6 +132,10 @@ export interface BatchView {
   startedAt: number | null;
   finishedAt: number | null;
   approvedBy: string | null;
+  /** Forward batches with analysis on: the verdict once judged, with its figures and what Rotor did. */
+  analysis?: BatchAnalysis;
+  /** While its analysis window runs: what it compares and watches. */
+  analysing?: { windowMs: number; fresh: string[]; old: string[]; alarms: string[] };
 }
 
 /** Measured step durations, for the time-left estimate. */
@@ -267,6 +271,8 @@ export type RolloutDetailView = Omit<RolloutDetail, "state"> & {
   drainTimeoutMs: number;
   /** What the operator should know, newest last: skips, an abort's returns and which instances stay out, and why. */
   notes: string[];
+  /** Batch analysis settings; absent when analysis is off. */
+  analysis?: AnalysisSettings;
 };
 
 /** An armed fault of the local fleet (fault injection for demos and tests). */

@@ -32,3 +32,12 @@ describe("the timeline's line for a replace rollout's group events", () => {
     expect(describeEvent(ev("step-started", { effectId: "f3" }), names)).toBe("batch 2 wait for replacements on i-3 started");
   });
 });
+
+describe("the timeline's line for a batch analysis", () => {
+  it("names the batch and its new instances, the verdict and the reasons", () => {
+    const names = effectNames([ev("step-started", { effectId: "f0:analysis#1" }, { effect: { type: "analyze", batch: 0, fresh: ["i-1", "i-2"], old: ["i-3"] } })]);
+    const line = describeEvent(ev("analysis-finished", { effectId: "f0:analysis#1", analysis: { verdict: "fail", reasons: ["Error rate 12.00% on the new instances vs 0.00% on the old (limit 1.00%): over the limit."] } }), names);
+    expect(line).toBe("batch 1 analysis on i-1, i-2 failed: Error rate 12.00% on the new instances vs 0.00% on the old (limit 1.00%): over the limit.");
+    expect(describeEvent(ev("analysis-finished", { effectId: "f0:analysis#1", analysis: { verdict: "inconclusive", reasons: [] } }), names)).toBe("batch 1 analysis on i-1, i-2 was inconclusive");
+  });
+});

@@ -7,7 +7,7 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is st
 /** Engine observations: frequent, useful when digging, noise otherwise. */
 export const OBSERVATIONS: ReadonlySet<string> = new Set(["drain-observed", "health-observed", "wait-progress", "tick"]);
 
-const STEP_OF: Record<string, string> = { deregister: "deregister", waitDrain: "drain", register: "register", waitInService: "wait in service", awaitApproval: "approval", sleep: "bake", terminate: "terminate" };
+const STEP_OF: Record<string, string> = { deregister: "deregister", waitDrain: "drain", register: "register", waitInService: "wait in service", awaitApproval: "approval", sleep: "bake", terminate: "terminate", analyze: "analysis" };
 
 /** Replace: the two group steps of a batch (the scaleGroup effect's `step`). */
 const GROUP_STEP: Record<string, string> = { launch: "launch", replace: "wait for replacements" };
@@ -38,7 +38,7 @@ export function effectNames(events: readonly StoredEvent[]): Map<string, string>
     const what = type === "runHook" ? (str(eff.hook) ?? "hook") : type === "scaleGroup" ? (GROUP_STEP[str(eff.step) ?? ""] ?? "scale the group") : (STEP_OF[type] ?? type);
     const batch = num(eff.batch);
     const dir = id.startsWith("r") ? "rollback batch" : "batch";
-    const ids = list(eff.ids);
+    const ids = list(type === "analyze" ? eff.fresh : eff.ids);
     out.set(id, `${batch !== undefined ? `${dir} ${batch + 1} ` : ""}${what}${ids.length ? ` on ${ids.join(", ")}` : ""}`);
   }
   return out;
@@ -94,6 +94,12 @@ export function describeEvent(e: StoredEvent, effects: ReadonlyMap<string, strin
       return `load balancer states: ${counts(p.states)}`;
     case "wait-progress":
       return `${str(p.wait) ?? "wait"}: ${str(p.instance) ?? ""} ${str(p.state) ?? ""}${num(p.inFlight) !== undefined ? `, ${p.inFlight} in flight` : ""}${p.description ? ` (${String(p.description)})` : ""}`;
+    case "analysis-finished": {
+      const a = (p.analysis ?? {}) as { verdict?: unknown; reasons?: unknown };
+      const verdict = a.verdict === "pass" ? "passed" : a.verdict === "fail" ? "failed" : "was inconclusive";
+      const reasons = list(a.reasons);
+      return `${step} ${verdict}${reasons.length ? `: ${reasons.join(" ")}` : ""}`;
+    }
     case "rollout-finished":
       return `rollout finished: ${str(p.phase) ?? ""}`;
     case "engine-started":

@@ -2,6 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { AnalysisPanel } from "@/components/rollout/analysis-panel";
 import { BatchTable } from "@/components/rollout/batch-table";
 import { EventTimeline } from "@/components/rollout/event-timeline";
 import { RolloutControls } from "@/components/rollout/rollout-controls";
@@ -44,6 +45,7 @@ export function RolloutView({ id, act }: { id: string; act: FormAction }) {
         {r.summary.active && r.view.nextActions.length > 0 && <RolloutControls rolloutId={r.summary.id} actions={r.view.nextActions} act={act} approveBatch={r.batches.find((b) => b.direction === "forward" && b.status === "pending")?.index} />}
       </section>
       <BatchTable batches={r.batches} targetVersion={r.summary.targetVersion} now={now} fleetSize={r.capacity.fleetSize} />
+      <AnalysisPanel settings={r.analysis} batches={r.batches} />
       <EventTimeline events={r.events} />
     </div>
   );

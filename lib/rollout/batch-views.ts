@@ -70,6 +70,7 @@ export function batchViews(s: RolloutState): BatchView[] {
   // Once rolled back, an instance's forward run is kept in `forward`.
   const forwardProc = (i: InstanceState) => i.forward ?? i;
   const r = replace ? s.plan.replace : undefined;
+  const analysing = s.outstanding.find((e) => e.type === "analyze");
   const forward: BatchView[] = s.batches.map((b) => ({
     index: b.index,
     canary: b.canary,
@@ -83,6 +84,8 @@ export function batchViews(s: RolloutState): BatchView[] {
     approvedBy: b.approvedBy,
     steps,
     instances: replace ? replaceInstances(s, steps, { old: b.instanceIds, fresh: b.newIds }, forwardProc) : instancesOf(s, b.instanceIds, forwardProc, steps),
+    ...(b.analysis ? { analysis: b.analysis } : {}),
+    ...(analysing?.type === "analyze" && analysing.batch === b.index ? { analysing: { windowMs: analysing.windowMs, fresh: analysing.fresh, old: analysing.old, alarms: analysing.alarms } } : {}),
   }));
   const back: BatchView[] = s.rollbackBatches.map((b) => ({
     index: b.index,

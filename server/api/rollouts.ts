@@ -104,7 +104,7 @@ export async function rolloutDetail(id: string, rt: Runtime = runtime()): Promis
   if (!d) throw new NotFound(`No rollout ${id}`);
   const { state, ...rest } = d;
   const replace = replaceSummary(state, rest.events);
-  return { ...rest, ...(replace ? { replace } : {}), approval: state.mode, drainTimeoutMs: state.drainTimeoutMs, notes: state.notes };
+  return { ...rest, ...(replace ? { replace } : {}), approval: state.mode, drainTimeoutMs: state.drainTimeoutMs, notes: state.notes, ...(state.analysis ? { analysis: state.analysis } : {}) };
 }
 
 export async function activeRolloutRef(lb: string, rt: Runtime = runtime()): Promise<ActiveRolloutRef | null> {
