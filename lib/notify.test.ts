@@ -79,3 +79,20 @@ describe("bodies", () => {
     expect(JSON.stringify(body.blocks)).toContain("&lt;!channel&gt; &amp; co");
   });
 });
+
+describe("analysis notifications", () => {
+  const judged = (verdict: string) => ev("analysis-finished", { payload: { effectId: "f1:analysis#1", analysis: { verdict, reasons: ["Error rate 9.00% on the new instances vs 0.00% on the old (limit 1.00%): over the limit."] } } });
+  const analysing = state("running", [{ type: "analyze", batch: 1, effectId: "f1:analysis#1" }]);
+
+  it("a failed verdict says which batch, why, and what Rotor did (rolled back, or paused alongside the pause)", () => {
+    const [n] = deriveNotifications(judged("fail"), analysing, state("rolling-back"));
+    expect(n).toMatchObject({ kind: "analysis-failed", batch: 1 });
+    expect(headline(n!)).toBe("Rollout r-1 of 2.0.0 on web: batch 2 of 3 failed its analysis: Error rate 9.00% on the new instances vs 0.00% on the old (limit 1.00%): over the limit. — rolling back automatically");
+    expect(kinds(judged("fail"), analysing, state("paused"))).toEqual(["paused", "analysis-failed"]);
+  });
+
+  it("an inconclusive verdict is its own kind; a pass says nothing", () => {
+    expect(kinds(judged("inconclusive"), analysing, state("paused"))).toEqual(["paused", "analysis-inconclusive"]);
+    expect(kinds(judged("pass"), analysing, state("awaiting-approval", [{ type: "awaitApproval", batch: 2 }]))).toEqual(["awaiting-approval"]);
+  });
+});

@@ -9,13 +9,12 @@
  *   step-failed / step-timed-out        → step-failed (the machine's message)
  *   phase enters paused                 → paused (who paused)
  *   phase enters a final phase          → finished (succeeded | rolled-back | aborted)
+ *   analysis-finished, verdict fail     → analysis-failed (the first reason, and what Rotor did)
+ *   analysis-finished, inconclusive     → analysis-inconclusive
  */
 import type { RolloutPhase } from "./rollout/types";
 
-/**
- * Kinds of notification. `analysis-failed` and `analysis-inconclusive` are reserved for the batch
- * analysis (not built yet): nothing derives them today, but targets may already subscribe to them.
- */
+/** Kinds of notification. */
 export const NOTIFICATION_KINDS = ["started", "awaiting-approval", "step-failed", "paused", "finished", "analysis-failed", "analysis-inconclusive"] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -29,7 +28,7 @@ export interface NotifyState {
   phase: RolloutPhase;
   plan: { targetVersion: string };
   batches: readonly unknown[];
-  outstanding: readonly { type: string; batch?: number }[];
+  outstanding: readonly { type: string; batch?: number; effectId?: string }[];
 }
 
 /** What the mapping needs of an appended event (lib/views' StoredEvent fits). */
@@ -89,6 +88,14 @@ export function deriveNotifications(event: NotifyEvent, before: NotifyState, aft
     out.push({ ...base, kind: "awaiting-approval", ...(gate?.batch !== undefined ? { batch: gate.batch } : {}) });
   }
   if (entered("paused")) out.push({ ...base, kind: "paused" });
+  if (event.type === "analysis-finished") {
+    const a = (event.payload.analysis ?? {}) as { verdict?: unknown; reasons?: unknown };
+    const judged = before.outstanding.find((e) => e.type === "analyze" && e.effectId === event.payload.effectId);
+    const reason = Array.isArray(a.reasons) && typeof a.reasons[0] === "string" ? a.reasons[0] : "no reason given";
+    const then = after.phase === "rolling-back" ? "rolling back automatically" : after.phase === "paused" ? "paused for a person to decide" : `now ${after.phase}`;
+    const kind = a.verdict === "fail" ? "analysis-failed" : a.verdict === "inconclusive" ? "analysis-inconclusive" : null;
+    if (kind) out.push({ ...base, kind, message: `${reason} — ${then}`, ...(judged?.batch !== undefined ? { batch: judged.batch } : {}) });
+  }
   if (FINAL.includes(after.phase) && !FINAL.includes(before.phase)) out.push({ ...base, kind: "finished", outcome: after.phase as FinishedOutcome });
   return out;
 }
@@ -113,9 +120,10 @@ export function headline(n: Notification): string {
     case "finished":
       return `${what} ${n.outcome === "succeeded" ? "succeeded" : n.outcome === "rolled-back" ? "was rolled back" : "was aborted"}`;
     case "analysis-failed":
-      return `${what}: the batch analysis failed`;
-    case "analysis-inconclusive":
-      return `${what}: the batch analysis was inconclusive`;
+    case "analysis-inconclusive": {
+      const batch = n.batch !== undefined ? `batch ${n.batch + 1} of ${n.batches}` : "a batch";
+      return `${what}: ${batch} ${n.kind === "analysis-failed" ? "failed its analysis" : "could not be judged"}: ${n.message ?? "no reason given"}`;
+    }
   }
 }
 

@@ -23,9 +23,6 @@ const KIND_LABEL: Record<NotificationKind, string> = {
   "analysis-inconclusive": "Analysis inconclusive",
 };
 
-/** Batch analysis is not built yet: its kinds can be chosen, nothing sends them today. */
-const NOT_YET: readonly NotificationKind[] = ["analysis-failed", "analysis-inconclusive"];
-
 const STATUS_TONE: Record<DeliveryView["status"], Tone> = { pending: "wait", delivered: "ok", failed: "bad" };
 
 function AddTarget({ action }: { action: FormAction<Added> }) {
@@ -57,9 +54,8 @@ function AddTarget({ action }: { action: FormAction<Added> }) {
         <legend className="mb-1 text-xs font-medium">Events</legend>
         {NOTIFICATION_KINDS.map((k) => (
           <label key={k} className="inline-flex items-center gap-1.5">
-            <input type="checkbox" name={`kind-${k}`} defaultChecked={!NOT_YET.includes(k)} />
+            <input type="checkbox" name={`kind-${k}`} defaultChecked />
             {KIND_LABEL[k]}
-            {NOT_YET.includes(k) ? <span className="text-xs text-zinc-600 dark:text-zinc-400">(not sent yet)</span> : null}
           </label>
         ))}
         {fields?.kinds ? <p className="w-full text-xs text-red-700 dark:text-red-400">{fields.kinds}</p> : null}

@@ -5,7 +5,7 @@
 import { fieldErrorRecord, startRolloutSchema, toRolloutRequest } from "@/lib/validation";
 import type { ReplacePreviewAnswer } from "@/lib/rollout/replace-preview";
 
-export type FormField = "version" | "batchSize" | "minHealthy" | "drainTimeout" | "bake" | "order" | "strategy" | "surge" | "launchTarget" | "fleet" | "form";
+export type FormField = "version" | "batchSize" | "minHealthy" | "drainTimeout" | "bake" | "order" | "strategy" | "surge" | "launchTarget" | "analysisWindow" | "analysisAlarms" | "fleet" | "form";
 
 export interface RolloutFormValues {
   lb: string;
@@ -31,6 +31,11 @@ export interface RolloutFormValues {
   surge: string;
   /** Replace: launch template version, AMI id or release; empty: the version. */
   launchTarget: string;
+  /** Seconds of batch analysis after each batch; empty: the server's default; 0: off. */
+  analysisWindow: string;
+  analysisOnFail: "pause" | "rollback";
+  /** CloudWatch alarm names, separated by commas or new lines. */
+  analysisAlarms: string;
 }
 
 export const defaultFormValues = (lb: string): RolloutFormValues => ({
@@ -50,6 +55,9 @@ export const defaultFormValues = (lb: string): RolloutFormValues => ({
   strategy: "in-place",
   surge: "0",
   launchTarget: "",
+  analysisWindow: "",
+  analysisOnFail: "pause",
+  analysisAlarms: "",
 });
 
 export function valuesFromFormData(fd: FormData): RolloutFormValues {
@@ -74,6 +82,9 @@ export function valuesFromFormData(fd: FormData): RolloutFormValues {
     strategy: s("strategy") === "replace" ? "replace" : "in-place",
     surge: s("surge"),
     launchTarget: s("launchTarget"),
+    analysisWindow: s("analysisWindow"),
+    analysisOnFail: s("analysisOnFail") === "rollback" ? "rollback" : "pause",
+    analysisAlarms: s("analysisAlarms"),
   };
 }
 
@@ -93,6 +104,9 @@ export function schemaInput(v: RolloutFormValues): Record<string, unknown> {
     drainTimeoutSec: v.drainTimeout,
     approval: v.approval === "auto" ? { mode: "auto", bakeSec: v.bake } : { mode: "manual" },
     ...(order.length > 0 ? { order } : {}),
+    analysisWindowSec: v.analysisWindow,
+    analysisOnFail: v.analysisOnFail,
+    analysisAlarms: v.analysisAlarms,
     // Surge and launch target mean something only to replace: hidden fields are not judged.
     ...(v.strategy === "replace" ? { strategy: "replace", surge: v.surge, launchTarget: v.launchTarget } : { strategy: "in-place" }),
   };
@@ -117,6 +131,8 @@ export function formFieldOf(path: string): FormField {
   const head = path.split(".")[0] ?? "form";
   if (head === "drainTimeoutSec") return "drainTimeout";
   if (head === "approval") return "bake";
+  if (head === "analysisWindowSec") return "analysisWindow";
+  if (head === "analysisAlarms") return "analysisAlarms";
   if (head === "version" || head === "batchSize" || head === "minHealthy" || head === "order" || head === "fleet" || head === "strategy" || head === "surge" || head === "launchTarget") return head;
   return "form";
 }

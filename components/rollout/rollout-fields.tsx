@@ -91,6 +91,23 @@ export function RolloutFields({ values: v, set, errorFor, onVersionBlur }: { val
           </Field>
         )}
       </fieldset>
+      <fieldset className="space-y-1.5">
+        <legend className="text-xs font-medium text-zinc-700 dark:text-zinc-300">Batch analysis</legend>
+        <div className="grid grid-cols-[9rem_1fr] gap-3">
+          <Field id="analysisWindow" label="Window (s)" hint="After each batch is back in service: its new instances against the old ones. Empty: the server's default (60 s unless set); 0: off." error={errorFor("analysisWindow")}>
+            <input {...describe("analysisWindow", errorFor("analysisWindow"), true)} name="analysisWindow" inputMode="numeric" placeholder="default" className={`${inputCls} w-20 font-mono`} value={v.analysisWindow} onChange={(e) => set("analysisWindow", e.target.value)} />
+          </Field>
+          <Field id="analysisOnFail" label="If a batch fails its analysis">
+            <select id="analysisOnFail" name="analysisOnFail" className={inputCls} value={v.analysisOnFail} onChange={(e) => set("analysisOnFail", e.target.value === "rollback" ? "rollback" : "pause")}>
+              <option value="pause">Pause for a person</option>
+              <option value="rollback">Roll back automatically</option>
+            </select>
+          </Field>
+        </div>
+        <Field id="analysisAlarms" label="CloudWatch alarms (optional)" hint="AWS: alarm names, separated by commas; any in ALARM during a window fails the batch." error={errorFor("analysisAlarms")}>
+          <input {...describe("analysisAlarms", errorFor("analysisAlarms"), true)} name="analysisAlarms" autoComplete="off" spellCheck={false} className={`${inputCls} w-full font-mono`} value={v.analysisAlarms} onChange={(e) => set("analysisAlarms", e.target.value)} />
+        </Field>
+      </fieldset>
       <Field id="order" label="Explicit order (optional)" hint="Every instance id once, separated by spaces or new lines. Empty: spread across zones." error={errorFor("order")}>
         <textarea {...describe("order", errorFor("order"), true)} name="order" rows={2} spellCheck={false} className={`${inputCls} w-full font-mono text-xs`} value={v.order} onChange={(e) => set("order", e.target.value)} />
       </Field>

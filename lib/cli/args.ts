@@ -95,6 +95,8 @@ export interface StartFlags {
   minHealthy?: string;
   auto?: string;
   analysis?: string;
+  onAnalysisFail?: string;
+  alarms?: string;
   strategy?: string;
   surge?: string;
   launchTarget?: string;
@@ -104,10 +106,6 @@ export interface StartFlags {
   timeout?: string;
 }
 
-/** Automatic analysis after each batch is not in this version's API: the flag is refused, never ignored. */
-export const ANALYSIS_UNAVAILABLE =
-  "--analysis is not available in this version of Rotor (automatic analysis after each batch is not built yet); drop the flag and watch the batches, or use --auto with a bake time.";
-
 const startFlagsSchema = z
   .object({
     lb: name("load balancer", "rotor start LB VERSION"),
@@ -115,7 +113,9 @@ const startFlagsSchema = z
     batch: quantity("--batch"),
     minHealthy: quantity("--min-healthy").optional(),
     auto: duration("--auto", { min: 0, max: 24 * HOUR }).optional(),
-    analysis: z.string().optional(),
+    analysis: duration("--analysis", { min: 0, max: HOUR }).optional(),
+    onAnalysisFail: z.enum(["pause", "rollback"], { error: "--on-analysis-fail is pause or rollback" }).optional(),
+    alarms: z.string().optional(),
     strategy: z.enum(["in-place", "replace"], { error: "--strategy is in-place or replace" }).default("in-place"),
     surge: count("--surge").optional(),
     launchTarget: z.string().trim().min(1, "--launch-target cannot be empty").max(128, "--launch-target is at most 128 characters").optional(),
@@ -125,7 +125,7 @@ const startFlagsSchema = z
     timeout,
   })
   .superRefine((f, ctx) => {
-    if (f.analysis !== undefined) ctx.addIssue({ code: "custom", message: ANALYSIS_UNAVAILABLE, path: ["analysis"] });
+    if (f.analysis !== undefined && f.analysis % 1000 !== 0) ctx.addIssue({ code: "custom", message: "--analysis takes whole seconds (e.g. 60s, 2m, or 0s for none)", path: ["analysis"] });
     if (f.strategy !== "replace" && (f.surge !== undefined || f.launchTarget !== undefined)) {
       ctx.addIssue({ code: "custom", message: "--surge and --launch-target apply to --strategy replace only; add --strategy replace or drop them", path: ["strategy"] });
     }
@@ -165,6 +165,9 @@ export function parseStart(flags: StartFlags): Parsed<StartRequest> {
     ...(v.surge !== undefined ? { surge: v.surge } : {}),
     ...(v.launchTarget !== undefined ? { launchTarget: v.launchTarget } : {}),
     ...(v.drainTimeout !== undefined ? { drainTimeoutSec: v.drainTimeout / 1000 } : {}),
+    ...(v.analysis !== undefined ? { analysisWindowSec: v.analysis / 1000 } : {}),
+    ...(v.onAnalysisFail !== undefined ? { analysisOnFail: v.onAnalysisFail } : {}),
+    ...(v.alarms !== undefined ? { analysisAlarms: v.alarms } : {}),
   });
   if (!body.success) return { ok: false, message: sentence(body.error) };
   return { ok: true, value: { body: body.data, wait: v.wait ?? false, timeoutMs: v.timeout ?? DEFAULT_TIMEOUT_MS } };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ANALYSIS_UNAVAILABLE, DEFAULT_TIMEOUT_MS, parseDuration, parseEvent, parseStart, parseWait } from "./args";
+import { DEFAULT_TIMEOUT_MS, parseDuration, parseEvent, parseStart, parseWait } from "./args";
 import { EXIT, exitForStatus, judge, plainLine, progressBar, progressLine, refusalSentence, sameFrame } from "./outcome";
 
 describe("parseDuration", () => {
@@ -31,6 +31,7 @@ describe("parseStart", () => {
           strategy: "in-place",
           canary: false,
           includeOutOfService: false,
+          analysisOnFail: "pause",
         },
         wait: true,
         timeoutMs: 600_000,
@@ -50,6 +51,12 @@ describe("parseStart", () => {
     expect(r.ok && r.value.body).toMatchObject({ strategy: "replace", surge: 2, launchTarget: "$Latest" });
   });
 
+  it("takes the batch analysis: window, policy and alarms", () => {
+    const r = parseStart({ lb: "web", version: "v2", analysis: "2m", onAnalysisFail: "rollback", alarms: "web-5xx, web-p95" });
+    expect(r.ok && r.value.body).toMatchObject({ analysisWindowSec: 120, analysisOnFail: "rollback", analysisAlarms: ["web-5xx", "web-p95"] });
+    expect(parseStart({ lb: "web", version: "v2", analysis: "0s" })).toMatchObject({ ok: true, value: { body: { analysisWindowSec: 0 } } });
+  });
+
   it.each([
     [{ batch: "x" }, '--batch takes a count (3) or a percentage (25%); got "x".'],
     [{ batch: "-1" }, '--batch takes a count (3) or a percentage (25%); got "-1".'],
@@ -58,7 +65,9 @@ describe("parseStart", () => {
     [{ strategy: "blue-green" }, "--strategy is in-place or replace."],
     [{ surge: "1" }, "--surge and --launch-target apply to --strategy replace only; add --strategy replace or drop them."],
     [{ timeout: "5m" }, "--timeout applies with --wait only; add --wait or drop it."],
-    [{ analysis: "60s" }, ANALYSIS_UNAVAILABLE],
+    [{ analysis: "soon" }, '--analysis takes a duration like 90s, 30m or 1h (0s–1h); got "soon".'],
+    [{ analysis: "1500ms" }, "--analysis takes whole seconds (e.g. 60s, 2m, or 0s for none)."],
+    [{ onAnalysisFail: "ignore" }, "--on-analysis-fail is pause or rollback."],
     [{ version: "1.0;touch /tmp/x" }, "VERSION: Version must start with a letter or digit, then letters, digits and . _ - + (1–128 characters)."],
     [{ lb: " " }, "Name the load balancer (rotor start LB VERSION)."],
   ])("refuses %j with one sentence", (flags, message) => {

@@ -11,8 +11,21 @@ describe("startRolloutSchema", () => {
     const r = startRolloutSchema.safeParse(base);
     expect(r.success).toBe(true);
     if (!r.success) return;
-    expect(r.data).toEqual({ ...base, canary: false, includeOutOfService: false, approval: { mode: "manual" }, strategy: "in-place" });
-    expect(toRolloutRequest(r.data)).toEqual({ lb: "local", options: { version: "v2.1.0+build_7", batchSize: { unit: "count", value: 2 } }, approval: { kind: "manual" } });
+    expect(r.data).toEqual({ ...base, canary: false, includeOutOfService: false, approval: { mode: "manual" }, strategy: "in-place", analysisOnFail: "pause" });
+    // No window asked for: the server's default applies; no alarms of the rollout's own.
+    expect(toRolloutRequest(r.data)).toEqual({ lb: "local", options: { version: "v2.1.0+build_7", batchSize: { unit: "count", value: 2 } }, approval: { kind: "manual" }, analysis: { onFail: "pause", alarms: [] } });
+  });
+
+  it("batch analysis: the window in seconds, the policy, alarms from the form's text, thresholds; refusals name the field", () => {
+    const r = startRolloutSchema.safeParse({ ...base, analysisWindowSec: "90", analysisOnFail: "rollback", analysisAlarms: "web-5xx, web-p95\nweb-cpu", analysisThresholds: { minRequests: 20 } });
+    expect(r.success && toRolloutRequest(r.data).analysis).toEqual({ windowMs: 90_000, onFail: "rollback", alarms: ["web-5xx", "web-p95", "web-cpu"], thresholds: { minRequests: 20, maxErrorRateIncreasePoints: 1, latencyFactor: 1.5, latencyMarginMs: 50 } });
+    const empty = startRolloutSchema.safeParse({ ...base, analysisWindowSec: "", analysisOnFail: "", analysisAlarms: "" });
+    expect(empty.success && toRolloutRequest(empty.data).analysis).toEqual({ onFail: "pause", alarms: [] });
+    const issue = (input: Record<string, unknown>) => startRolloutSchema.safeParse({ ...base, ...input }).error?.issues[0];
+    expect(issue({ analysisWindowSec: "4000" })).toMatchObject({ path: ["analysisWindowSec"], message: "The analysis window is 0–3600 seconds" });
+    expect(issue({ analysisOnFail: "ignore" })).toMatchObject({ path: ["analysisOnFail"], message: "If the analysis fails: choose pause or rollback" });
+    expect(issue({ analysisAlarms: ["ok", "bad\u0007name"] })).toMatchObject({ path: ["analysisAlarms", 1], message: "An alarm name cannot contain control characters" });
+    expect(issue({ analysisThresholds: { latencyFactor: 0.5 } })?.path).toEqual(["analysisThresholds", "latencyFactor"]);
   });
 
   it("replace: the surge and the launch target (default: the version), refused when malformed", () => {
@@ -43,6 +56,7 @@ describe("startRolloutSchema", () => {
       lb: "local",
       options: { version: "v2.1.0+build_7", batchSize: { unit: "percent", value: 25 }, canary: true, order: ["i-2", "i-1"] },
       approval: { kind: "auto", bakeMs: 30_000 },
+      analysis: { onFail: "pause", alarms: [] },
     });
   });
 

@@ -12,7 +12,7 @@
  * Arguments are parsed with commander (subcommands, generated --help, and parse errors we can turn
  * into exit 3) and then checked with zod (lib/cli/args.ts) before any request is made.
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import type { FleetView, LoadBalancerRow, RolloutDetailView, RolloutSummary } from "@/lib/views";
 import { EVENT_COMMANDS, parseEvent, parseLbName, parseRolloutId, parseStart, parseWait, type EventCommand, type Parsed, type StartFlags, type WaitUntil } from "@/lib/cli/args";
 import { EXIT, judge, plainLine, progressLine, sameFrame, type ExitCode, type ProgressFrame } from "@/lib/cli/outcome";
@@ -164,7 +164,9 @@ export function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command
     .option("--auto <bake>", "approve each batch automatically after a bake time (e.g. 30s, 0s)")
     .option("--canary", "a first batch of one instance")
     .option("--drain-timeout <duration>", "how long to drain each batch (default: the load balancer's)")
-    .addOption(new Option("--analysis <window>", "analysis window after each batch (not available in this version)").hideHelp())
+    .option("--analysis <window>", "watch each batch this long and judge it against the old instances (e.g. 60s; 0s: off; default: the server's)")
+    .option("--on-analysis-fail <policy>", "a batch that fails its analysis: pause (default) or rollback")
+    .option("--alarms <names>", "CloudWatch alarms read during each analysis window, comma-separated (AWS)")
     .option("--strategy <strategy>", "in-place (deploy on the instances) or replace (new instances from the group)", "in-place")
     .option("--surge <n>", "replace: new instances launched before each batch")
     .option("--launch-target <target>", "replace: launch template version or AMI (local fleet: a release)")
