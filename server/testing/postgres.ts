@@ -34,7 +34,7 @@ const SUPERUSER = "rotor";
 const INSTALL_HINT = "apt-get install postgresql (Debian's PostgreSQL 15 server binaries)";
 
 /** The directory holding initdb and postgres: $ROTOR_PG_BIN, else the newest /usr/lib/postgresql/N/bin. */
-export function findPostgresBin(env: NodeJS.ProcessEnv = process.env): string | null {
+export function findPostgresBin(env: Record<string, string | undefined> = process.env): string | null {
   const has = (dir: string) => ["initdb", "postgres"].every((b) => fs.existsSync(path.join(dir, b)));
   if (env.ROTOR_PG_BIN) return has(env.ROTOR_PG_BIN) ? env.ROTOR_PG_BIN : null;
   const root = "/usr/lib/postgresql";
@@ -127,9 +127,9 @@ async function waitUntilAccepting(port: number, child: ChildProcess, log: () => 
  * Starts a cluster. Throws (never skips) when PostgreSQL is not installed, naming what to install:
  * `.ci/run` installs it, so under CI a missing one is a failure.
  */
-export async function startPostgres(o: { timeoutMs?: number } = {}): Promise<TestPostgres> {
+export async function startPostgres(o: { timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<TestPostgres> {
   const timeoutMs = o.timeoutMs ?? 30_000;
-  const bin = findPostgresBin();
+  const bin = findPostgresBin(o.env);
   if (!bin) throw new Error(`PostgreSQL server binaries not found (looked in $ROTOR_PG_BIN and /usr/lib/postgresql/*/bin): ${INSTALL_HINT}`);
   const user = serverUser();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotor-pg-"));

@@ -71,6 +71,14 @@ async function waitPastExpiry(lease: RolloutLease): Promise<void> {
   );
 }
 
+describe("the throwaway cluster", () => {
+  it("fails, never skips, naming what to install when PostgreSQL is missing", async () => {
+    await expect(startPostgres({ env: { ROTOR_PG_BIN: "/nonexistent/bin" } })).rejects.toThrow(
+      /^PostgreSQL server binaries not found .*: apt-get install postgresql/,
+    );
+  });
+});
+
 describe("PostgreSQL migrations", () => {
   it("run each migration exactly once when two migrators start together on an empty database", async () => {
     const url = await cluster.createDatabase("race");
@@ -173,10 +181,29 @@ describe("per-rollout leases", () => {
 
   it("of two replicas racing for an expired lease, exactly one wins", async () => {
     await insertRollout(pool, { id: "r-race", lb: "lb-race" });
+    const racers = poolFor(cluster.url);
     const first = await acquireLease(pool, "r-race", "replica-a", 50);
     if (!first.ok) throw new Error("free lease refused");
     await waitPastExpiry(first.lease);
-    const results = await Promise.all(["replica-b", "replica-c", "replica-d"].map((o) => acquireLease(pool, "r-race", o, 5_000)));
+    // Hold the row so that all three contenders are inside acquireLease at once, then let them go.
+    const blocker = await pool.connect();
+    let results: Awaited<ReturnType<typeof acquireLease>>[];
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query("SELECT 1 FROM rollout_leases WHERE rollout_id = 'r-race' FOR UPDATE");
+      const racing = Promise.all(["replica-b", "replica-c", "replica-d"].map((o) => acquireLease(racers, "r-race", o, 5_000)));
+      await vi.waitFor(
+        async () => {
+          const waiting = await pool.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%rollout_leases%'");
+          expect(waiting.rowCount).toBe(3);
+        },
+        { timeout: 5_000, interval: 20 },
+      );
+      await blocker.query("COMMIT");
+      results = await racing;
+    } finally {
+      blocker.release();
+    }
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(await readLease(pool, "r-race")).toMatchObject({ token: 2 });
   });

@@ -68,9 +68,10 @@ export async function acquireLease(pool: pg.Pool, rolloutId: string, owner: stri
         : await c.query<LeaseRow>(
             cur.live
               ? `UPDATE rollout_leases SET expires_at = ${until} WHERE rollout_id = $1 AND owner = $2 RETURNING ${RETURNING}`
-              : `UPDATE rollout_leases SET owner = $2, token = token + 1, acquired_at = clock_timestamp(), expires_at = ${until}
-                 WHERE rollout_id = $1 RETURNING ${RETURNING}`,
-            [rolloutId, owner, leaseMs],
+              : // Conditional as well as locked: a term that changed meanwhile makes this a no-op (then the retry reports the holder).
+                `UPDATE rollout_leases SET owner = $2, token = token + 1, acquired_at = clock_timestamp(), expires_at = ${until}
+                 WHERE rollout_id = $1 AND token = $4 AND expires_at <= clock_timestamp() RETURNING ${RETURNING}`,
+            cur.live ? [rolloutId, owner, leaseMs] : [rolloutId, owner, leaseMs, cur.token],
           );
       const row = r.rows[0];
       if (!row) return null;
