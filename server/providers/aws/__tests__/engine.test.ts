@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from "@aws-sdk/client-cloudwatch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listInstances } from "@/lib/rollout/state";
 import type { HookName } from "@/lib/rollout/types";
@@ -115,5 +116,29 @@ describe("the engine against moto (ROTOR_PROVIDER=aws)", () => {
     expect(firstB1).toBeLessThan(firstB0);
     const after = await provider.describeInstances(LB);
     expect(after.every((v) => v.state === "in-service" && v.version === "1.1.0")).toBe(true);
+  }, 180_000);
+
+  it("an alarm in ALARM during a batch's analysis fails it, and the rollout rolls back by its policy", async () => {
+    const cw = new CloudWatchClient({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials });
+    try {
+      await cw.send(new PutMetricAlarmCommand({ AlarmName: "web-5xx", Namespace: "AWS/ELB", MetricName: "HTTPCode_Backend_5XX", Statistic: "Sum", Period: 60, EvaluationPeriods: 1, Threshold: 10, ComparisonOperator: "GreaterThanThreshold" }));
+      // A name CloudWatch does not know is refused before anything changes.
+      await expect(t.launch({ lb: LB, version: "3.0.0", analysis: { request: { windowMs: 2_000, onFail: "rollback", alarms: ["web-5xx", "web-typo"] }, defaults: { windowMs: 0, alarmsByLb: {} } } })).rejects.toThrow(/ANALYSIS_ALARMS: Nothing was started: .*web-typo/);
+      // No alarm named and no per-instance figures on AWS: an asked-for window is refused, saying what to add.
+      await expect(t.launch({ lb: LB, version: "3.0.0", analysis: { request: { windowMs: 2_000, onFail: "pause", alarms: [] }, defaults: { windowMs: 0, alarmsByLb: {} } } })).rejects.toThrow(/ANALYSIS_UNAVAILABLE: .*name them, or set the analysis window to 0/);
+
+      await cw.send(new SetAlarmStateCommand({ AlarmName: "web-5xx", StateValue: "ALARM", StateReason: "5xx over 10 after batch 1" }));
+      const id = await t.launch({ lb: LB, version: "3.0.0", analysis: { request: { windowMs: 60_000, onFail: "rollback", alarms: ["web-5xx"] }, defaults: { windowMs: 0, alarmsByLb: {} } } });
+      const s = await t.waitPhase(id, "rolled-back", 120_000);
+      const a = s.batches[0]!.analysis!;
+      expect(a).toMatchObject({ verdict: "fail", action: "rolled-back", alarms: [{ name: "web-5xx", state: "ALARM" }] });
+      expect(a.reasons[0]).toBe("Alarm web-5xx is in ALARM: 5xx over 10 after batch 1.");
+      // An alarm in ALARM ends the window at once: the minute was not waited out.
+      expect(a.to - a.from).toBeLessThan(30_000);
+      const after = await provider.describeInstances(LB);
+      expect(after.every((v) => v.state === "in-service" && v.version === "1.1.0")).toBe(true);
+    } finally {
+      cw.destroy();
+    }
   }, 180_000);
 });
