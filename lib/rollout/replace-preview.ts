@@ -70,8 +70,8 @@ export function unsupportedAnswer(provider: string): ReplacePreviewAnswer {
   };
 }
 
-/** The minimum healthy in instances, a percent of the group's desired capacity rounded up (as Start resolves it). */
-function minHealthyCount(q: ReplacePreviewQuery, desired: number): number | undefined {
+/** The minimum healthy in instances, a percent of the group's desired capacity rounded up (the preview and Start alike). */
+export function minHealthyCount(q: Pick<ReplacePreviewQuery, "minHealthy">, desired: number): number | undefined {
   if (!q.minHealthy) return undefined;
   return q.minHealthy.unit === "count" ? q.minHealthy.value : Math.ceil((q.minHealthy.value * desired) / 100);
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { planRollout, resolveBatchSize } from "@/lib/rollout/plan";
 import type { ApprovalMode, FleetInstance, OperatorEvent, PlanField, PlanOptions, PlanResult, RolloutEvent } from "@/lib/rollout/types";
-import { answerReplacePreview, replaceBatches } from "@/lib/rollout/replace-preview";
+import { answerReplacePreview, minHealthyCount, replaceBatches } from "@/lib/rollout/replace-preview";
 import type { AnalysisRequest, ReplaceRequest } from "@/lib/validation";
 import { resolveAnalysis, type AnalysisDefaults, type ResolvedAnalysis } from "./analysis";
 import type { FleetMonitor } from "@/server/monitor";
@@ -184,7 +184,7 @@ async function planReplace(monitor: FleetMonitor, lb: string, fleet: FleetInstan
   const planned = replaceBatches(fleet, preview, options);
   if (!planned.ok) return planned;
   const desired = preview.desired;
-  const minHealthy = options.minHealthy === undefined ? undefined : options.minHealthy.unit === "count" ? options.minHealthy.value : Math.ceil((options.minHealthy.value * desired) / 100);
+  const minHealthy = minHealthyCount(options, desired);
   let toLaunch = survey.toLaunch;
   try {
     toLaunch ??= await groups.prepareTarget(lb, replace.target);
