@@ -251,11 +251,17 @@ export interface FleetView {
   error?: string;
 }
 
+/**
+ * A live-update message: what changed, and `at`, the server's time of the (first) change it
+ * announces. A page rendered from a read that began before `at` may not show that change.
+ * `hello` opens every stream, sent once the stream is subscribed: whatever changed before it
+ * reaches the browser only by refetching.
+ */
 export type StreamMessage =
   | { kind: "hello" }
-  | { kind: "rollout"; id: string; lb?: string }
-  | { kind: "instances"; lb: string }
-  | { kind: "traffic"; lb: string };
+  | { kind: "rollout"; id: string; lb?: string; at: number }
+  | { kind: "instances"; lb: string; at: number }
+  | { kind: "traffic"; lb: string; at: number };
 
 
 export type { NextAction as NextActionView } from "./rollout/derive";

@@ -32,7 +32,8 @@ class Hub {
   private stopBus: (() => void) | null = null;
   private readonly lbSubs = new Map<string, () => void>();
   private readonly prints = new Map<string, { inst: string; traffic: string }>();
-  private readonly pending = new Map<string, { lb?: string; timer: NodeJS.Timeout }>();
+  /** Per rollout, the changes of the coalescing window: `at` is the first one's time (the message covers every change since). */
+  private readonly pending = new Map<string, { lb?: string; at: number; timer: NodeJS.Timeout }>();
   private lbTimer: NodeJS.Timeout | null = null;
 
   add(client: Client): () => void {
@@ -57,12 +58,13 @@ class Hub {
         waiting.lb ??= c.lb;
         return;
       }
+      const at = Date.now();
       const timer = setTimeout(() => {
         const p = this.pending.get(id);
         this.pending.delete(id);
-        this.send({ kind: "rollout", id, ...(p?.lb ? { lb: p.lb } : {}) });
+        this.send({ kind: "rollout", id, ...(p?.lb ? { lb: p.lb } : {}), at });
       }, COALESCE_MS);
-      this.pending.set(id, { lb: c.lb, timer });
+      this.pending.set(id, { lb: c.lb, at, timer });
     });
     void this.watchLoadBalancers();
     this.lbTimer = setInterval(() => void this.watchLoadBalancers(), LB_REFRESH_MS);
@@ -89,8 +91,10 @@ class Hub {
     const next = { inst: instancesPrint(s), traffic: trafficPrint(s) };
     this.prints.set(lb, next);
     if (!prev) return;
-    if (prev.inst !== next.inst) this.send({ kind: "instances", lb });
-    if (prev.traffic !== next.traffic) this.send({ kind: "traffic", lb });
+    // The monitor's latest snapshot changed now: a read that began before this did not see it.
+    const at = Date.now();
+    if (prev.inst !== next.inst) this.send({ kind: "instances", lb, at });
+    if (prev.traffic !== next.traffic) this.send({ kind: "traffic", lb, at });
   }
 
   private stop() {
@@ -187,8 +191,9 @@ export function openStream(
       };
       const send = (msg: StreamMessage) => write(`data: ${JSON.stringify(msg)}\n\n`);
       write("retry: 1000\n\n");
-      send({ kind: "hello" });
       const unsubscribe = subscribeStream(send);
+      // After subscribing: every change from here on is announced, so a refetch on hello misses none.
+      send({ kind: "hello" });
       const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
       const entry: OpenStream = {
         credential: auth.credential,

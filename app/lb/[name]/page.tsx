@@ -10,7 +10,7 @@ import { FleetSummary } from "@/components/fleet/fleet-summary";
 import { queryKeys } from "@/components/queries";
 import { ProblemPage } from "@/components/ui/provider-problem";
 import { fleetView, freezeOf, lbTraffic, providerProblem } from "@/server/api/fleet";
-import { prefetch } from "@/server/api/prefetch";
+import { prefetch, readNow } from "@/server/api/prefetch";
 import { FAULT_KINDS } from "@/server/fleet/protocol";
 import { faultInjection } from "@/server/api/faults";
 import { readOrNotFound } from "@/app/page-read";
@@ -33,11 +33,11 @@ export default async function FleetPage({ params }: Props) {
   // A misconfigured provider, or this one name unknown to it: the sentence, not an error page.
   const problem = await providerProblem(name);
   if (problem) return <ProblemPage heading={<span className="font-mono">{name}</span>} problem={problem} />;
-  const view = await readOrNotFound(() => fleetView(name));
+  const view = await readNow(() => readOrNotFound(() => fleetView(name)));
   const faults = faultInjection();
   const local = faults !== null;
   const state = await prefetch([
-    [queryKeys.instances(name), async () => view],
+    [queryKeys.instances(name), view],
     [queryKeys.traffic(name), () => lbTraffic(name)],
     ...(faults ? ([[queryKeys.faults, () => faults.list()]] as const) : []),
   ]);

@@ -5,7 +5,7 @@ import type { Metadata } from "next";
 import { operatorEventAction } from "@/app/actions/rollout";
 import { queryKeys } from "@/components/queries";
 import { RolloutView } from "@/components/rollout/rollout-view";
-import { prefetch } from "@/server/api/prefetch";
+import { prefetch, readNow } from "@/server/api/prefetch";
 import { rolloutDetail } from "@/server/api/rollouts";
 import { providerProblem } from "@/server/api/fleet";
 import { ProviderProblem } from "@/components/ui/provider-problem";
@@ -23,10 +23,10 @@ export default async function RolloutPage({ params }: Props) {
   const { id } = await params;
   const auth = await pageOperator("read", `/rollouts/${encodeURIComponent(id)}`);
   if (!auth.ok) return <Forbidden message={auth.message} />;
-  const detail = await readOrNotFound(() => rolloutDetail(id));
+  const detail = await readNow(() => readOrNotFound(() => rolloutDetail(id)));
   // The rollout's record reads without the provider; what it cannot do without one is said above it.
-  const problem = await providerProblem(detail.summary.lb);
-  const state = await prefetch([[queryKeys.rollout(id), async () => detail]]);
+  const problem = await providerProblem(detail.value.summary.lb);
+  const state = await prefetch([[queryKeys.rollout(id), detail]]);
   return (
     <HydrationBoundary state={state}>
       <div className="space-y-4">

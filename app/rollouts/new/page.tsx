@@ -9,7 +9,7 @@ import { NewRolloutForm } from "@/components/rollout/new-rollout-form";
 import { PhaseBadge } from "@/components/ui/badges";
 import { ProblemPage } from "@/components/ui/provider-problem";
 import { fleetView, providerProblem } from "@/server/api/fleet";
-import { prefetch } from "@/server/api/prefetch";
+import { prefetch, readNow } from "@/server/api/prefetch";
 import { runtime } from "@/server/runtime";
 import { readOrNotFound } from "@/app/page-read";
 
@@ -45,9 +45,9 @@ export default async function NewRolloutPage({ searchParams }: Props) {
       </section>
     );
   }
-  const view = await readOrNotFound(() => fleetView(lb));
-  const state = await prefetch([[queryKeys.instances(lb), async () => view]]);
-  const active = view.activeRollout;
+  const view = await readNow(() => readOrNotFound(() => fleetView(lb)));
+  const state = await prefetch([[queryKeys.instances(lb), view]]);
+  const active = view.value.activeRollout;
   return (
     <section aria-labelledby="new-heading" className="space-y-4">
       <div>
