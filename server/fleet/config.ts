@@ -54,6 +54,8 @@ export interface FleetConfig {
   drainTimeoutMs: number;
   healthCheck: HealthCheckSettings;
   stopTimeoutMs: number;
+  /** How long `start` waits for a new instance process to listen, whatever the hook's own timeout. */
+  startTimeoutMs: number;
   deployDelayMs: number;
   /** The local Auto Scaling group's capacity bounds (its desired capacity starts at `instances`). */
   group: { min: number; max: number };
@@ -129,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       healthCheck: { ...DEFAULT_HEALTH_CHECK, ...health },
       group: groupOf(env, instances),
       stopTimeoutMs: z.coerce.number().int().min(100).parse(env.ROTOR_STOP_TIMEOUT_MS ?? 30_000),
+      startTimeoutMs: z.coerce.number().int().min(1_000).max(600_000).parse(env.ROTOR_START_TIMEOUT_MS ?? 60_000),
       deployDelayMs: z.coerce.number().int().min(0).max(60_000).parse(env.ROTOR_DEPLOY_DELAY_MS ?? 200),
       traffic: {
         enabled: (env.ROTOR_TRAFFIC ?? "on") !== "off",

@@ -421,7 +421,9 @@ export class Fleet {
         if (this.apache) outcome = await this.runApache(hook, inst, version, timeoutMs, out);
         else if (hook === "stop") outcome = await stopHook(inst, timeoutMs === undefined ? this.cfg.stopTimeoutMs : Math.floor(timeoutMs - Math.min(2_000, timeoutMs / 5)), out);
         else if (hook === "deploy") outcome = await deployHook(this.ctx, inst, version, out);
-        else if (hook === "start") outcome = await startHook(this.ctx, inst, timeoutMs ?? 20_000, out);
+        // A process that never says it listens fails the step within ROTOR_START_TIMEOUT_MS (default 60 s),
+        // not after the rollout's whole hook timeout (10 min): the operator sees "did not listen" at once.
+        else if (hook === "start") outcome = await startHook(this.ctx, inst, Math.min(timeoutMs ?? 20_000, this.cfg.startTimeoutMs), out);
         else outcome = await verifyHook(inst, version, timeoutMs ?? 5_000, out);
       } catch (err) {
         out.push(`${hook} failed: ${err instanceof Error ? err.message : String(err)}`);
