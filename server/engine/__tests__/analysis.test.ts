@@ -97,6 +97,25 @@ describe("batch analysis", () => {
     }
   }, 150_000);
 
+  it("with the pause policy, 500s on the new version pause the rollout and nothing is rolled back", async () => {
+    await misbehaveOn("3.1.0", { kind: "backend-500", rate: 0.5 });
+    try {
+      const id = await start("3.1.0", { analysisWindowSec: 3 });
+      const s = await t.waitPhase(id, "paused", 90_000);
+      expect(s.batches[0]!.analysis).toMatchObject({ verdict: "fail", action: "paused" });
+      expect(s.direction).toBe("forward");
+      expect(s.rollbackBatches).toEqual([]);
+      const batch = new Set(s.batches[0]!.instanceIds);
+      const now = await fleet.control.instances("local");
+      expect(now.filter((i) => batch.has(i.id)).map((i) => i.version)).toEqual(["3.1.0", "3.1.0"]);
+      expect(now.filter((i) => !batch.has(i.id)).map((i) => i.version)).toEqual(["2.0.0", "2.0.0"]);
+      await act(id, { type: "rollback" });
+      await t.waitPhase(id, "rolled-back", 90_000);
+    } finally {
+      await fleet.control.clearFaults();
+    }
+  }, 150_000);
+
   it("pauses on slow answers by default; resume accepts the batch, and a rollback restores it", async () => {
     await misbehaveOn("4.0.0", { kind: "slow-responses", delayMs: 400 });
     try {

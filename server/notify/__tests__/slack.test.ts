@@ -82,7 +82,7 @@ const refusals = () =>
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "rotor-slack-"));
   fleet = await startLocalFleet({ instances: 2, dataDir: path.join(dir, "fleet"), trafficRps: 10, slowFraction: 0 });
-  rt = createRuntime({ dataDir: path.join(dir, "engine"), provider: fleet.provider, env, notify: { pollMs: 50 } });
+  rt = createRuntime({ dataDir: path.join(dir, "engine"), provider: fleet.provider, env, notify: { pollMs: 50 }, analysis: { windowMs: 0 } });
   db = ensureAuthSchema(rt.store.db);
   await addOperator(db, { name: "olga", role: "operator", password: "olga-password-long" }, "test");
   await addOperator(db, { name: "bob", role: "operator", password: "bob-password-long" }, "test");
