@@ -6,6 +6,7 @@
  * The control API (control-api.ts) is a thin JSON skin over this class.
  */
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { BackendStatsSnapshot } from "@/lib/analysis";
@@ -51,15 +52,40 @@ interface BalancerProcess {
 /** The balancer is not (yet, or any more) running: transient for callers. */
 export class FleetUnavailableError extends Error {}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The kernel's range for outgoing connections' local ports (Linux: /proc; elsewhere the Linux default).
+ * An instance's port must lie outside it: the port is idle between the instance's stop and its start,
+ * and an outgoing connection anywhere on the machine (the balancer's, the traffic's, another
+ * program's) could take it then, so the restarted server would fail with "address already in use".
+ */
+function ephemeralRange(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (low && high && low <= high) return { low, high };
+  } catch {
+    // not Linux: the default range below
+  }
+  return { low: 32768, high: 60999 };
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
+}
+
+/** A free loopback port for an instance, outside the ephemeral range (see ephemeralRange). */
+async function freePort(): Promise<number> {
+  const { low, high } = ephemeralRange();
+  // The larger stretch outside the range: below it (10000 up), or above it.
+  const [from, to] = low - 10_000 >= 65_535 - high ? [10_000, low - 1] : [high + 1, 65_535];
+  for (let i = 0; i < 200; i++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port for an instance between ${from} and ${to} (outside the ephemeral range ${low}-${high}); set ROTOR_INSTANCE_BASE_PORT`);
 }
 
 export class Fleet {
