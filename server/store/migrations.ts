@@ -191,4 +191,17 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'FROZEN: the load balancer is frozen'); END;
     `,
   },
+  {
+    version: 6,
+    name: "rollouts: what was asked for never changes",
+    // Only the listing cache (phase, active, finished_at, updated_at) may change: the rest is what the
+    // operator asked for and where replay starts. Rollouts are never deleted (their events point at them).
+    sql: `
+      CREATE TRIGGER rollouts_immutable BEFORE UPDATE OF id, lb, provider, created_by, created_at, input,
+        create_input, target_version, from_versions ON rollouts
+      BEGIN SELECT RAISE(ABORT, 'rollouts: only phase, active, finished_at and updated_at may change'); END;
+      CREATE TRIGGER rollouts_no_delete BEFORE DELETE ON rollouts
+      BEGIN SELECT RAISE(ABORT, 'rollouts are kept: DELETE refused'); END;
+    `,
+  },
 ];

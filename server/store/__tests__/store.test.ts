@@ -75,6 +75,15 @@ describe("the event log is append-only", () => {
     ]);
   });
 
+  it("keeps what a rollout asked for: only its listing cache changes, and it is never deleted", () => {
+    store.insertRollout(rollout("r1"), [start]);
+    expect(() => store.db.prepare("UPDATE rollouts SET target_version = 'v9' WHERE id = 'r1'").run()).toThrow(/only phase, active, finished_at and updated_at may change/);
+    expect(() => store.db.prepare("UPDATE rollouts SET create_input = '{}' WHERE id = 'r1'").run()).toThrow(/only phase/);
+    expect(() => store.db.prepare("DELETE FROM rollouts WHERE id = 'r1'").run()).toThrow(/rollouts are kept: DELETE refused/);
+    store.db.prepare("UPDATE rollouts SET phase = 'paused', updated_at = 3 WHERE id = 'r1'").run();
+    expect(store.db.prepare<[], { phase: string; target_version: string }>("SELECT phase, target_version FROM rollouts WHERE id = 'r1'").get()).toMatchObject({ phase: "paused" });
+  });
+
   it("refuses REPLACE of an event (INSERT OR REPLACE, REPLACE INTO, upsert) with only the store's own migrations", () => {
     store.insertRollout(rollout("r1"), [start]);
     const seq = store.appendEvent({ rolloutId: "r1", at: 2, actor: "engine", type: "tick", payload: { type: "tick" }, outcome: "applied" });

@@ -1,5 +1,5 @@
 /**
- * The schema in PostgreSQL's dialect. Versions 1–5 mirror `server/store/migrations.ts` and 100
+ * The schema in PostgreSQL's dialect. Versions 1–6 mirror `server/store/migrations.ts` and 100
  * mirrors `server/auth/schema.ts` (same numbers, same names, same tables and rules), so one
  * `schema_migrations` history means the same schema on either store. Versions 200+ exist only here:
  * what several replicas sharing one database need. Never edit a migration that has shipped.
@@ -263,10 +263,10 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 200,
+    version: 6,
     name: "rollouts: what was asked for never changes",
     // Only the listing cache (phase, active, finished_at, updated_at) may change: the rest is what
-    // the operator asked for and where replay starts. SQLite has no such trigger yet.
+    // the operator asked for and where replay starts (the SQLite store's migration 6 says the same).
     sql: `
       CREATE TRIGGER rollouts_immutable BEFORE UPDATE OF id, lb, provider, created_by, created_at, input,
         create_input, target_version, from_versions ON rollouts
