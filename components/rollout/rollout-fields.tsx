@@ -93,12 +93,12 @@ export function RolloutFields({ values: v, set, errorFor, onVersionBlur }: { val
       </fieldset>
       <fieldset className="space-y-1.5">
         <legend className="text-xs font-medium text-zinc-700 dark:text-zinc-300">Batch analysis</legend>
-        <div className="grid grid-cols-[9rem_1fr] gap-3">
+        <div className="grid gap-3 sm:grid-cols-[9rem_1fr]">
           <Field id="analysisWindow" label="Window (s)" hint="After each batch is back in service: its new instances against the old ones. Empty: the server's default (60 s unless set); 0: off." error={errorFor("analysisWindow")}>
             <input {...describe("analysisWindow", errorFor("analysisWindow"), true)} name="analysisWindow" inputMode="numeric" placeholder="default" className={`${inputCls} w-20 font-mono`} value={v.analysisWindow} onChange={(e) => set("analysisWindow", e.target.value)} />
           </Field>
           <Field id="analysisOnFail" label="If a batch fails its analysis">
-            <select id="analysisOnFail" name="analysisOnFail" className={inputCls} value={v.analysisOnFail} onChange={(e) => set("analysisOnFail", e.target.value === "rollback" ? "rollback" : "pause")}>
+            <select id="analysisOnFail" name="analysisOnFail" className={`${inputCls} max-w-full`} value={v.analysisOnFail} onChange={(e) => set("analysisOnFail", e.target.value === "rollback" ? "rollback" : "pause")}>
               <option value="pause">Pause for a person</option>
               <option value="rollback">Roll back automatically</option>
             </select>
