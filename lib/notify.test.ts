@@ -91,6 +91,14 @@ describe("analysis notifications", () => {
     expect(kinds(judged("fail"), analysing, state("paused"))).toEqual(["paused", "analysis-failed"]);
   });
 
+  it("a Slack message for an analysis that paused the rollout offers Resume and Roll back; one that rolled back offers nothing", () => {
+    const [paused] = deriveNotifications(judged("fail"), analysing, state("paused")).filter((n) => n.kind === "analysis-failed");
+    const actions = slackBody(paused!, "https://rotor.example/rollouts/r-1").blocks.find((b) => b.type === "actions") as { elements: { action_id: string }[] } | undefined;
+    expect(actions?.elements.map((e) => slackActionOf(e.action_id))).toEqual(["resume", "rollback"]);
+    const [rolled] = deriveNotifications(judged("fail"), analysing, state("rolling-back"));
+    expect(slackBody(rolled!, "https://rotor.example/rollouts/r-1").blocks.some((b) => b.type === "actions")).toBe(false);
+  });
+
   it("an inconclusive verdict is its own kind; a pass says nothing", () => {
     expect(kinds(judged("inconclusive"), analysing, state("paused"))).toEqual(["paused", "analysis-inconclusive"]);
     expect(kinds(judged("pass"), analysing, state("awaiting-approval", [{ type: "awaitApproval", batch: 2 }]))).toEqual(["awaiting-approval"]);

@@ -132,8 +132,11 @@ export function jsonBody(n: Notification, link: string, deliveryId: string): Rec
   return { id: deliveryId, event: n.kind, text: headline(n), link, rollout: { ...n } };
 }
 
-/** Slack action ids of the buttons on an awaiting-approval message; the interactions endpoint maps them back. */
-export const SLACK_ACTIONS = { approve: "rotor.approve", pause: "rotor.pause", rollback: "rotor.rollback" } as const;
+/**
+ * Slack action ids of the buttons (awaiting approval: Approve / Pause / Roll back; a batch analysis
+ * that paused the rollout: Resume / Roll back); the interactions endpoint maps them back.
+ */
+export const SLACK_ACTIONS = { approve: "rotor.approve", pause: "rotor.pause", rollback: "rotor.rollback", resume: "rotor.resume" } as const;
 export type SlackAction = keyof typeof SLACK_ACTIONS;
 
 export function slackActionOf(actionId: string): SlackAction | null {
@@ -159,6 +162,19 @@ export function slackBody(n: Notification, link: string): { text: string; blocks
   const blocks: Block[] = [
     { type: "section", text: { type: "mrkdwn", text: `${slackEscape(text)}\n<${link}|Open the rollout>` } },
   ];
+  const rollbackButton = (value: string) => ({
+    type: "button",
+    action_id: SLACK_ACTIONS.rollback,
+    style: "danger",
+    text: { type: "plain_text", text: "Roll back" },
+    value,
+    confirm: {
+      title: { type: "plain_text", text: "Roll back?" },
+      text: { type: "plain_text", text: `Put every instance of ${n.lb} back on the version it ran before.` },
+      confirm: { type: "plain_text", text: "Roll back" },
+      deny: { type: "plain_text", text: "Cancel" },
+    },
+  });
   if (n.kind === "awaiting-approval") {
     const value = slackButtonValue({ rolloutId: n.rolloutId, ...(n.batch !== undefined ? { batch: n.batch } : {}) });
     blocks.push({
@@ -167,20 +183,17 @@ export function slackBody(n: Notification, link: string): { text: string; blocks
       elements: [
         { type: "button", action_id: SLACK_ACTIONS.approve, style: "primary", text: { type: "plain_text", text: "Approve" }, value },
         { type: "button", action_id: SLACK_ACTIONS.pause, text: { type: "plain_text", text: "Pause" }, value },
-        {
-          type: "button",
-          action_id: SLACK_ACTIONS.rollback,
-          style: "danger",
-          text: { type: "plain_text", text: "Roll back" },
-          value,
-          confirm: {
-            title: { type: "plain_text", text: "Roll back?" },
-            text: { type: "plain_text", text: `Put every instance of ${n.lb} back on the version it ran before.` },
-            confirm: { type: "plain_text", text: "Roll back" },
-            deny: { type: "plain_text", text: "Cancel" },
-          },
-        },
+        rollbackButton(value),
       ],
+    });
+  }
+  // A batch analysis that paused the rollout: a person decides, from the message too.
+  if ((n.kind === "analysis-failed" || n.kind === "analysis-inconclusive") && n.phase === "paused") {
+    const value = slackButtonValue({ rolloutId: n.rolloutId });
+    blocks.push({
+      type: "actions",
+      block_id: `rotor-${n.rolloutId}`,
+      elements: [{ type: "button", action_id: SLACK_ACTIONS.resume, text: { type: "plain_text", text: "Resume (accept the batch)" }, value }, rollbackButton(value)],
     });
   }
   return { text, blocks };

@@ -72,7 +72,7 @@ function eventFor(action: SlackAction, batch: number | undefined): OperatorEvent
   return { type: action };
 }
 
-const DONE: Record<SlackAction, string> = { approve: "approved", pause: "paused", rollback: "asked to roll back" };
+const DONE: Record<SlackAction, string> = { approve: "approved", pause: "paused", rollback: "asked to roll back", resume: "resumed" };
 
 /** Handles one interaction request; never throws. */
 export async function handleSlackInteraction(rt: Runtime, request: Request, env: Env = process.env, now = Date.now()): Promise<Response> {

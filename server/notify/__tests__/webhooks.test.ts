@@ -95,8 +95,14 @@ describe("webhook notifications of a real rollout", () => {
     await waitFor(() => flaky.received.length >= 6, { timeoutMs: 10_000, what: "the flaky receiver's deliveries" });
     expect(flaky.received[0]!.delivery).toBe(flaky.received[1]!.delivery);
     expect(flaky.received.slice(1).map((r) => r.body.event)).toEqual(want.map((w) => w[0]));
-    const flakyLog = deliveryLog(rt.store.db, targetId("flaky"));
-    expect(flakyLog.every((d) => d.status === "delivered")).toBe(true);
+    // The receiver has answered; the notifier records each answer right after: wait for the log to say so.
+    const flakyLog = await waitFor(
+      () => {
+        const log = deliveryLog(rt.store.db, targetId("flaky"));
+        return log.length > 0 && log.every((d) => d.status === "delivered") ? log : null;
+      },
+      { timeoutMs: 10_000, what: "every delivery to the flaky receiver recorded as delivered" },
+    );
     expect(flakyLog.at(-1)).toMatchObject({ kind: "started", attempts: 2, lastStatus: 200, lastError: null });
 
     // The dead receiver: retried with backoff, then failed once the bound passed; the rollout succeeded regardless.
