@@ -15,7 +15,7 @@
  */
 import { newSignInLimits, type SignInLimits } from "./auth/rate-limit";
 import { ChangeBus } from "./bus";
-import { analysisDefaults, type AnalysisDefaults } from "./commands/analysis";
+import { analysisDefaults, type AnalysisDefaults } from "./analysis-settings";
 import { Engine } from "./engine/core";
 import type { RetryPolicy } from "./engine/retry";
 import { componentLog } from "./log";

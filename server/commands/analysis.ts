@@ -13,13 +13,7 @@ import { parseThresholds } from "@/lib/analysis";
 import type { AnalysisSettings } from "@/lib/rollout/types";
 import type { AnalysisRequest } from "@/lib/validation";
 import type { LoadBalancerProvider } from "@/server/providers/types";
-
-export interface AnalysisDefaults {
-  /** Used when the request names no window (ROTOR_ANALYSIS_WINDOW_SEC, 60 s unless set). */
-  windowMs: number;
-  /** Alarms configured for each load balancer (ROTOR_ANALYSIS_ALARMS), read with every rollout's own. */
-  alarmsByLb: Record<string, string[]>;
-}
+import type { AnalysisDefaults } from "@/server/analysis-settings";
 
 export type ResolvedAnalysis = { ok: true; settings?: AnalysisSettings } | { ok: false; code: string; message: string; field: "analysisWindowSec" | "analysisAlarms" };
 
@@ -50,27 +44,4 @@ export async function resolveAnalysis(provider: LoadBalancerProvider, lb: string
     }
   }
   return { ok: true, settings: { windowMs, thresholds: parseThresholds(request?.thresholds ?? {}), onFail: request?.onFail ?? "pause", alarms } };
-}
-
-/** `ROTOR_ANALYSIS_WINDOW_SEC` (default 60) and `ROTOR_ANALYSIS_ALARMS` ({"lb": ["alarm", …]}), checked. */
-export function analysisDefaults(env: Record<string, string | undefined>): AnalysisDefaults {
-  const raw = env.ROTOR_ANALYSIS_WINDOW_SEC?.trim();
-  const sec = raw === undefined || raw === "" ? 60 : Number(raw);
-  if (!Number.isInteger(sec) || sec < 0 || sec > 3600) throw new Error(`ROTOR_ANALYSIS_WINDOW_SEC must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(raw)}`);
-  const alarmsByLb: Record<string, string[]> = {};
-  const text = env.ROTOR_ANALYSIS_ALARMS?.trim();
-  if (text) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (cause) {
-      throw new Error('ROTOR_ANALYSIS_ALARMS must be JSON like {"web": ["web-5xx", "web-latency"]}', { cause });
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error('ROTOR_ANALYSIS_ALARMS must be a JSON object like {"web": ["web-5xx"]}');
-    for (const [lb, names] of Object.entries(parsed)) {
-      if (!Array.isArray(names) || !names.every((n) => typeof n === "string" && n.trim() !== "")) throw new Error(`ROTOR_ANALYSIS_ALARMS: ${lb} must map to a list of alarm names`);
-      alarmsByLb[lb] = names.map((n: string) => n.trim());
-    }
-  }
-  return { windowMs: sec * 1000, alarmsByLb };
 }
