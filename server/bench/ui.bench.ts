@@ -99,6 +99,8 @@ async function engineChanges(context: BrowserContext, url: string): Promise<numb
   await actor.goto(`${url}/rollouts/new?lb=local`);
   await actor.getByLabel("Version", { exact: true }).fill("9.9.9-uibench");
   await actor.getByLabel("Batch size", { exact: true }).fill("2");
+  // The bench times the page's updates, not batch analysis: no analysis window.
+  await actor.getByLabel("Window (s)", { exact: true }).fill("0");
   await actor.getByRole("button", { name: "Start rollout" }).click();
   await actor.waitForURL(/\/rollouts\/r-/);
   const id = decodeURIComponent(new URL(actor.url()).pathname.split("/").pop() ?? "");
