@@ -1,6 +1,6 @@
 /** GET /api/health as Next calls it: ready while the store answers, the engine's state, 503 once the store is gone. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GET } from "@/app/api/health/route";
+import { GET } from "../route";
 import { tempEnv, type TempEnv } from "@/server/auth/__tests__/helpers";
 import type { LoadBalancerProvider } from "@/server/providers/types";
 import { createRuntime, setRuntime, type Runtime } from "@/server/runtime";
