@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { Driver, fleetOf, rolloutOf } from "./__tests__/helpers";
+import { Driver, fleetOf, inputFor, rolloutOf } from "./__tests__/helpers";
 import { derivePhase, estimateRemainingMs, type NextAction } from "./derive";
-import { transition } from "./machine";
+import { DEFAULT_THRESHOLDS } from "../analysis";
+import { createRollout, transition } from "./machine";
 import type { OperatorEventType } from "./types";
 
 const ALL: OperatorEventType[] = ["start", "approve", "pause", "resume", "continue-now", "abort", "rollback", "retry-step", "skip-instance"];
@@ -160,5 +161,20 @@ describe("estimateRemainingMs", () => {
     d.t += 400;
     // deregister of batch 2 issued 400 ms ago: 600 ms left of it, 7 more steps, one more batch
     expect(estimateRemainingMs(d.state, d.t)).toBe(600 + 7_000 + 8_000);
+  });
+
+  it("adds the batch analysis windows still ahead (the last batch's is skipped without alarms)", () => {
+    const input = { ...inputFor(fleetOf(3)), analysis: { windowMs: 60_000, thresholds: DEFAULT_THRESHOLDS, onFail: "pause" as const, alarms: [] } };
+    const d = new Driver(createRollout(input));
+    d.send({ type: "start" });
+    for (let i = 0; i < 8; i++) {
+      d.t += 999;
+      d.ok();
+    }
+    // Batch 1's window runs: its full minute, then 2 batches × 8 steps × 1 s and batch 2's window (batch 3's is skipped).
+    expect(d.state.outstanding[0]?.type).toBe("analyze");
+    expect(estimateRemainingMs(d.state, d.t)).toBe(60_000 + 16_000 + 60_000);
+    d.judge("pass");
+    expect(estimateRemainingMs(d.state, d.t)).toBe(16_000 + 60_000);
   });
 });

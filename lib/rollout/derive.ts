@@ -306,5 +306,20 @@ export function estimateRemainingMs(s: RolloutState, now: number): number | null
   }
   const batchesAfter = Math.max(0, total - c.batch - 1);
   remaining += batchesAfter * perBatch + (s.direction === "forward" ? Math.max(0, batchesAfter - 1) * bake : 0);
-  return Math.round(remaining);
+  return Math.round(remaining + analysisWindowsLeft(s));
+}
+
+/**
+ * Batch analysis windows still ahead (forward only): the batch in progress unless its window has
+ * begun, and every later batch — but the last, which has nothing old left to compare with, when no
+ * alarm is named (it is skipped).
+ */
+function analysisWindowsLeft(s: RolloutState): number {
+  const a = s.analysis;
+  if (!a || a.windowMs <= 0 || s.direction !== "forward") return 0;
+  const c = s.cursor;
+  const current = c.batch >= 0 && c.stage !== "gate" && c.stage !== "analysis" ? 1 : 0;
+  let windows = current + Math.max(0, s.batches.length - c.batch - 1);
+  if (a.alarms.length === 0 && windows > 0) windows--;
+  return windows * a.windowMs;
 }
