@@ -1,4 +1,4 @@
-import type { AlarmState, AnalysisCheck, AnalysisThresholds, LbWindowMetrics, SideSummary, Verdict } from "../analysis";
+import type { AlarmState, AnalysisResult, AnalysisThresholds, LbWindowMetrics } from "../analysis";
 
 /**
  * The vocabulary of a rollout, shared by the planner, the state machine, the engine and the UI.
@@ -314,15 +314,8 @@ export interface AnalysisSettings {
   alarms: string[];
 }
 
-/** What the engine measured and concluded for one batch (the `analysis-finished` event carries it). */
-export interface AnalysisReport {
-  verdict: Verdict;
-  /** One sentence per check, failures first. */
-  reasons: string[];
-  checks: AnalysisCheck[];
-  fresh: SideSummary | null;
-  old: SideSummary | null;
-  thresholds: AnalysisThresholds;
+/** What the engine measured and concluded for one batch (the `analysis-finished` event carries it): judge()'s result and its window. */
+export interface AnalysisReport extends AnalysisResult {
   /** The window, epoch ms. */
   from: number;
   to: number;
