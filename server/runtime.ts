@@ -4,7 +4,7 @@
  * through `runtime()`; the headless engine, the CLI, benchmarks and tests call `createRuntime` with
  * their own options (a data dir, a provider of their own) and pass the result on.
  *
- *   runtime() ─┬─ store (SQLite, append-only log) ── journals (state + read models per rollout)
+ *   runtime() ─┬─ store (SQLite or PostgreSQL, append-only log) ── journals (state + read models per rollout)
  *              ├─ bus (appended events, fleet changes) ── engine wakes, live stream tells browsers
  *              ├─ provider (local fleet | AWS) ── monitor (one poll loop per load balancer)
  *              ├─ engine (started by instrumentation.ts in the dashboard's server process)
@@ -25,7 +25,7 @@ import { secretsKey } from "./auth/secrets";
 import { createProvider } from "./providers";
 import type { LoadBalancerProvider } from "./providers/types";
 import { RotorStore } from "./store";
-import { databasePath, resolveDataDir } from "./store/db";
+import { resolveDataDir, storeLocation } from "./store/db";
 import { heldOutOfRotation } from "./store/held";
 import { Journals } from "./store/journal";
 
@@ -68,7 +68,7 @@ export class Runtime {
   constructor(private readonly options: RuntimeOptions = {}) {
     const env = options.env ?? process.env;
     this.dataDir = resolveDataDir(options.dataDir ?? env.ROTOR_DATA_DIR);
-    this.store = new RotorStore(databasePath(this.dataDir));
+    this.store = new RotorStore(storeLocation(env, this.dataDir));
     this.journals = new Journals(this.store, this.bus);
     this.providerValue = options.provider ?? null;
   }

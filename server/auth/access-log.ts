@@ -32,7 +32,7 @@ export interface AccessEvent {
 
 export function recordAccess(db: Db, e: AccessEvent): number {
   const info = db
-    .prepare("INSERT INTO auth_events (at, actor, type, outcome, reason, details) VALUES (?, ?, ?, ?, ?, ?)")
+    .prepare("INSERT INTO auth_events (at, actor, type, outcome, reason, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq")
     .run(e.at ?? Date.now(), e.actor, e.type, e.outcome, e.reason ?? null, e.details ? JSON.stringify(e.details) : null);
   return Number(info.lastInsertRowid);
 }

@@ -4,6 +4,7 @@
  * who created it: `api:<name> for <creator>` in the audit trail, and the two-person rule compares
  * that human. A token whose creator is disabled stops working at once.
  */
+import { isUniqueViolation } from "@/server/store/sql";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Db } from "@/server/store/db";
@@ -81,7 +82,7 @@ export function createApiToken(db: Db, input: TokenInput, createdBy: string, now
        VALUES (@id, @name, @role, @token_hash, @created_at, @created_by, @expires_at, NULL, NULL, NULL)`,
     ).run(row);
   } catch (err) {
-    if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new TokenNameTaken(parsed.name);
+    if (isUniqueViolation(err)) throw new TokenNameTaken(parsed.name);
     throw new Error(`could not create token ${parsed.name}`, { cause: err });
   }
   return { token, info: info(row) };

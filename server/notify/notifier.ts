@@ -143,8 +143,8 @@ export class Notifier {
       const cursor = db.prepare<[], { seq: number }>("SELECT seq FROM notify_cursor WHERE id = 1").get()?.seq ?? 0;
       const events = this.store.eventsSince(cursor, 500);
       const insert = db.prepare(
-        `INSERT OR IGNORE INTO notify_outbox (id, target_id, seq, kind, rollout_id, body, status, attempts, created_at, next_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+        `INSERT INTO notify_outbox (id, target_id, seq, kind, rollout_id, body, status, attempts, created_at, next_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING`,
       );
       let added = 0;
       for (const e of events) {
@@ -231,7 +231,7 @@ export class Notifier {
   private claimHead(targetId: string, now: number): Pending | null {
     return this.store.write(() => {
       const row = this.store.db
-        .prepare<[string], Pending>("SELECT id, target_id, body, attempts, created_at, next_at, claimed_until FROM notify_outbox WHERE target_id = ? AND status = 'pending' ORDER BY rowid LIMIT 1")
+        .prepare<[string], Pending>("SELECT id, target_id, body, attempts, created_at, next_at, claimed_until FROM notify_outbox WHERE target_id = ? AND status = 'pending' ORDER BY seq, created_at, id LIMIT 1")
         .get(targetId);
       if (!row || row.next_at > now || (row.claimed_until !== null && row.claimed_until > now)) return null;
       this.store.db.prepare("UPDATE notify_outbox SET claimed_until = ? WHERE id = ?").run(now + this.opts.timeoutMs + CLAIM_MARGIN_MS, row.id);

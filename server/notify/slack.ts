@@ -98,7 +98,7 @@ export async function handleSlackInteraction(rt: Runtime, request: Request, env:
   // A valid signature seen before is a replay (within the window; older ones fail the timestamp check).
   const fresh = rt.store.write(() => {
     db.prepare("DELETE FROM slack_seen WHERE at < ?").run(now - 2 * SLACK_MAX_AGE_S * 1000);
-    return db.prepare("INSERT OR IGNORE INTO slack_seen (signature, at) VALUES (?, ?)").run(sig, now).changes === 1;
+    return db.prepare("INSERT INTO slack_seen (signature, at) VALUES (?, ?) ON CONFLICT DO NOTHING").run(sig, now).changes === 1;
   });
   if (!fresh) return refuse(401, "anonymous", "REPLAY: this signed request was already received", "Replayed request.");
 

@@ -86,7 +86,7 @@ export function listTargets(db: Db): NotifyTargetView[] {
 /** Enabled targets that want `kind` for load balancer `lb`. */
 export function targetsFor(db: Db, lb: string, kind: NotificationKind): NotifyTargetView[] {
   return db
-    .prepare<[string], TargetRow>("SELECT * FROM notify_targets WHERE enabled = 1 AND (lb IS NULL OR lb = ?) ORDER BY rowid")
+    .prepare<[string], TargetRow>("SELECT * FROM notify_targets WHERE enabled = 1 AND (lb IS NULL OR lb = ?) ORDER BY created_at, id")
     .all(lb)
     .map(view)
     .filter((t) => t.kinds.includes(kind));
@@ -156,7 +156,7 @@ interface OutboxRow {
 /** A target's most recent deliveries, newest first. */
 export function deliveryLog(db: Db, targetId: string, limit = 20): DeliveryView[] {
   return db
-    .prepare<[string, number], OutboxRow>("SELECT * FROM notify_outbox WHERE target_id = ? ORDER BY rowid DESC LIMIT ?")
+    .prepare<[string, number], OutboxRow>("SELECT * FROM notify_outbox WHERE target_id = ? ORDER BY created_at DESC, seq DESC, id DESC LIMIT ?")
     .all(targetId, limit)
     .map((r) => ({
       id: r.id,

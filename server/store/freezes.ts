@@ -55,7 +55,7 @@ export function activeFreezes(db: Db, now = Date.now()): Freeze[] {
 
 export function addFreeze(db: Db, f: { lb: string; reason: string; endsAt: number; createdBy: string; createdAt?: number }): Freeze {
   const at = f.createdAt ?? Date.now();
-  const info = db.prepare("INSERT INTO freezes (lb, reason, ends_at, created_by, created_at) VALUES (?, ?, ?, ?, ?)").run(f.lb, f.reason, f.endsAt, f.createdBy, at);
+  const info = db.prepare("INSERT INTO freezes (lb, reason, ends_at, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id").run(f.lb, f.reason, f.endsAt, f.createdBy, at);
   return { id: Number(info.lastInsertRowid), lb: f.lb, reason: f.reason, endsAt: f.endsAt, createdBy: f.createdBy, createdAt: at, liftedBy: null, liftedAt: null };
 }
 

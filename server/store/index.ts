@@ -8,9 +8,9 @@
 import type { EventOutcome, StoredEvent } from "@/lib/views";
 import { activeFreeze, FrozenError } from "./freezes";
 import type { RolloutPhase } from "@/lib/rollout/types";
-import { openDatabase, type Db } from "./db";
+import { openStoreDb, redactUrl, type Db, type StoreLocation } from "./db";
 
-export { databasePath, resolveDataDir } from "./db";
+export { databasePath, resolveDataDir, storeLocation, type StoreLocation } from "./db";
 
 export interface RolloutRow {
   id: string;
@@ -88,6 +88,8 @@ export function plannedInstanceIds(createInput: unknown): string[] {
   return [...new Set(ids)];
 }
 
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 interface RolloutDbRow {
   id: string;
   lb: string;
@@ -150,34 +152,48 @@ function toEvent(r: EventDbRow): StoredEvent {
 
 export { FrozenError } from "./freezes";
 
+/** An engine's append refused: its lease of the rollout expired or passed to another engine. */
+export class StaleLeaseError extends Error {
+  constructor(
+    readonly rolloutId: string,
+    readonly token: number,
+    readonly eventType: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${eventType} on rollout ${rolloutId} refused: lease token ${token} is no longer this rollout's (the lease expired or passed to another engine)`, options);
+    this.name = "StaleLeaseError";
+  }
+}
+
 export class RotorStore {
   readonly db: Db;
-  readonly file: string;
+  readonly location: StoreLocation;
+  /** Where the store is, for messages: the SQLite file, or the PostgreSQL URL without its password. */
+  readonly label: string;
   private readonly stmts;
 
-  constructor(file: string) {
-    this.file = file;
-    this.db = openDatabase(file);
+  /** A SQLite file path, or where the store is (SQLite or PostgreSQL). */
+  constructor(location: string | StoreLocation) {
+    this.location = typeof location === "string" ? { kind: "sqlite", file: location } : location;
+    this.label = this.location.kind === "sqlite" ? this.location.file : redactUrl(this.location.url);
+    this.db = openStoreDb(this.location);
     const db = this.db;
     this.stmts = {
       insertRollout: db.prepare(`INSERT INTO rollouts
         (id, lb, provider, created_by, created_at, input, create_input, target_version, from_versions, phase, active, finished_at, updated_at)
         VALUES (@id, @lb, @provider, @createdBy, @createdAt, @input, @createInput, @targetVersion, @fromVersions, @phase, 1, NULL, @createdAt)`),
       activeFor: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE lb = ? AND active = 1"),
-      active: db.prepare<[], RolloutDbRow>("SELECT * FROM rollouts WHERE active = 1 ORDER BY created_at, rowid"),
-      activeIds: db.prepare<[], { id: string }>("SELECT id FROM rollouts WHERE active = 1 ORDER BY created_at, rowid"),
+      active: db.prepare<[], RolloutDbRow>("SELECT * FROM rollouts WHERE active = 1 ORDER BY created_at, id"),
+      activeIds: db.prepare<[], { id: string }>("SELECT id FROM rollouts WHERE active = 1 ORDER BY created_at, id"),
       rollout: db.prepare<[string], RolloutDbRow>("SELECT * FROM rollouts WHERE id = ?"),
-      list: db.prepare<[string | null, string | null, number], RolloutDbRow>(
-        "SELECT * FROM rollouts WHERE (? IS NULL OR lb = ?) ORDER BY created_at DESC, rowid DESC LIMIT ?",
-      ),
-      locksOf: db.prepare<[string], { instance_id: string; rollout_id: string }>(
-        "SELECT instance_id, rollout_id FROM instance_locks WHERE instance_id IN (SELECT value FROM json_each(?)) ORDER BY rollout_id, instance_id",
-      ),
-      lock: db.prepare<[string, string]>("INSERT INTO instance_locks (instance_id, rollout_id) SELECT value, ? FROM json_each(?)"),
+      list: db.prepare<[number], RolloutDbRow>("SELECT * FROM rollouts ORDER BY created_at DESC, id DESC LIMIT ?"),
+      listFor: db.prepare<[string, number], RolloutDbRow>("SELECT * FROM rollouts WHERE lb = ? ORDER BY created_at DESC, id DESC LIMIT ?"),
+      lockOf: db.prepare<[string], { instance_id: string; rollout_id: string }>("SELECT instance_id, rollout_id FROM instance_locks WHERE instance_id = ?"),
+      lock: db.prepare<[string, string]>("INSERT INTO instance_locks (instance_id, rollout_id) VALUES (?, ?)"),
       locksHeldBy: db.prepare<[string], { instance_id: string }>("SELECT instance_id FROM instance_locks WHERE rollout_id = ? ORDER BY instance_id"),
       setPhase: db.prepare("UPDATE rollouts SET phase = @phase, active = @active, finished_at = @finishedAt, updated_at = @updatedAt WHERE id = @id"),
-      append: db.prepare(`INSERT INTO events (rollout_id, at, actor, type, payload, outcome, reason, details)
-        VALUES (@rolloutId, @at, @actor, @type, @payload, @outcome, @reason, @details)`),
+      append: db.prepare(`INSERT INTO events (rollout_id, at, actor, type, payload, outcome, reason, details, lease_token)
+        VALUES (@rolloutId, @at, @actor, @type, @payload, @outcome, @reason, @details, @leaseToken) RETURNING seq`),
       events: db.prepare<[string, number], EventDbRow>("SELECT * FROM events WHERE rollout_id = ? AND seq > ? ORDER BY seq"),
       eventsAll: db.prepare<[number, number], EventDbRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
       lastSeq: db.prepare<[], { seq: number | null }>("SELECT max(seq) AS seq FROM events"),
@@ -210,8 +226,10 @@ export class RotorStore {
       if (running) {
         throw new ActiveRolloutExistsError({ id: running.id, lb: running.lb, targetVersion: running.target_version, phase: running.phase });
       }
-      const ids = JSON.stringify(plannedInstanceIds(r.createInput));
-      const locked = this.stmts.locksOf.all(ids);
+      const ids = plannedInstanceIds(r.createInput);
+      const locked = ids
+        .flatMap((id) => this.stmts.lockOf.all(id))
+        .sort((a, b) => byText(a.rollout_id, b.rollout_id) || byText(a.instance_id, b.instance_id));
       if (locked.length > 0) throw this.lockedError(locked);
       this.stmts.insertRollout.run({
         ...r,
@@ -219,7 +237,7 @@ export class RotorStore {
         createInput: JSON.stringify(r.createInput),
         fromVersions: JSON.stringify(r.fromVersions),
       });
-      this.stmts.lock.run(r.id, ids);
+      for (const id of ids) this.stmts.lock.run(id, r.id);
       return firstEvents.map((e) => this.appendEvent({ ...e, rolloutId: r.id }));
     });
   }
@@ -240,19 +258,36 @@ export class RotorStore {
     return this.stmts.locksHeldBy.all(rolloutId).map((l) => l.instance_id);
   }
 
-  /** Appends one event and returns its seq. The only way an event enters the log. */
-  appendEvent(e: NewEvent): number {
-    const info = this.stmts.append.run({
-      rolloutId: e.rolloutId,
-      at: e.at,
-      actor: e.actor,
-      type: e.type,
-      payload: JSON.stringify(e.payload),
-      outcome: e.outcome,
-      reason: e.reason ?? null,
-      details: e.details == null ? null : JSON.stringify(e.details),
-    });
-    return Number(info.lastInsertRowid);
+  /**
+   * Appends one event and returns its seq. The only way an event enters the log. An engine passes its
+   * lease's token: the database refuses it (StaleLeaseError) unless it is the rollout's current one.
+   */
+  appendEvent(e: NewEvent, leaseToken: number | null = null): number {
+    try {
+      const info = this.stmts.append.run({
+        rolloutId: e.rolloutId,
+        at: e.at,
+        actor: e.actor,
+        type: e.type,
+        payload: JSON.stringify(e.payload),
+        outcome: e.outcome,
+        reason: e.reason ?? null,
+        details: e.details == null ? null : JSON.stringify(e.details),
+        leaseToken,
+      });
+      return Number(info.lastInsertRowid);
+    } catch (err) {
+      if (leaseToken !== null && /stale fencing token/.test(String((err as Error | null)?.message))) {
+        throw new StaleLeaseError(e.rolloutId, leaseToken, e.type, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** The store's clock in ms: PostgreSQL's (the one every replica shares), or this machine's for SQLite. */
+  now(): number {
+    if (this.location.kind === "sqlite") return Date.now();
+    return this.db.prepare<[], { now: number }>("SELECT rotor_now_ms() AS now").get()!.now;
   }
 
   /** Caches the phase; `active: false` also releases the rollout's instance locks (a trigger, same transaction). */
@@ -280,8 +315,8 @@ export class RotorStore {
   }
 
   listRollouts(filter: { lb?: string; limit?: number } = {}): RolloutRow[] {
-    const lb = filter.lb ?? null;
-    return this.stmts.list.all(lb, lb, Math.max(1, Math.min(filter.limit ?? 200, 10_000))).map(toRollout);
+    const limit = Math.max(1, Math.min(filter.limit ?? 200, 10_000));
+    return (filter.lb === undefined ? this.stmts.list.all(limit) : this.stmts.listFor.all(filter.lb, limit)).map(toRollout);
   }
 
   /** A rollout's events after `afterSeq` (all of them by default), in order. */

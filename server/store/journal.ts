@@ -18,7 +18,7 @@ import type { RolloutEvent, RolloutPhase } from "@/lib/rollout/types";
 import type { BatchView, InfoEventType, InstanceRolloutStep, StoredEvent } from "@/lib/views";
 import type { ChangeBus } from "@/server/bus";
 import type { TrafficStats } from "@/server/providers/types";
-import type { RotorStore } from "./index";
+import { StaleLeaseError, type RotorStore } from "./index";
 
 /** What the dashboard's tables read of a rollout, derived once per change of its log. */
 export interface RolloutReadModel {
@@ -78,19 +78,22 @@ export class RolloutJournal {
     return events;
   }
 
-  /** Appends a state-machine event if the machine accepts it, else records it as rejected. */
-  append(event: RolloutEvent, details?: Record<string, unknown> | null): CheckedAppend {
+  /**
+   * Appends a state-machine event if the machine accepts it, else records it as rejected. An engine
+   * passes its lease token (`leaseToken`): a stale one throws StaleLeaseError and nothing is appended.
+   */
+  append(event: RolloutEvent, details?: Record<string, unknown> | null, leaseToken: number | null = null): CheckedAppend {
     const result = this.store.write((): CheckedAppend => {
       this.catchUp();
       const { at, actor, ...payload } = event;
       const r = transition(this.state, event);
       if (!r.ok) {
         const reason = `${r.rejection.code}: ${r.rejection.message}`;
-        const seq = this.store.appendEvent({ rolloutId: this.rolloutId, at, actor, type: event.type, payload, outcome: "rejected", reason, details });
+        const seq = this.store.appendEvent({ rolloutId: this.rolloutId, at, actor, type: event.type, payload, outcome: "rejected", reason, details }, leaseToken);
         this.fold({ seq, rolloutId: this.rolloutId, at, actor, type: event.type, payload, outcome: "rejected", reason, details: details ?? null });
         return { ok: false, seq, code: r.rejection.code, message: r.rejection.message, state: this.state };
       }
-      const seq = this.store.appendEvent({ rolloutId: this.rolloutId, at, actor, type: event.type, payload, outcome: "applied", details });
+      const seq = this.store.appendEvent({ rolloutId: this.rolloutId, at, actor, type: event.type, payload, outcome: "applied", details }, leaseToken);
       const before: RolloutPhase = this.state.phase;
       this.fold({ seq, rolloutId: this.rolloutId, at, actor, type: event.type, payload, outcome: "applied", reason: null, details: details ?? null });
       if (before !== this.state.phase || isFinal(this.state.phase)) {
@@ -103,11 +106,11 @@ export class RolloutJournal {
   }
 
   /** Records an engine fact that is not a state-machine event (outcome `info`). */
-  note(type: InfoEventType, payload: Record<string, unknown>, details?: Record<string, unknown> | null, at = Date.now()): number {
+  note(type: InfoEventType, payload: Record<string, unknown>, details?: Record<string, unknown> | null, at = Date.now(), leaseToken: number | null = null): number {
     const seq = this.store.write(() => {
       this.catchUp();
       const full = { type, ...payload };
-      const s = this.store.appendEvent({ rolloutId: this.rolloutId, at, actor: "engine", type, payload: full, outcome: "info", details });
+      const s = this.store.appendEvent({ rolloutId: this.rolloutId, at, actor: "engine", type, payload: full, outcome: "info", details }, leaseToken);
       this.fold({ seq: s, rolloutId: this.rolloutId, at, actor: "engine", type, payload: full, outcome: "info", reason: null, details: details ?? null });
       return s;
     });
@@ -122,6 +125,59 @@ export class RolloutJournal {
       this.model = { seq: this.lastSeq, value: { batches, instanceSteps: instanceSteps(batches) } };
     }
     return this.model.value;
+  }
+}
+
+/**
+ * A rollout's journal as one engine term sees it: every event it appends carries the term's lease
+ * token, and a refusal (the lease expired or passed to another engine) is reported to `onStale`
+ * before it is thrown, so the engine stops driving the rollout at the first refused write.
+ */
+export class FencedJournal {
+  constructor(
+    readonly journal: RolloutJournal,
+    readonly leaseToken: number,
+    private readonly onStale: (err: StaleLeaseError) => void,
+  ) {}
+
+  get rolloutId(): string {
+    return this.journal.rolloutId;
+  }
+  get lb(): string {
+    return this.journal.lb;
+  }
+  get createInput(): CreateRolloutInput {
+    return this.journal.createInput;
+  }
+  get state(): RolloutState {
+    return this.journal.state;
+  }
+  get events(): readonly StoredEvent[] {
+    return this.journal.events;
+  }
+  get started(): ReadonlyMap<string, number> {
+    return this.journal.started;
+  }
+
+  catchUp(): StoredEvent[] {
+    return this.journal.catchUp();
+  }
+
+  append(event: RolloutEvent, details?: Record<string, unknown> | null): CheckedAppend {
+    return this.guard(() => this.journal.append(event, details, this.leaseToken));
+  }
+
+  note(type: InfoEventType, payload: Record<string, unknown>, details?: Record<string, unknown> | null, at = Date.now()): number {
+    return this.guard(() => this.journal.note(type, payload, details, at, this.leaseToken));
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StaleLeaseError) this.onStale(err);
+      throw err;
+    }
   }
 }
 

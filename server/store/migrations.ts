@@ -204,4 +204,30 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'rollouts are kept: DELETE refused'); END;
     `,
   },
+  {
+    version: 7,
+    name: "rollout leases: one driver per rollout, fenced",
+    // One row per rollout ever driven, never deleted (a release only ends the term), so the fencing
+    // token only grows; times are ms since the epoch. An event appended with a lease_token is refused
+    // inside its own insert unless that token is the rollout's current, unexpired one: an engine that
+    // lost its lease (paused past it, taken over) writes nothing, whatever code path it takes.
+    // Events without a token (operators' commands, engine notes about itself) are not fenced.
+    sql: `
+      CREATE TABLE rollout_leases (
+        rollout_id  TEXT PRIMARY KEY REFERENCES rollouts (id),
+        owner       TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        token       INTEGER NOT NULL CHECK (token > 0),
+        acquired_at INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+      );
+      ALTER TABLE events ADD COLUMN lease_token INTEGER;
+      CREATE TRIGGER events_fenced BEFORE INSERT ON events
+      WHEN NEW.lease_token IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM rollout_leases WHERE rollout_id = NEW.rollout_id AND token = NEW.lease_token
+          AND expires_at > CAST(unixepoch('subsec') * 1000 AS INTEGER))
+      BEGIN SELECT RAISE(ABORT, 'stale fencing token: the lease of this rollout has passed to another engine or expired'); END;
+    `,
+  },
 ];

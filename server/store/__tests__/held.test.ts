@@ -66,7 +66,7 @@ describe("heldOutOfRotation", () => {
     expect(ids("other")).toEqual([]);
 
     // Another process (the engine) carries the batch on up to its register step; the reads follow the log.
-    const otherStore = new RotorStore(store.file);
+    const otherStore = new RotorStore(store.location);
     const engine = new Journals(otherStore).get("r-1")!;
     const finish = (effectId: string) => {
       for (const type of ["step-started", "step-succeeded"]) {

@@ -39,7 +39,7 @@ async function insertRollout(c: pg.PoolClient | pg.Pool, r: { id: string; lb: st
   const instances = r.instances ?? [];
   await c.query(
     `INSERT INTO rollouts (id, lb, provider, created_by, created_at, input, create_input, target_version, from_versions, phase, active, updated_at)
-     VALUES ($1, $2, 'local', 'alice', $3, '{}', $4, 'v2', '{"v1": 1}', 'running', TRUE, $3)`,
+     VALUES ($1, $2, 'local', 'alice', $3, '{}', $4, 'v2', '{"v1": 1}', 'running', 1, $3)`,
     [r.id, r.lb, Date.now(), JSON.stringify({ plan: { instances: instances.map((id) => ({ id })) } })],
   );
   await c.query("INSERT INTO instance_locks (instance_id, rollout_id) SELECT unnest($1::text[]), $2", [instances, r.id]);
@@ -114,7 +114,7 @@ describe("the database's own rules", () => {
     expect((await pool.query("SELECT count(*)::int AS n FROM auth_events")).rows[0]).toEqual({ n: 1 });
 
     // The listing cache may change, and finishing a rollout releases nothing it should keep.
-    await pool.query("UPDATE rollouts SET phase = 'completed', active = FALSE, finished_at = 2, updated_at = 2 WHERE id = 'r-append'");
+    await pool.query("UPDATE rollouts SET phase = 'completed', active = 0, finished_at = 2, updated_at = 2 WHERE id = 'r-append'");
   });
 
   it("allows one active rollout per load balancer, even from two concurrent transactions", async () => {
@@ -134,7 +134,7 @@ describe("the database's own rules", () => {
     expect((await pool.query("SELECT 1 FROM instance_locks WHERE instance_id = 'i-3'")).rowCount).toBe(0);
 
     // Becoming inactive releases the locks (a trigger, same statement), and the instance is free again.
-    await pool.query("UPDATE rollouts SET phase = 'aborted', active = FALSE WHERE id = 'r-lock-a'");
+    await pool.query("UPDATE rollouts SET phase = 'aborted', active = 0 WHERE id = 'r-lock-a'");
     await inTransaction(pool, (c) => insertRollout(c, { id: "r-lock-b", lb: "lb-y", instances: ["i-3", "i-2"] }));
     const held = await pool.query("SELECT instance_id, rollout_id FROM instance_locks WHERE instance_id IN ('i-1', 'i-2', 'i-3') ORDER BY 1");
     expect(held.rows).toEqual([

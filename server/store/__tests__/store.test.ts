@@ -14,6 +14,7 @@ const run = promisify(execFile);
 const root = path.resolve(__dirname, "../../..");
 
 let dir: string;
+let file: string;
 let store: RotorStore;
 
 function rollout(id: string, lb = "local"): NewRollout {
@@ -23,7 +24,8 @@ const start = { at: 1, actor: "alice", type: "start", payload: { type: "start" }
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), "rotor-store-"));
-  store = new RotorStore(path.join(dir, "rotor.db"));
+  file = path.join(dir, "rotor.db");
+  store = new RotorStore(file);
 });
 afterEach(() => {
   store.close();
@@ -33,9 +35,9 @@ afterEach(() => {
 describe("migrations", () => {
   it("applies every migration once, in WAL mode, and a second open applies nothing", () => {
     expect(appliedMigrations(store.db)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect((store.db as Database.Database).pragma("journal_mode", { simple: true })).toBe("wal");
     expect(migrate(store.db)).toEqual([]);
-    const again = new RotorStore(store.file);
+    const again = new RotorStore(file);
     expect(appliedMigrations(again.db)).toEqual(MIGRATIONS.map((m) => m.version));
     again.close();
   });
@@ -64,7 +66,7 @@ describe("the event log is append-only", () => {
     expect(() => store.db.prepare("DELETE FROM events WHERE seq = ?").run(seq)).toThrow(/append-only: DELETE refused/);
     expect(() => store.db.prepare("DELETE FROM events").run()).toThrow(/append-only/);
 
-    const other = new Database(store.file);
+    const other = new Database(file);
     expect(() => other.prepare("UPDATE events SET type = 'x'").run()).toThrow(/append-only/);
     expect(() => other.prepare("DELETE FROM events").run()).toThrow(/append-only/);
     other.close();
@@ -94,7 +96,7 @@ describe("the event log is append-only", () => {
     expect(() => store.db.prepare(`REPLACE INTO events ${cols} SELECT seq, rollout_id, at, 'mallory', type, payload, outcome FROM events`).run()).toThrow(/append-only: REPLACE refused/);
     expect(() => store.db.prepare(`INSERT INTO events ${cols} VALUES (?, 'r1', 2, 'x', 'tick', '{}', 'applied') ON CONFLICT (seq) DO UPDATE SET actor = 'mallory'`).run(seq)).toThrow(/append-only/);
 
-    const other = new Database(store.file);
+    const other = new Database(file);
     expect(() => other.prepare(`REPLACE INTO events ${cols} VALUES (?, 'r1', 2, 'mallory', 'tick', '{}', 'applied')`).run(seq)).toThrow(/append-only: REPLACE refused/);
     other.close();
 
@@ -167,7 +169,7 @@ describe("one active rollout per load balancer", () => {
       const at = String(Date.now() + 1500);
       const results = await Promise.all(
         ["a", "b"].map(async (who) => {
-          const { stdout } = await run(tsx, [script, store.file, `${who}${round}`, lb, at], { cwd: root, timeout: 30_000 });
+          const { stdout } = await run(tsx, [script, file, `${who}${round}`, lb, at], { cwd: root, timeout: 30_000 });
           return JSON.parse(stdout.trim().split("\n").pop()!) as { ok: boolean; id?: string; message?: string };
         }),
       );

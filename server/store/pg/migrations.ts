@@ -1,11 +1,12 @@
 /**
- * The schema in PostgreSQL's dialect. Versions 1–6 mirror `server/store/migrations.ts` and 100
+ * The schema in PostgreSQL's dialect. Versions 1–7 mirror `server/store/migrations.ts` and 100
  * mirrors `server/auth/schema.ts` (same numbers, same names, same tables and rules), so one
  * `schema_migrations` history means the same schema on either store. Versions 200+ exist only here:
  * what several replicas sharing one database need. Never edit a migration that has shipped.
  *
  * Dialect choices:
- * - times stay integer milliseconds (BIGINT), as in SQLite, so rows read the same on both stores;
+ * - times stay integer milliseconds (BIGINT) and flags integers 0/1, as in SQLite, so rows read the
+ *   same on both stores and one statement text serves both;
  *   lease expiry alone uses the database's clock, the one clock every replica shares;
  * - JSON columns are `json` (the exact text written, like SQLite's TEXT), not `jsonb`, which would
  *   reorder keys of the log, the truth replay starts from;
@@ -38,13 +39,13 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         from_versions  JSON NOT NULL,
         -- cache for listing; the event log is the truth
         phase          TEXT NOT NULL,
-        active         BOOLEAN NOT NULL,
+        active         INTEGER NOT NULL CHECK (active IN (0, 1)),
         finished_at    BIGINT,
         updated_at     BIGINT NOT NULL
       );
       -- At most one active rollout per load balancer, whoever writes (concurrent inserts wait on the
       -- index entry, then the later one fails).
-      CREATE UNIQUE INDEX rollouts_one_active_per_lb ON rollouts (lb) WHERE active;
+      CREATE UNIQUE INDEX rollouts_one_active_per_lb ON rollouts (lb) WHERE active = 1;
       CREATE INDEX rollouts_by_created ON rollouts (created_at DESC);
 
       CREATE TABLE events (
@@ -108,14 +109,14 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE FUNCTION rotor_release_instance_locks() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN DELETE FROM instance_locks WHERE rollout_id = NEW.id; RETURN NULL; END $$;
       CREATE TRIGGER rollouts_release_instance_locks AFTER UPDATE OF active ON rollouts
-      FOR EACH ROW WHEN (NOT NEW.active) EXECUTE FUNCTION rotor_release_instance_locks();
+      FOR EACH ROW WHEN (NEW.active = 0) EXECUTE FUNCTION rotor_release_instance_locks();
 
       INSERT INTO instance_locks (instance_id, rollout_id)
         SELECT p ->> 'id', r.id
         FROM rollouts r,
           json_array_elements(CASE WHEN json_typeof(r.create_input -> 'plan' -> 'instances') = 'array'
                                    THEN r.create_input -> 'plan' -> 'instances' ELSE '[]'::json END) p
-        WHERE r.active AND json_typeof(p -> 'id') = 'string'
+        WHERE r.active = 1 AND json_typeof(p -> 'id') = 'string'
         ORDER BY r.created_at, r.id
       ON CONFLICT DO NOTHING;
     `,
@@ -135,7 +136,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         secret_sealed TEXT NOT NULL,
         lb            TEXT,
         kinds         JSON NOT NULL,
-        enabled       BOOLEAN NOT NULL DEFAULT TRUE,
+        enabled       INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
         created_at    BIGINT NOT NULL,
         created_by    TEXT NOT NULL
       );
@@ -276,42 +277,46 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 201,
-    name: "rollout leases: one driver per rollout, fenced; events fan out",
-    // One row per rollout ever driven; it is never deleted (release only ends its term), so the
-    // fencing token only grows. An event appended with a lease_token is refused inside its own
-    // insert unless that token is the rollout's current, unexpired one: a paused-then-revived old
-    // owner cannot write, whatever code path it takes. FOR SHARE makes an append and a takeover of
-    // the same lease serialize: the takeover waits for the append to commit, or the append sees the
-    // new token. Events without a token (operators' commands, from any replica) are not fenced.
-    // Every insert notifies 'rotor_events' with the rollout id and seq; PostgreSQL delivers it at
-    // commit only, so listeners never hear of a rolled-back append.
+    version: 7,
+    name: "rollout leases: one driver per rollout, fenced",
+    // As SQLite's 7. Expiry is checked with the database's clock (clock_timestamp()), the one clock
+    // every replica shares. FOR SHARE makes an append and a takeover of the same lease serialize: the
+    // takeover waits for the append to commit, or the append sees the new token.
     sql: `
       CREATE TABLE rollout_leases (
         rollout_id  TEXT PRIMARY KEY REFERENCES rollouts (id),
         owner       TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
         token       BIGINT NOT NULL CHECK (token > 0),
-        acquired_at TIMESTAMPTZ NOT NULL,
-        expires_at  TIMESTAMPTZ NOT NULL
+        acquired_at BIGINT NOT NULL,
+        expires_at  BIGINT NOT NULL
       );
-
       ALTER TABLE events ADD COLUMN lease_token BIGINT;
 
+      CREATE FUNCTION rotor_now_ms() RETURNS BIGINT LANGUAGE sql VOLATILE AS
+        $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
+
       CREATE FUNCTION rotor_events_fenced() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE l rollout_leases%ROWTYPE;
       BEGIN
-        SELECT * INTO l FROM rollout_leases WHERE rollout_id = NEW.rollout_id FOR SHARE;
-        IF NOT FOUND OR l.token <> NEW.lease_token OR l.expires_at <= clock_timestamp() THEN
-          RAISE EXCEPTION 'stale fencing token % for rollout %', NEW.lease_token, NEW.rollout_id
-            USING ERRCODE = 'RF001',
-                  DETAIL = json_build_object('token', l.token, 'owner', l.owner,
-                                             'expired', l.expires_at <= clock_timestamp())::text;
+        PERFORM 1 FROM rollout_leases WHERE rollout_id = NEW.rollout_id AND token = NEW.lease_token
+          AND expires_at > rotor_now_ms() FOR SHARE;
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'stale fencing token: the lease of this rollout has passed to another engine or expired'
+            USING ERRCODE = 'RF001';
         END IF;
         RETURN NEW;
       END $$;
       CREATE TRIGGER events_fenced BEFORE INSERT ON events
       FOR EACH ROW WHEN (NEW.lease_token IS NOT NULL) EXECUTE FUNCTION rotor_events_fenced();
-
+    `,
+  },
+  {
+    version: 201,
+    name: "events fan out to every replica",
+    // Every insert notifies 'rotor_events' with the rollout id and seq; PostgreSQL delivers it at
+    // commit only, so listeners never hear of a rolled-back append.
+    sql: `
       CREATE FUNCTION rotor_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         PERFORM pg_notify('rotor_events', json_build_object('rolloutId', NEW.rollout_id, 'seq', NEW.seq)::text);
