@@ -26,6 +26,8 @@ export type InfoEventType =
   | "engine-crash-detected"
   /** At start-up: what was in progress, what the provider reported, and what the engine does next. */
   | "engine-resumed"
+  /** An engine's write was refused: its lease had expired or passed to another engine; it stopped driving. */
+  | "engine-fenced-out"
   /** A transient provider error (throttled, unavailable, timeout) and the retry that follows. */
   | "step-retry"
   /** The traffic error count rose during a batch in auto mode; the engine paused the rollout. */

@@ -28,6 +28,8 @@ import { RotorStore } from "./store";
 import { resolveDataDir, storeLocation } from "./store/db";
 import { heldOutOfRotation } from "./store/held";
 import { Journals } from "./store/journal";
+import { leaseSettings } from "./store/leases";
+import { PgSyncDb } from "./store/pg/sync";
 
 type Env = Record<string, string | undefined>;
 
@@ -71,6 +73,38 @@ export class Runtime {
     this.store = new RotorStore(storeLocation(env, this.dataDir));
     this.journals = new Journals(this.store, this.bus);
     this.providerValue = options.provider ?? null;
+    if (this.store.db instanceof PgSyncDb) this.relayStoreEvents(this.store.db);
+  }
+
+  /**
+   * PostgreSQL: every replica hears of every appended event (NOTIFY at commit, server/store/pg
+   * migration 201) and tells this process's bus, so its engine and its browsers' live streams see
+   * another replica's appends as fast as their own. After the listening connection was re-established
+   * (notices may have been missed) every active rollout is announced once.
+   */
+  private relayStoreEvents(db: PgSyncDb): void {
+    const lbOf = new Map<string, string>();
+    const announce = (rolloutId: string) => {
+      let lb = lbOf.get(rolloutId);
+      if (lb === undefined) {
+        lb = this.store.rollout(rolloutId)?.lb;
+        if (lb === undefined) return;
+        lbOf.set(rolloutId, lb);
+      }
+      this.bus.emit({ rolloutId, lb, kind: "event" });
+    };
+    db.listen("rotor_events", (payload) => {
+      try {
+        if (payload === null) {
+          for (const id of this.store.activeRolloutIds()) announce(id);
+          return;
+        }
+        const notice = JSON.parse(payload) as { rolloutId?: unknown };
+        if (typeof notice.rolloutId === "string") announce(notice.rolloutId);
+      } catch (err) {
+        componentLog("store").warn({ err }, "could not relay a store notice");
+      }
+    });
   }
 
   /** The provider; throws ProviderError("CONFIG") with a readable message when misconfigured. */
@@ -106,7 +140,7 @@ export class Runtime {
     return this.engineValue;
   }
 
-  /** Starts the engine once (it takes the data dir's lease, or stands by until it can). */
+  /** Starts the engine once (it drives the active rollouts whose leases it gets). */
   startEngine(): Engine {
     if (this.engineValue) return this.engineValue;
     const env = this.options.env ?? process.env;
@@ -119,6 +153,7 @@ export class Runtime {
       pollMs: this.options.engine?.pollMs,
       retry: this.options.engine?.retry,
       autoPauseFailures: this.options.engine?.autoPauseFailures ?? Number(env.ROTOR_AUTO_PAUSE_FAILURES ?? 5),
+      lease: leaseSettings(env),
     });
     this.engineValue = engine;
     engine.start();

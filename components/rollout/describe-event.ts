@@ -102,8 +102,15 @@ export function describeEvent(e: StoredEvent, effects: ReadonlyMap<string, strin
     }
     case "rollout-finished":
       return `rollout finished: ${str(p.phase) ?? ""}`;
-    case "engine-started":
-      return p.resumed ? "engine took over and resumed the rollout" : "engine took charge";
+    case "engine-started": {
+      const owner = str(p.owner);
+      const from = str(p.tookOverFrom);
+      const who = owner ? `engine ${owner}` : "engine";
+      if (from) return `${who} took over from ${from} (its lease expired) and resumed the rollout`;
+      return p.resumed ? `${who} took over and resumed the rollout` : `${who} took charge`;
+    }
+    case "engine-fenced-out":
+      return `engine ${str(p.owner) ?? "?"} stopped driving: its ${str(p.refused) ?? "write"} was refused (lease token ${String(p.token ?? "?")} no longer current)`;
     default:
       return message ?? e.type.replace(/-/g, " ");
   }

@@ -1,8 +1,15 @@
 /**
- * The engine: holds the data dir's lease, runs one RolloutRunner per active rollout, notices new
- * events (a server action's approve, a new rollout) at once when they are appended in this process
- * (the bus) and within 50 ms otherwise (it polls the log's last seq), and at start-up resumes what the
- * previous engine left, saying in the log what it found (`engine-crash-detected`, `engine-resumed`).
+ * The engine: runs one RolloutRunner per active rollout whose lease it holds, notices new events (a
+ * server action's approve, a new rollout) at once when they are appended in this process or announced
+ * by the store (the bus) and within 50 ms otherwise (it polls the log's last seq), and when it takes
+ * charge of a rollout resumes what the previous engine left, saying in the log what it found
+ * (`engine-crash-detected`, `engine-resumed`).
+ *
+ * Leases (server/store/leases.ts): one per rollout, so several engines — processes on one machine, or
+ * dashboard replicas on one PostgreSQL — share the rollouts, exactly one driving each. An engine
+ * renews the leases it holds every `renewMs`; one it cannot renew (expired, taken over) stops its
+ * runner at once, and any write it still attempts is refused by the store (the fencing token). Free
+ * or expired leases of active rollouts are taken at the next pass (at most a second apart).
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
@@ -10,8 +17,9 @@ import type { Effect } from "@/lib/rollout/types";
 import type { FleetMonitor, FleetSnapshot } from "@/server/monitor";
 import type { LoadBalancerProvider } from "@/server/providers/types";
 import type { RotorStore } from "@/server/store";
-import { acquireLease, heartbeatLease, releaseLease, type Lease } from "@/server/store/lease";
-import type { Journals, RolloutJournal } from "@/server/store/journal";
+import { acquireLease, DEFAULT_LEASE, releaseLease, renewLease, type LeaseSettings, type RolloutLease } from "@/server/store/leases";
+import { FencedJournal, type Journals } from "@/server/store/journal";
+import type { StaleLeaseError } from "@/server/store";
 import type { ChangeBus } from "@/server/bus";
 import { componentLog } from "@/server/log";
 import { RolloutRunner } from "./runner";
@@ -26,6 +34,8 @@ export interface EngineConfig {
   pollMs?: number;
   retry?: RetryPolicy;
   autoPauseFailures?: number;
+  /** Lease length and renewal (default DEFAULT_LEASE: 6 s, renewed every 2 s). */
+  lease?: LeaseSettings;
 }
 
 const log = componentLog("engine");
@@ -59,31 +69,36 @@ function resumeAction(e: Effect, started: boolean): string {
 export class Engine {
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly runners = new Map<string, RolloutRunner>();
+  /** The leases this engine holds, by rollout (taken before adopting, kept while driving). */
+  private readonly leases = new Map<string, RolloutLease>();
+  /** Rollouts another engine drives, by owner last seen (logged once per owner). */
+  private readonly elsewhere = new Map<string, string>();
   private pollTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
   private lastSeq = -1;
   private lastFullTick = 0;
-  private leaseHeld = false;
-  private previousLease: Lease | null = null;
   private stopped = false;
   private ticking = false;
   private readonly adopting = new Set<string>();
   private offBus: (() => void) | null = null;
   private tickQueued = false;
+  readonly lease: LeaseSettings;
 
-  constructor(private readonly config: EngineConfig) {}
+  constructor(private readonly config: EngineConfig) {
+    this.lease = config.lease ?? DEFAULT_LEASE;
+  }
 
   get store(): RotorStore {
     return this.config.store;
   }
 
-  /** Takes the lease (or stands by until it can) and starts the loop. */
+  /** Starts the loop: takes the leases of active rollouts that nobody drives, renews its own. */
   start(): void {
-    this.tryLease();
     const every = this.config.pollMs ?? 50;
     this.pollTimer = setInterval(() => this.tick(), every);
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), 1_000);
-    // Events appended in this process (a server action) are seen at once; other processes' within a poll.
+    this.renewTimer = setInterval(() => this.renew(), this.lease.renewMs);
+    // Events appended in this process (a server action) or announced by the store (another replica's)
+    // are seen at once; other processes' within a poll.
     this.offBus = this.config.bus.on((c) => {
       if (c.kind === "event" && !this.tickQueued) {
         this.tickQueued = true;
@@ -93,48 +108,64 @@ export class Engine {
         });
       }
     });
-  }
-
-  private tryLease(): void {
-    const r = acquireLease(this.store, this.owner);
-    if (!r.ok) {
-      if (!this.leaseHeld) log.info({ holder: r.holder }, "another engine holds the data dir; standing by");
-      return;
-    }
-    this.leaseHeld = true;
-    this.previousLease = r.takenOver ? r.previous : null;
-    log.info({ owner: this.owner, takenOver: r.takenOver, previous: r.previous }, "engine holds the data dir");
+    log.info({ owner: this.owner, lease: this.lease }, "engine running");
     this.tick();
   }
 
-  private heartbeat(): void {
+  /** Renews every lease held; one that cannot be renewed stops its rollout's runner here. */
+  private renew(): void {
     if (this.stopped) return;
-    try {
-      if (!this.leaseHeld) return this.tryLease();
-      if (!heartbeatLease(this.store, this.owner)) {
-        log.error({ owner: this.owner }, "lost the engine lease to another engine; stopping every rollout loop here");
-        this.leaseHeld = false;
-        for (const r of this.runners.values()) r.stop();
-        this.runners.clear();
+    for (const [id, lease] of [...this.leases]) {
+      try {
+        const renewed = renewLease(this.store, lease, this.lease.leaseMs);
+        if (renewed) this.leases.set(id, renewed);
+        else this.lost(id, `lease token ${lease.token} expired or passed to another engine`);
+      } catch (err) {
+        // The store is unreachable: effects cannot record anything, so they hold; past the lease's
+        // expiry another engine may take over, so this one lets go (it takes the lease again, with a
+        // new term, if nobody did).
+        log.warn({ err, rolloutId: id }, "could not renew the rollout's lease");
+        if (Date.now() >= lease.expiresAt) this.lost(id, "the store was unreachable past the lease's expiry");
       }
-    } catch (err) {
-      log.error({ err }, "engine heartbeat failed");
     }
   }
 
-  /** One pass: if the log moved, catch every journal up, adopt new rollouts, reconcile. */
+  /** Stops driving a rollout whose lease this engine no longer holds. */
+  private lost(rolloutId: string, why: string): void {
+    const lease = this.leases.get(rolloutId);
+    this.leases.delete(rolloutId);
+    const runner = this.runners.get(rolloutId);
+    this.runners.delete(rolloutId);
+    runner?.stop();
+    log.error({ owner: this.owner, rolloutId, token: lease?.token }, `stopped driving rollout ${rolloutId}: ${why}`);
+    // Look again at once: nobody may hold it now (a store outage), and then this engine takes it back.
+    this.lastSeq = -1;
+  }
+
+  /** A write of this engine was refused by the store: its lease is gone. Recorded, unfenced, for the timeline. */
+  private fencedOut(rolloutId: string, token: number, err: StaleLeaseError): void {
+    if (!this.leases.has(rolloutId) || this.leases.get(rolloutId)?.token !== token) return;
+    this.lost(rolloutId, err.message);
+    try {
+      this.config.journals.get(rolloutId)?.note("engine-fenced-out", { owner: this.owner, pid: process.pid, token, refused: err.eventType, message: err.message });
+    } catch (noteErr) {
+      log.error({ err: noteErr, rolloutId }, "could not record the refused write");
+    }
+  }
+
+  /** One pass: if the log moved, catch every journal up, take free leases of active rollouts, reconcile. */
   tick(): void {
-    if (this.stopped || !this.leaseHeld || this.ticking) return;
+    if (this.stopped || this.ticking) return;
     this.ticking = true;
     try {
       const seq = this.store.lastSeq();
       const now = Date.now();
-      // Without new events, still reconcile once a second (an effect held back after an engine error).
+      // Without new events, still look once a second (expired leases to take, an effect held back after an engine error).
       if (seq === this.lastSeq && now - this.lastFullTick < 1_000) return;
       this.lastSeq = seq;
       this.lastFullTick = now;
-      for (const row of this.store.activeRollouts()) {
-        if (!this.runners.has(row.id) && !this.adopting.has(row.id)) void this.adopt(row.id);
+      for (const id of this.store.activeRolloutIds()) {
+        if (!this.runners.has(id) && !this.adopting.has(id)) this.tryTakeCharge(id);
       }
       for (const runner of [...this.runners.values()]) {
         runner.journal.catchUp();
@@ -147,22 +178,47 @@ export class Engine {
     }
   }
 
-  private async adopt(rolloutId: string): Promise<void> {
+  private tryTakeCharge(rolloutId: string): void {
+    const r = acquireLease(this.store, rolloutId, this.owner, this.lease.leaseMs);
+    if (!r.ok) {
+      if (this.elsewhere.get(rolloutId) !== r.holder.owner) {
+        this.elsewhere.set(rolloutId, r.holder.owner);
+        log.info({ rolloutId, holder: r.holder.owner, token: r.holder.token }, "another engine drives this rollout");
+      }
+      return;
+    }
+    this.elsewhere.delete(rolloutId);
+    this.leases.set(rolloutId, r.lease);
+    void this.adopt(rolloutId, r.lease, r.previous);
+  }
+
+  private async adopt(rolloutId: string, lease: RolloutLease, previous: RolloutLease | null): Promise<void> {
     this.adopting.add(rolloutId);
     try {
-      const journal = this.config.journals.get(rolloutId);
-      if (!journal) return;
+      const found = this.config.journals.get(rolloutId);
+      if (!found) return;
+      const journal = new FencedJournal(found, lease.token, (err) => this.fencedOut(rolloutId, lease.token, err));
       // What the provider reports now, for the resume record (bounded: a dead provider must not stall the resume).
       const snapshot = await Promise.race([
         this.config.monitor.freshSnapshot(journal.lb, 0).catch(() => this.config.monitor.snapshot(journal.lb)),
         new Promise<FleetSnapshot>((r) => setTimeout(() => r(this.config.monitor.snapshot(journal.lb)), 3_000).unref()),
       ]);
-      if (this.stopped || !this.leaseHeld) return;
+      if (this.stopped || this.leases.get(rolloutId)?.token !== lease.token) return;
       journal.catchUp();
-      this.recordTakeOver(journal, snapshot);
+      this.recordTakeOver(journal, lease, previous, snapshot);
       this.startRunner(journal);
     } catch (err) {
       log.error({ err, rolloutId }, "could not take charge of the rollout");
+      // Let the lease go so this or another engine tries again.
+      const held = this.leases.get(rolloutId);
+      if (held?.token === lease.token && !this.runners.has(rolloutId)) {
+        this.leases.delete(rolloutId);
+        try {
+          releaseLease(this.store, held);
+        } catch {
+          // It expires by itself.
+        }
+      }
     } finally {
       this.adopting.delete(rolloutId);
       // Events may have arrived while adopting; look again at once.
@@ -170,7 +226,7 @@ export class Engine {
     }
   }
 
-  private startRunner(journal: RolloutJournal): void {
+  private startRunner(journal: FencedJournal): void {
     const rolloutId = journal.rolloutId;
     const runner = new RolloutRunner(
       journal,
@@ -186,57 +242,68 @@ export class Engine {
 
   /**
    * Before driving a rollout: if the log shows an engine that started and never stopped, record the
-   * crash; if effects are outstanding, record what the provider reports for their instances now and
-   * what happens next. Then record this engine's start.
+   * crash (and whose lease this engine took over); if effects are outstanding, what it resumes; then
+   * this engine's start, with its lease.
    */
-  private recordTakeOver(journal: RolloutJournal, snapshot: FleetSnapshot): void {
+  private recordTakeOver(journal: FencedJournal, lease: RolloutLease, previous: RolloutLease | null, snapshot: FleetSnapshot): void {
     const events = this.store.events(journal.rolloutId);
     const lifecycle = events.filter((e) => e.type === "engine-started" || e.type === "engine-stopped");
     const last = lifecycle.at(-1);
     const lastEvent = events.at(-1);
     const hadEngine = last !== undefined;
-    if (last?.type === "engine-started") {
+    if (last?.type === "engine-started" && last.payload.owner !== this.owner) {
       journal.note("engine-crash-detected", {
         previousOwner: last.payload.owner ?? null,
         previousPid: last.payload.pid ?? null,
         lastSeq: lastEvent?.seq ?? null,
         lastEventType: lastEvent?.type ?? null,
         lastEventAt: lastEvent?.at ?? null,
-        leaseTakenOver: this.previousLease !== null,
-        message: `the previous engine (pid ${String(last.payload.pid ?? "?")}) ended without stopping; its last event was ${lastEvent?.type ?? "none"} at seq ${lastEvent?.seq ?? "?"}`,
+        leaseTakenOver: previous !== null,
+        message: `the previous engine ${String(last.payload.owner ?? `pid ${String(last.payload.pid ?? "?")}`)} stopped driving without stopping cleanly; its last event was ${lastEvent?.type ?? "none"} at seq ${lastEvent?.seq ?? "?"}`,
       });
     }
+    if (hadEngine) this.recordResume(journal, snapshot);
+    journal.note("engine-started", {
+      owner: this.owner,
+      pid: process.pid,
+      resumed: hadEngine,
+      phase: journal.state.phase,
+      leaseToken: lease.token,
+      tookOverFrom: previous?.owner ?? null,
+    });
+  }
+
+  /** If effects are outstanding, record what the provider reports for their instances now and what happens next. */
+  private recordResume(journal: FencedJournal, snapshot: FleetSnapshot): void {
     const outstanding = journal.state.outstanding;
-    if (hadEngine && outstanding.length > 0) {
-      const byId = new Map(snapshot.instances.map((i) => [i.id, i]));
-      const found = outstanding.map((e) => {
-        const started = journal.started.has(e.effectId);
-        const ids = "ids" in e ? e.ids : [];
-        return {
-          effectId: e.effectId,
-          type: e.type,
-          hook: e.type === "runHook" ? e.hook : undefined,
-          batch: e.batch,
-          ids,
-          started,
-          startedAt: journal.started.get(e.effectId) ?? null,
-          action: resumeAction(e, started),
-          instances: Object.fromEntries(
-            ids.map((id) => {
-              const i = byId.get(id);
-              return [id, i ? { state: i.state, description: i.description, version: i.version, inFlight: i.inFlight } : null];
-            }),
-          ),
-        };
-      });
-      journal.note("engine-resumed", {
-        phase: journal.state.phase,
-        outstanding: found,
-        snapshotAt: snapshot.at,
-        message: `resuming ${found.map((f) => `${f.effectId}: ${f.action}`).join("; ")}`,
-      });
-    }
-    journal.note("engine-started", { owner: this.owner, pid: process.pid, resumed: hadEngine, phase: journal.state.phase });
+    if (outstanding.length === 0) return;
+    const byId = new Map(snapshot.instances.map((i) => [i.id, i]));
+    const found = outstanding.map((e) => {
+      const started = journal.started.has(e.effectId);
+      const ids = "ids" in e ? e.ids : [];
+      return {
+        effectId: e.effectId,
+        type: e.type,
+        hook: e.type === "runHook" ? e.hook : undefined,
+        batch: e.batch,
+        ids,
+        started,
+        startedAt: journal.started.get(e.effectId) ?? null,
+        action: resumeAction(e, started),
+        instances: Object.fromEntries(
+          ids.map((id) => {
+            const i = byId.get(id);
+            return [id, i ? { state: i.state, description: i.description, version: i.version, inFlight: i.inFlight } : null];
+          }),
+        ),
+      };
+    });
+    journal.note("engine-resumed", {
+      phase: journal.state.phase,
+      outstanding: found,
+      snapshotAt: snapshot.at,
+      message: `resuming ${found.map((f) => `${f.effectId}: ${f.action}`).join("; ")}`,
+    });
   }
 
   /** Rollouts this engine drives now. */
@@ -244,49 +311,52 @@ export class Engine {
     return [...this.runners.values()];
   }
 
-  holdsLease(): boolean {
-    return this.leaseHeld;
+  /** The leases this engine holds now (driving, or about to). */
+  heldLeases(): RolloutLease[] {
+    return [...this.leases.values()];
   }
 
   /**
-   * At process exit (synchronous: the store is synchronous): record `engine-stopped` and free the lease,
-   * so a dashboard shut down on purpose is not reported as a crash at its next start. Effects in
-   * progress are abandoned; the next engine resumes them.
+   * At process exit (synchronous: the store is synchronous): record `engine-stopped` and free the
+   * leases, so a dashboard shut down on purpose is not reported as a crash and another engine takes
+   * over at once. Effects in progress are abandoned; the next engine resumes them.
    */
   recordExit(): void {
-    if (this.stopped || !this.leaseHeld) return;
+    if (this.stopped) return;
     this.stopped = true;
-    try {
-      for (const r of this.runners.values()) {
-        r.journal.note("engine-stopped", { owner: this.owner, pid: process.pid, outstanding: r.state.outstanding.map((e) => e.effectId), atExit: true });
-      }
-      releaseLease(this.store, this.owner);
-    } catch {
-      // Exiting anyway; the next engine will report a crash instead.
-    }
+    this.letGo([...this.runners.values()], true);
   }
 
-  /** Stops cleanly: records `engine-stopped` on every rollout it drives and frees the lease. */
+  /** Stops cleanly: records `engine-stopped` on every rollout it drives and frees the leases. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
     this.offBus?.();
     const runners = [...this.runners.values()];
     for (const r of runners) r.stop();
     await Promise.all(runners.map((r) => r.settled()));
-    if (this.leaseHeld) {
-      for (const r of runners) {
-        try {
-          r.journal.note("engine-stopped", { owner: this.owner, pid: process.pid, outstanding: r.state.outstanding.map((e) => e.effectId) });
-        } catch (err) {
-          log.error({ err }, "could not record engine-stopped");
-        }
-      }
-      releaseLease(this.store, this.owner);
-    }
+    this.letGo(runners, false);
     this.runners.clear();
     log.info({ owner: this.owner }, "engine stopped");
+  }
+
+  private letGo(runners: RolloutRunner[], atExit: boolean): void {
+    for (const r of runners) {
+      try {
+        r.journal.note("engine-stopped", { owner: this.owner, pid: process.pid, outstanding: r.state.outstanding.map((e) => e.effectId), ...(atExit ? { atExit } : {}) });
+      } catch (err) {
+        if (!atExit) log.error({ err }, "could not record engine-stopped");
+      }
+    }
+    for (const lease of this.leases.values()) {
+      try {
+        releaseLease(this.store, lease);
+      } catch {
+        // It expires by itself.
+      }
+    }
+    this.leases.clear();
   }
 }

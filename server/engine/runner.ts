@@ -12,7 +12,7 @@ import type { AnalysisReport, Effect, LbState, RolloutEvent } from "@/lib/rollou
 import { getInstance, type RolloutState } from "@/lib/rollout/state";
 import type { FleetMonitor, FleetSnapshot } from "@/server/monitor";
 import { HookDetached, type LoadBalancerProvider, type ScalingGroupState, type SentCommand } from "@/server/providers/types";
-import type { RolloutJournal } from "@/server/store/journal";
+import type { FencedJournal } from "@/server/store/journal";
 import { rolloutLog } from "@/server/log";
 import { performEffect, type EffectContext, type EffectOutcome, type PerformableEffect } from "./effects";
 import { performGroupEffect } from "./group-effects";
@@ -74,7 +74,7 @@ export class RolloutRunner {
   private groupWatch: NodeJS.Timeout | null = null;
 
   constructor(
-    readonly journal: RolloutJournal,
+    readonly journal: FencedJournal,
     private readonly deps: RunnerDeps,
     private readonly onFinished: (runner: RolloutRunner) => void,
   ) {

@@ -37,11 +37,11 @@ describe("GET /api/health", () => {
     expect(before.status).toBe(200);
     expect(before.headers.get("cache-control")).toBe("no-store");
     const body = await before.json();
-    expect(body).toMatchObject({ ok: true, ready: true, store: { kind: "sqlite", ok: true }, engine: { running: false, holdsLease: false, rollouts: 0 } });
+    expect(body).toMatchObject({ ok: true, ready: true, store: { kind: "sqlite", ok: true }, engine: { running: false, rollouts: 0, leases: 0 } });
     expect(body.store.schemaVersion).toBeGreaterThanOrEqual(5);
 
     rt.startEngine();
-    await expect.poll(async () => (await GET().json()).engine).toEqual({ running: true, holdsLease: true, rollouts: 0 });
+    await expect.poll(async () => (await GET().json()).engine).toEqual({ running: true, rollouts: 0, leases: 0, leaseMs: 6000, renewMs: 2000 });
   });
 
   it("answers 503 with the reason once the store does not answer", async () => {
