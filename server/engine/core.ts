@@ -71,6 +71,12 @@ export class Engine {
   private readonly runners = new Map<string, RolloutRunner>();
   /** The leases this engine holds, by rollout (taken before adopting, kept while driving). */
   private readonly leases = new Map<string, RolloutLease>();
+  /**
+   * Per lease, until when (performance.now(), monotonic: it jumps ahead over a freeze) this engine may
+   * act without asking the store again: the start of the call that took or renewed it, plus the lease
+   * length, less a renewal period of margin.
+   */
+  private readonly safeUntil = new Map<string, number>();
   /** Rollouts another engine drives, by owner last seen (logged once per owner). */
   private readonly elsewhere = new Map<string, string>();
   private pollTimer: NodeJS.Timeout | null = null;
@@ -115,25 +121,45 @@ export class Engine {
   /** Renews every lease held; one that cannot be renewed stops its rollout's runner here. */
   private renew(): void {
     if (this.stopped) return;
-    for (const [id, lease] of [...this.leases]) {
-      try {
-        const renewed = renewLease(this.store, lease, this.lease.leaseMs);
-        if (renewed) this.leases.set(id, renewed);
-        else this.lost(id, `lease token ${lease.token} expired or passed to another engine`);
-      } catch (err) {
-        // The store is unreachable: effects cannot record anything, so they hold; past the lease's
-        // expiry another engine may take over, so this one lets go (it takes the lease again, with a
-        // new term, if nobody did).
-        log.warn({ err, rolloutId: id }, "could not renew the rollout's lease");
-        if (Date.now() >= lease.expiresAt) this.lost(id, "the store was unreachable past the lease's expiry");
+    for (const id of [...this.leases.keys()]) this.renewOne(id);
+  }
+
+  /** Renews one lease; false (and the runner stopped) when it is no longer this engine's. */
+  private renewOne(id: string): boolean {
+    const lease = this.leases.get(id);
+    if (!lease) return false;
+    const asked = performance.now();
+    try {
+      const renewed = renewLease(this.store, lease, this.lease.leaseMs);
+      if (renewed) {
+        this.leases.set(id, renewed);
+        this.safeUntil.set(id, asked + this.lease.leaseMs - this.lease.renewMs);
+        return true;
       }
+      this.lost(id, `lease token ${lease.token} expired or passed to another engine`);
+      return false;
+    } catch (err) {
+      // The store is unreachable: effects cannot record anything, so they hold; past the lease's
+      // expiry another engine may take over, so this one lets go (it takes the lease again, with a
+      // new term, if nobody did).
+      log.warn({ err, rolloutId: id }, "could not renew the rollout's lease");
+      if (performance.now() >= (this.safeUntil.get(id) ?? 0)) this.lost(id, "the store was unreachable past the lease's expiry");
+      return false;
     }
+  }
+
+  /** Whether this engine may still act for the rollout: yes within the lease's safe time, else only if a renewal succeeds now. */
+  private mayAct(id: string): boolean {
+    if (!this.leases.has(id)) return false;
+    if (performance.now() < (this.safeUntil.get(id) ?? 0)) return true;
+    return this.renewOne(id);
   }
 
   /** Stops driving a rollout whose lease this engine no longer holds. */
   private lost(rolloutId: string, why: string): void {
     const lease = this.leases.get(rolloutId);
     this.leases.delete(rolloutId);
+    this.safeUntil.delete(rolloutId);
     const runner = this.runners.get(rolloutId);
     this.runners.delete(rolloutId);
     runner?.stop();
@@ -179,6 +205,7 @@ export class Engine {
   }
 
   private tryTakeCharge(rolloutId: string): void {
+    const asked = performance.now();
     const r = acquireLease(this.store, rolloutId, this.owner, this.lease.leaseMs);
     if (!r.ok) {
       if (this.elsewhere.get(rolloutId) !== r.holder.owner) {
@@ -189,6 +216,7 @@ export class Engine {
     }
     this.elsewhere.delete(rolloutId);
     this.leases.set(rolloutId, r.lease);
+    this.safeUntil.set(rolloutId, asked + this.lease.leaseMs - this.lease.renewMs);
     void this.adopt(rolloutId, r.lease, r.previous);
   }
 
@@ -230,7 +258,13 @@ export class Engine {
     const rolloutId = journal.rolloutId;
     const runner = new RolloutRunner(
       journal,
-      { provider: this.config.provider, monitor: this.config.monitor, retry: this.config.retry, autoPauseFailures: this.config.autoPauseFailures ?? 0 },
+      {
+        provider: this.config.provider,
+        monitor: this.config.monitor,
+        retry: this.config.retry,
+        autoPauseFailures: this.config.autoPauseFailures ?? 0,
+        holdsLease: () => this.mayAct(rolloutId),
+      },
       (r) => {
         if (this.runners.get(r.journal.rolloutId) === r) this.runners.delete(r.journal.rolloutId);
       },
@@ -358,5 +392,6 @@ export class Engine {
       }
     }
     this.leases.clear();
+    this.safeUntil.clear();
   }
 }

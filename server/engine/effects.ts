@@ -53,6 +53,16 @@ export interface EffectContext {
   alsoIn?(id: string): readonly string[];
   /** Replace: a fresh read of the rollout's Auto Scaling group, whose new activities go on the timeline. */
   groupSeen?(group: ScalingGroupState): void;
+  /** False once this engine may no longer act for the rollout (its lease is gone): no call is made then. */
+  mayAct?(): boolean;
+}
+
+/** The engine lost the rollout's lease: the call was not made. */
+export class LeaseLost extends Error {
+  constructor(what: string) {
+    super(`${what} not performed: this engine no longer holds the rollout's lease`);
+    this.name = "LeaseLost";
+  }
 }
 
 /** The instances of an effect grouped by load balancer: the rollout's own first, then the others by name. */
@@ -119,6 +129,7 @@ export async function retrying<T>(what: string, ctx: EffectContext, fn: () => Pr
   try {
     return await withRetry(
       () => {
+        if (ctx.mayAct && !ctx.mayAct()) throw new LeaseLost(what);
         attempts++;
         return fn();
       },

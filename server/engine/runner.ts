@@ -26,6 +26,13 @@ export interface RunnerDeps {
   retry?: RetryPolicy;
   /** Auto mode: pause when the traffic failure count rises by this many during a batch (0 = never). */
   autoPauseFailures: number;
+  /**
+   * Whether this engine still holds the rollout's lease, checked before anything is done to the fleet
+   * (renewing it when its time may be up). False stops this runner: the store's fencing refuses a
+   * stale engine's writes to the log, and this check keeps it from acting on the fleet at all (after a
+   * freeze, its first look finds the lease gone before it launches or repeats any call).
+   */
+  holdsLease(): boolean;
 }
 
 /**
@@ -152,6 +159,7 @@ export class RolloutRunner {
   }
 
   private launch(effect: Effect): void {
+    if (this.stopped || !this.deps.holdsLease()) return;
     const controller = new AbortController();
     this.running.set(effect.effectId, { effect, controller });
     // A fresh rollout logger, not a child of this.log: pino would repeat its null batch/instance keys.
@@ -219,6 +227,7 @@ export class RolloutRunner {
         alsoIn: (id) => this.alsoIn.get(id) ?? getInstance(this.journal.state, id)?.alsoIn ?? [],
         groupSeen: (g) => this.groupSeen(g),
         sentCommands: effect.type === "runHook" ? this.sentCommands(effect.effectId) : undefined,
+        mayAct: () => !signal.aborted && !this.stopped && this.deps.holdsLease(),
         note: (type, payload) => {
           if (!signal.aborted && !this.stopped) this.journal.note(type, { effectId: effect.effectId, ...payload });
         },

@@ -100,8 +100,8 @@ export function liveLeases(store: RotorStore): RolloutLease[] {
 }
 
 /**
- * Takes the rollout's lease when it is free, expired, ours (then only extended, same token), or held
- * by a process of this host that no longer exists. A new term gets token + 1.
+ * Takes the rollout's lease when it is free, expired, ours (then only extended, same token), or (SQLite)
+ * held by a process that no longer exists. A new term gets token + 1.
  */
 export function acquireLease(store: RotorStore, rolloutId: string, owner: string, leaseMs: number): LeaseAcquireResult {
   return store.write((): LeaseAcquireResult => {
@@ -112,7 +112,8 @@ export function acquireLease(store: RotorStore, rolloutId: string, owner: string
       store.db.prepare("UPDATE rollout_leases SET expires_at = ? WHERE rollout_id = ?").run(now + leaseMs, rolloutId);
       return { ok: true, lease: { ...cur, expiresAt: now + leaseMs }, previous: null };
     }
-    if (cur && live && !(cur.host === HOST && processGone(cur.pid))) return { ok: false, holder: cur };
+    const ownerGone = store.location.kind === "sqlite" && cur !== null && cur.host === HOST && processGone(cur.pid);
+    if (cur && live && !ownerGone) return { ok: false, holder: cur };
     const lease: RolloutLease = { rolloutId, owner, host: HOST, pid: process.pid, token: (cur?.token ?? 0) + 1, acquiredAt: now, expiresAt: now + leaseMs };
     store.db
       .prepare(

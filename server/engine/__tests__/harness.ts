@@ -9,7 +9,7 @@ import type { StoredEvent } from "@/lib/views";
 import { FleetMonitor } from "@/server/monitor";
 import type { LoadBalancerProvider } from "@/server/providers/types";
 import { RotorStore } from "@/server/store";
-import { databasePath } from "@/server/store/db";
+import { databasePath, type StoreLocation } from "@/server/store/db";
 import { ChangeBus } from "@/server/bus";
 import { Journals } from "@/server/store/journal";
 import { heldOutOfRotation } from "@/server/store/held";
@@ -82,15 +82,15 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: n
   }
 }
 
-/** The test's own view of a data dir: its store connection, monitor, and shortcuts. */
+/** The test's own view of a data dir (or of a PostgreSQL store): its store connection, monitor, and shortcuts. */
 export class TestControl {
   readonly store: RotorStore;
   readonly monitor: FleetMonitor;
   readonly bus = new ChangeBus();
   readonly journals: Journals;
 
-  constructor(dataDir: string, provider: LoadBalancerProvider) {
-    this.store = new RotorStore(databasePath(dataDir));
+  constructor(where: string | StoreLocation, provider: LoadBalancerProvider) {
+    this.store = new RotorStore(typeof where === "string" ? databasePath(where) : where);
     this.journals = new Journals(this.store, this.bus);
     // As the dashboard's runtime builds it: instances held out of rotation come from the store.
     this.monitor = new FleetMonitor(provider, {}, null, heldOutOfRotation(this.store, this.journals));

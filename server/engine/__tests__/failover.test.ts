@@ -1,0 +1,232 @@
+/**
+ * Replicas on one PostgreSQL: two headless engines — the engine every dashboard replica runs — share
+ * one database and the real local fleet under keep-alive load. Operators' commands go through the
+ * command pipeline on a third connection, as a replica's server action would.
+ *
+ * - The engine driving a rollout is SIGKILLed during batch 2's drain: the other takes its lease over
+ *   within 10 s (lease 6 s), resumes the drain, and the rollout completes with no failed request;
+ *   every hook ran once per instance.
+ * - An engine frozen (SIGSTOP) past its lease is taken over; resumed (SIGCONT), it writes nothing with
+ *   its old token, stops driving, and makes no call to the fleet.
+ *
+ * Each engine reaches the fleet through a counting proxy of its own, so the test sees which engine
+ * made each call to the fleet and when.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { planRollout } from "@/lib/rollout/plan";
+import { startLocalFleet, type LocalFleetHandle } from "@/server/fleet/testing";
+import { startPostgres, type TestPostgres } from "@/server/testing/postgres";
+import { startHeadlessEngine, TestControl, waitFor, type HeadlessEngine } from "./harness";
+
+interface FleetCall {
+  at: number;
+  method: string;
+  path: string;
+  ids: string[];
+}
+
+/** A pass-through proxy to the fleet's control API that records every call (ids from the JSON body). */
+async function countingProxy(target: string): Promise<{ url: string; calls: FleetCall[]; close(): Promise<void> }> {
+  const calls: FleetCall[] = [];
+  const to = new URL(target);
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      let ids: string[] = [];
+      try {
+        const parsed = body.length ? (JSON.parse(body.toString("utf8")) as { ids?: unknown }) : {};
+        if (Array.isArray(parsed.ids)) ids = parsed.ids.map(String);
+      } catch {
+        // not JSON: nothing to record
+      }
+      calls.push({ at: Date.now(), method: req.method ?? "GET", path: req.url ?? "", ids });
+      const up = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, host: to.host } }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on("error", () => {
+        res.writeHead(502);
+        res.end();
+      });
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+const WRITES = /\/v1\/(load-balancers\/[^/]+\/(register|deregister)|hooks\/(stop|deploy|start|verify))$/;
+
+describe("two engines on one PostgreSQL", () => {
+  let dir: string;
+  let pg: TestPostgres;
+  let fleet: LocalFleetHandle;
+  const started: { engine: HeadlessEngine; close(): Promise<void> }[] = [];
+  let t: TestControl | null = null;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "rotor-failover-"));
+    pg = await startPostgres();
+    fleet = await startLocalFleet({ instances: 4, dataDir: path.join(dir, "fleet"), trafficRps: 200, slowFraction: 0.05, drainTimeoutMs: 30_000 });
+  }, 90_000);
+
+  afterEach(async () => {
+    t?.close();
+    t = null;
+    for (const s of started.splice(0)) {
+      await s.engine.stop();
+      await s.close();
+    }
+    await fleet.control.reset();
+  }, 60_000);
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await pg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  async function engineOn(url: string, name: string) {
+    const proxy = await countingProxy(fleet.controlUrl);
+    const engine = await startHeadlessEngine({
+      dataDir: path.join(dir, name),
+      controlUrl: proxy.url,
+      env: { ROTOR_DATABASE_URL: url, ROTOR_CONTROL_SECRET_FILE: fleet.secretFile },
+    });
+    started.push({ engine, close: proxy.close });
+    return { engine, calls: proxy.calls };
+  }
+
+  async function planFor(version: string) {
+    const before = await fleet.provider.describeInstances("local");
+    const planned = planRollout(
+      before.map((i) => ({ id: i.id, zone: i.zone, state: i.state, version: i.version })),
+      { version, batchSize: { unit: "count", value: 2 } },
+    );
+    if (!planned.ok) throw new Error(planned.error.message);
+    return planned.plan.batches.map((b) => b.instanceIds);
+  }
+
+  const startedBy = (id: string, pid: number) => t!.events(id).find((e) => e.type === "engine-started" && e.payload.pid === pid);
+  const stepStarted = (id: string, prefix: string) =>
+    t!.events(id).find((e) => e.type === "step-started" && e.outcome === "applied" && String(e.payload.effectId).startsWith(prefix));
+
+  /** Hooks and (de)registrations per instance across every engine: each exactly once for a one-pass rollout. */
+  function writesPerInstance(...calls: FleetCall[][]): Map<string, number> {
+    const n = new Map<string, number>();
+    for (const c of calls.flat()) {
+      const m = WRITES.exec(c.path);
+      if (c.method !== "POST" || !m) continue;
+      const what = m[2] ?? m[3];
+      for (const id of c.ids) n.set(`${what} ${id}`, (n.get(`${what} ${id}`) ?? 0) + 1);
+    }
+    return n;
+  }
+
+  it("SIGKILL of the driving engine during batch 2's drain: the other takes over within 10 s and the rollout completes with 0 failed requests", async () => {
+    const url = await pg.createDatabase("failover_kill");
+    t = new TestControl({ kind: "postgres", url }, fleet.provider);
+    const [b0, b1] = await planFor("2.0.0");
+    const a = await engineOn(url, "a");
+    await fleet.control.resetTraffic();
+    const id = await t.launch({ version: "2.0.0" });
+    await waitFor(() => startedBy(id, a.engine.pid), { what: "engine A to take charge" });
+    // B starts once A drives: it must stand by for this rollout.
+    const b = await engineOn(url, "b");
+
+    await t.waitPhase(id, "awaiting-approval");
+    await fleet.control.injectFault({ kind: "slow-drain", instanceId: b1![0]!, holdMs: 10_000 });
+    expect(t.operate(id, { type: "approve" }, "bob").ok).toBe(true);
+    await waitFor(() => stepStarted(id, "f1:drain#"), { what: "batch 2's drain to start", timeoutMs: 30_000 });
+    expect(startedBy(id, b.engine.pid), "B must not drive while A holds the lease").toBeUndefined();
+
+    const killedAt = Date.now();
+    await a.engine.kill();
+    const takeover = await waitFor(() => startedBy(id, b.engine.pid), { what: "engine B to take over", timeoutMs: 20_000 });
+    const takeoverMs = takeover.at - killedAt;
+    console.log(`failover: engine B took over ${takeoverMs} ms after engine A was SIGKILLed (lease 6000 ms, renewed every 2000 ms)`);
+    expect(takeoverMs).toBeLessThanOrEqual(10_000);
+
+    await t.waitPhase(id, "succeeded", 120_000);
+    const events = t.events(id);
+    const ownerA = startedBy(id, a.engine.pid)!.payload.owner;
+    expect(takeover.payload).toMatchObject({ tookOverFrom: ownerA, resumed: true });
+    expect(events.find((e) => e.type === "engine-crash-detected")?.payload).toMatchObject({ previousOwner: ownerA, leaseTakenOver: true });
+    const resumed = events.find((e) => e.type === "engine-resumed");
+    expect((resumed?.payload.outstanding as { effectId: string }[]).map((o) => o.effectId).some((e) => e.startsWith("f1:drain#"))).toBe(true);
+
+    // Every instance on the new version and in service, nothing out of rotation, no failed request.
+    await waitFor(async () => (await fleet.provider.describeInstances("local")).every((i) => i.state === "in-service"), { what: "every instance in service" });
+    const after = await fleet.control.instances("local");
+    expect(after.every((i) => i.registered && i.running && i.version === "2.0.0")).toBe(true);
+    const traffic = await fleet.control.traffic();
+    expect(traffic.requests).toBeGreaterThan(2_000);
+    expect(traffic.failed).toBe(0);
+
+    // Each hook and (de)registration once per instance, across both engines; A made none of batch 2's hooks.
+    const writes = writesPerInstance(a.calls, b.calls);
+    for (const inst of [...b0!, ...b1!]) {
+      for (const what of ["deregister", "stop", "deploy", "start", "verify", "register"]) expect(writes.get(`${what} ${inst}`), `${what} ${inst}`).toBe(1);
+    }
+    expect(a.calls.filter((c) => WRITES.test(c.path) && /hooks/.test(c.path) && c.ids.some((i) => b1!.includes(i)))).toEqual([]);
+  }, 240_000);
+
+  it("an engine frozen past its lease and resumed writes nothing with its old token, stops driving and calls nothing", async () => {
+    const url = await pg.createDatabase("failover_freeze");
+    t = new TestControl({ kind: "postgres", url }, fleet.provider);
+    const [b0, b1] = await planFor("3.0.0");
+    const a = await engineOn(url, "a2");
+    const id = await t.launch({ version: "3.0.0" });
+    await waitFor(() => startedBy(id, a.engine.pid), { what: "engine A to take charge" });
+    const b = await engineOn(url, "b2");
+    // Batch 1's drain held open 10 s: A is frozen in the middle of it.
+    await fleet.control.injectFault({ kind: "slow-drain", instanceId: b0![0]!, holdMs: 10_000 });
+    await waitFor(() => stepStarted(id, "f0:drain#"), { what: "batch 1's drain to start" });
+    const tokenA = startedBy(id, a.engine.pid)!.payload.leaseToken as number;
+
+    process.kill(a.engine.pid, "SIGSTOP");
+    let resumedA = false;
+    try {
+      const takeover = await waitFor(() => startedBy(id, b.engine.pid), { what: "engine B to take over from the frozen A", timeoutMs: 20_000 });
+      expect(takeover.payload.leaseToken).toBeGreaterThan(tokenA);
+      const callsBeforeResume = a.calls.length;
+      process.kill(a.engine.pid, "SIGCONT");
+      resumedA = true;
+      // A notices at its first renewal or its first write, whichever comes first; either way it stops.
+      await waitFor(() => /stopped driving rollout/.test(a.engine.output()), { what: "engine A to stop driving", timeoutMs: 15_000 });
+      const stale = t.store.db
+        .prepare<[string, number, number], { n: number }>("SELECT count(*) AS n FROM events WHERE rollout_id = ? AND lease_token = ? AND seq > ?")
+        .get(id, tokenA, takeover.seq)!.n;
+      expect(stale, "events appended with A's token after the takeover").toBe(0);
+      const fenced = t.events(id).filter((e) => e.type === "engine-fenced-out");
+      console.log(`freeze: A stopped ${fenced.length > 0 ? `at its refused write (${String(fenced[0]!.payload.refused)})` : "at its failed renewal, before any write"}`);
+      for (const f of fenced) expect(f.payload).toMatchObject({ token: tokenA });
+
+      await t.approveUntilDone(id, 120_000);
+      expect(t.state(id).phase).toBe("succeeded");
+      // After it was resumed, A made no write call to the fleet at all; every hook ran once per instance.
+      expect(a.calls.slice(callsBeforeResume).filter((c) => c.method === "POST" && WRITES.test(c.path))).toEqual([]);
+      const writes = writesPerInstance(a.calls, b.calls);
+      if (process.env.DUMP_EVENTS) {
+        for (const c of [...a.calls.map((c) => ({ ...c, by: "A" })), ...b.calls.map((c) => ({ ...c, by: "B" }))].filter((c) => c.method === "POST")) console.log(c.by, c.at, c.path, c.ids.join(","));
+        for (const e of t.events(id)) console.log(e.seq, e.at, e.actor, e.type, e.outcome, JSON.stringify(e.payload).slice(0, 300));
+      }
+      for (const inst of [...b0!, ...b1!]) {
+        for (const what of ["stop", "deploy", "start", "verify"]) expect(writes.get(`${what} ${inst}`), `${what} ${inst}`).toBe(1);
+      }
+    } finally {
+      if (!resumedA) process.kill(a.engine.pid, "SIGCONT");
+    }
+  }, 240_000);
+});
