@@ -20,6 +20,7 @@ import type { RotorStore } from "@/server/store";
 import { acquireLease, DEFAULT_LEASE, releaseLease, renewLease, type LeaseSettings, type RolloutLease } from "@/server/store/leases";
 import { FencedJournal, type Journals } from "@/server/store/journal";
 import type { StaleLeaseError } from "@/server/store";
+import { StoreUnavailableError } from "@/server/store/pg/sync";
 import type { ChangeBus } from "@/server/bus";
 import { componentLog } from "@/server/log";
 import { RolloutRunner } from "./runner";
@@ -88,6 +89,8 @@ export class Engine {
   private readonly adopting = new Set<string>();
   private offBus: (() => void) | null = null;
   private tickQueued = false;
+  /** The store did not answer at the last pass (logged once per outage). */
+  private storeDown = false;
   readonly lease: LeaseSettings;
 
   constructor(private readonly config: EngineConfig) {
@@ -197,8 +200,12 @@ export class Engine {
         runner.journal.catchUp();
         runner.reconcile();
       }
+      if (this.storeDown) log.info("the store answers again; rollouts go on from their logs");
+      this.storeDown = false;
     } catch (err) {
-      log.error({ err }, "engine tick failed");
+      if (!(err instanceof StoreUnavailableError)) log.error({ err }, "engine tick failed");
+      else if (!this.storeDown) log.warn({ err }, "the store is unreachable: nothing is recorded or done until it answers");
+      this.storeDown = err instanceof StoreUnavailableError;
     } finally {
       this.ticking = false;
     }

@@ -26,6 +26,8 @@ export interface TestPostgres {
   pid: number;
   /** A new empty database on the same cluster; its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (fast shutdown: connections are cut), waits `downMs`, starts it again on the same port and data. */
+  restart(downMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -139,11 +141,9 @@ export async function startPostgres(o: { timeoutMs?: number; env?: Record<string
     if (user) fs.chownSync(dir, user.uid, user.gid);
     const dataDir = path.join(dir, "data");
     runInitdb(bin, dataDir, user);
-    // A port found free can be taken before postgres binds it; a second attempt gets another.
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      let log = "";
-      child = spawn(
+    const spawnServer = (port: number) => {
+      const state = { log: "" };
+      const server = spawn(
         path.join(bin, "postgres"),
         [
           ...["-D", dataDir, "-p", String(port), "-k", dir],
@@ -151,18 +151,25 @@ export async function startPostgres(o: { timeoutMs?: number; env?: Record<string
         ],
         { ...user, cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
       );
-      child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-        log = (log + d).slice(-4000);
+      server.stderr?.setEncoding("utf8").on("data", (d: string) => {
+        state.log = (state.log + d).slice(-4000);
       });
-      const started = child;
+      return { server, log: () => state.log.trim() };
+    };
+    // A port found free can be taken before postgres binds it; a second attempt gets another.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const spawned = spawnServer(port);
+      child = spawned.server;
+      let started = child;
       try {
-        await waitUntilAccepting(port, started, () => log.trim(), timeoutMs);
+        await waitUntilAccepting(port, started, spawned.log, timeoutMs);
       } catch (err) {
         await stopServer(started);
-        if (attempt < 3 && /could not bind|Address already in use/i.test(log)) continue;
+        if (attempt < 3 && /could not bind|Address already in use/i.test(spawned.log())) continue;
         throw err;
       }
-      const pid = started.pid as number;
+      let pid = started.pid as number;
       // A test process that dies without stop() must not leave the cluster running.
       const onExit = () => signal(pid, "SIGQUIT");
       process.once("exit", onExit);
@@ -183,8 +190,18 @@ export async function startPostgres(o: { timeoutMs?: number; env?: Record<string
       return {
         url: await createDatabase("rotor_test"),
         port,
-        pid,
+        get pid() {
+          return pid;
+        },
         createDatabase,
+        restart: async (downMs: number) => {
+          await stopServer(started);
+          await new Promise((r) => setTimeout(r, downMs));
+          const again = spawnServer(port);
+          started = again.server;
+          pid = started.pid as number;
+          await waitUntilAccepting(port, started, again.log, timeoutMs);
+        },
         stop: async () => {
           process.removeListener("exit", onExit);
           await stopServer(started);
