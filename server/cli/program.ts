@@ -4,6 +4,7 @@
  *   rotor lbs | instances LB | start LB VERSION [--batch N|N%] [--auto 30s] [--wait] | status [ID] [--watch]
  *   rotor approve|pause|resume|abort|rollback|retry ID | skip ID INSTANCE
  *   rotor wait ID --until awaiting-approval|finished [--timeout 30m]
+ *   rotor migrate   (the one command that opens the store itself: ROTOR_DATABASE_URL, else ROTOR_DATA_DIR)
  *
  * Exit codes (lib/cli/outcome.ts): 0 succeeded or reached, 1 failed / rolled back / aborted,
  * 2 timed out, 3 refused (bad token, bad input, forbidden, not possible now), 4 dashboard unavailable.
@@ -121,6 +122,16 @@ export function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
+
+  program
+    .command("migrate")
+    .description("apply the store's schema migrations (ROTOR_DATABASE_URL, else the SQLite file in ROTOR_DATA_DIR); every start does the same")
+    .action(async () => {
+      const { migrateStore, resolveDataDir, storeLocation } = await import("@/server/store/db");
+      const r = migrateStore(storeLocation(io.env, resolveDataDir(io.env.ROTOR_DATA_DIR)));
+      const said = r.applied.length > 0 ? `applied ${r.applied.join(", ")}` : "nothing to apply";
+      print(r, `${r.where}: ${said}; schema version ${r.schemaVersion}.\n`);
+    });
 
   program
     .command("lbs")
