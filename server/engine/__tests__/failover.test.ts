@@ -150,7 +150,12 @@ describe("two engines on one PostgreSQL", () => {
 
     await t.waitPhase(id, "awaiting-approval");
     await fleet.control.injectFault({ kind: "slow-drain", instanceId: b1![0]!, holdMs: 10_000 });
-    expect(t.operate(id, { type: "approve" }, "bob").ok).toBe(true);
+    const approved = t.operate(id, { type: "approve" }, "bob");
+    expect(approved.ok).toBe(true);
+    // The approval reaches A through the store's NOTIFY: A's first step of batch 2 follows it.
+    const next = await waitFor(() => stepStarted(id, "f1:"), { what: "batch 2's first step", timeoutMs: 30_000 });
+    const approvedAt = t.events(id).find((e) => e.type === "approve" && e.outcome === "applied")!.at;
+    console.log(`failover: the approval reached engine A and it started batch 2 ${next.at - approvedAt} ms later`);
     await waitFor(() => stepStarted(id, "f1:drain#"), { what: "batch 2's drain to start", timeoutMs: 30_000 });
     expect(startedBy(id, b.engine.pid), "B must not drive while A holds the lease").toBeUndefined();
 
