@@ -73,7 +73,14 @@ export class Runtime {
     this.store = new RotorStore(storeLocation(env, this.dataDir));
     this.journals = new Journals(this.store, this.bus);
     this.providerValue = options.provider ?? null;
-    if (this.store.db instanceof PgSyncDb) this.relayStoreEvents(this.store.db);
+    if (this.store.db instanceof PgSyncDb) {
+      this.relayStoreEvents(this.store.db);
+      if (!env.ROTOR_SECRETS_KEY) {
+        componentLog("store").warn(
+          "ROTOR_DATABASE_URL is set without ROTOR_SECRETS_KEY: webhook secrets are sealed with this data dir's notify.key, so another replica cannot send the webhooks added here; give every replica the same ROTOR_SECRETS_KEY (openssl rand -base64 32)",
+        );
+      }
+    }
   }
 
   /**

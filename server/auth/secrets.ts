@@ -61,6 +61,9 @@ export function openSecret(key: Buffer, sealed: string): string {
   try {
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
   } catch (cause) {
-    throw new Error("a sealed secret could not be opened (another data dir's key, or tampered with)", { cause });
+    throw new Error(
+      "a sealed secret could not be opened: it was sealed under another key (another data dir's notify.key — replicas sharing a PostgreSQL store need the same ROTOR_SECRETS_KEY) or tampered with",
+      { cause },
+    );
   }
 }
