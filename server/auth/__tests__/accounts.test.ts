@@ -59,7 +59,7 @@ describe.each(STORE_KINDS)("on %s", (kind) => {
       expect(stored?.passwordHash).not.toContain(first!.password);
       expect(await verifyPassword(first!.password, stored!.passwordHash)).toBe(true);
       expect(realAccounts(db)).toEqual([]);
-      expect((await signIn(db, { name: "demo", password: first!.password }, { client: "t", limits: newSignInLimits() })).ok).toBe(true);
+      expect((await signIn(db, { name: "demo", password: first!.password }, { client: "t", limits: newSignInLimits(() => db) })).ok).toBe(true);
 
       const second = await ensureDemoOperator(db, "127.0.0.1");
       expect(second!.password).not.toBe(first!.password);
