@@ -27,6 +27,8 @@ export default defineConfig({
     // Rollouts started through the command pipeline get the server's default analysis window (60 s
     // after every batch); the tests that exercise analysis ask for their own window, the rest none.
     env: { ROTOR_ANALYSIS_WINDOW_SEC: "0" },
+    // One throwaway PostgreSQL cluster for the run: the store's tests run on SQLite and on PostgreSQL.
+    globalSetup: ["server/testing/postgres-global.ts"],
     projects: [
       {
         extends: true,

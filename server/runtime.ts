@@ -57,8 +57,8 @@ export class Runtime {
   readonly bus = new ChangeBus();
   readonly store: RotorStore;
   readonly journals: Journals;
-  /** Failed sign-ins per account and per client address (one set per process). */
-  readonly signInLimits: SignInLimits = newSignInLimits();
+  /** Failed sign-ins per account and per client address, kept in the store (shared by replicas). */
+  readonly signInLimits: SignInLimits = newSignInLimits(() => this.store.db);
   /** Parts built on first use by the room that owns them (the live-stream hub, OIDC discovery), one per runtime. */
   readonly parts = new Map<string, unknown>();
   private providerValue: LoadBalancerProvider | null;

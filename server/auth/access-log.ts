@@ -47,7 +47,7 @@ export function recordRefusal(
   r: { actor: string; action: string; target?: string | null; reason: string; via?: string; details?: Record<string, unknown>; once?: string },
   at = Date.now(),
 ): void {
-  if (r.once !== undefined && repeated(r.once, at)) return;
+  if (r.once !== undefined && repeated(db, r.once, at)) return;
   try {
     recordAccess(db, {
       at,
@@ -65,11 +65,14 @@ export function recordRefusal(
 /**
  * A dead credential left in a browser tab is refused on every poll (every 2 s): one row per
  * credential per minute says it as well as thousands would. Bounded: the oldest keys go first.
+ * Remembered per store connection: another store (a test's next database) has its own record.
  */
 const REPEAT_MS = 60_000;
-const lastSeen = new Map<string, number>();
+const seenBy = new WeakMap<Db, Map<string, number>>();
 
-function repeated(key: string, at: number): boolean {
+function repeated(db: Db, key: string, at: number): boolean {
+  let lastSeen = seenBy.get(db);
+  if (!lastSeen) seenBy.set(db, (lastSeen = new Map()));
   const last = lastSeen.get(key);
   if (last !== undefined && at - last < REPEAT_MS) return true;
   lastSeen.delete(key);

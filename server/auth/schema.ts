@@ -6,7 +6,20 @@
  *
  * Secrets are never stored: sessions and API tokens by their SHA-256, passwords as scrypt hashes.
  */
+import { dialectOf, migrate, type Db } from "@/server/store/db";
 import type { Migration } from "@/server/store/migrations";
+
+const migrated = new WeakSet<Db>();
+
+/** Applies the auth migrations to `db` if this process has not yet done so for this connection. */
+export function ensureAuthSchema(db: Db): Db {
+  if (!migrated.has(db)) {
+    // PostgreSQL's auth tables come with the store's migrations (server/store/pg/migrations.ts, 100–101).
+    if (dialectOf(db) === "sqlite") migrate(db, AUTH_MIGRATIONS);
+    migrated.add(db);
+  }
+  return db;
+}
 
 export const AUTH_MIGRATIONS: readonly Migration[] = [
   {
@@ -84,6 +97,22 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER IF NOT EXISTS events_no_replace_auth100 BEFORE INSERT ON events
       WHEN EXISTS (SELECT 1 FROM events WHERE seq = NEW.seq)
       BEGIN SELECT RAISE(ABORT, 'events are append-only: REPLACE refused'); END;
+    `,
+  },
+  {
+    version: 101,
+    name: "auth: sign-in failures for the rate limits",
+    // Kept in the store rather than in each process's memory, so a limit holds across replicas
+    // sharing the database. Rows older than the window are deleted as new failures come in.
+    sql: `
+      CREATE TABLE auth_sign_in_failures (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope   TEXT NOT NULL,              -- 'account' or 'client'
+        subject TEXT NOT NULL,              -- account:<name> / client:<address>
+        at      INTEGER NOT NULL
+      );
+      CREATE INDEX auth_sign_in_failures_by_subject ON auth_sign_in_failures (scope, subject, at);
+      CREATE INDEX auth_sign_in_failures_by_at ON auth_sign_in_failures (scope, at);
     `,
   },
 ];

@@ -43,10 +43,19 @@ export async function signIn(db: Db, input: unknown, ctx: SignInContext): Promis
   const now = ctx.now ?? Date.now();
   const accountKey = `account:${name.toLowerCase()}`;
   const clientKey = `client:${ctx.client}`;
-  // Both limits are checked, then both reserved, before the password hash runs (it yields to the
-  // event loop): 30 parallel guesses see each other's attempts, and the 6th on one account is refused.
-  const a = limits.account.check(accountKey, now);
-  const c = limits.client.check(clientKey, now);
+  // Both limits are checked, then both reserved, in one write transaction and before the password
+  // hash runs (it yields to the event loop): 30 parallel guesses, on one replica or several, see
+  // each other's attempts, and the 6th on one account is refused.
+  const gate = limits.atomically(() => {
+    const a = limits.account.check(accountKey, now);
+    const c = limits.client.check(clientKey, now);
+    if (a.allowed && c.allowed) {
+      limits.account.reserve(accountKey, now);
+      limits.client.reserve(clientKey, now);
+    }
+    return { a, c };
+  });
+  const { a, c } = gate;
   if (!a.allowed || !c.allowed) {
     const retryAfterMs = Math.max(a.retryAfterMs, c.retryAfterMs);
     const message = !a.allowed
@@ -55,8 +64,6 @@ export async function signIn(db: Db, input: unknown, ctx: SignInContext): Promis
     recordAccess(db, { at: now, actor: name, type: "sign-in", outcome: "rejected", reason: "rate limited", details: { client: ctx.client, locked: !a.allowed ? "account" : "address" } });
     return { ok: false, code: "RATE_LIMITED", message, retryAfterMs };
   }
-  limits.account.reserve(accountKey, now);
-  limits.client.reserve(clientKey, now);
   const account = findAccount(db, name, ctx.env);
   const good = await verifyPassword(password, account?.passwordHash ?? null);
   if (!account || !good) {

@@ -1,13 +1,11 @@
-/** Test helpers: a temp data dir as ROTOR_DATA_DIR, cheap hashes, a rollout driven to approval. */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+/** Test helpers: a temp data dir as ROTOR_DATA_DIR (and a store of either kind), cheap hashes, a rollout driven to approval. */
 import { planRollout } from "@/lib/rollout/plan";
 import type { RolloutEvent } from "@/lib/rollout/types";
 import type { CreateRolloutInput } from "@/lib/rollout/machine";
 import { createRuntime, setRuntime } from "@/server/runtime";
 import type { RotorStore } from "@/server/store";
 import { Journals } from "@/server/store/journal";
+import { testStoreLocation, type StoreKind } from "@/server/testing/stores";
 import { authDb } from "../db";
 import { hashPassword } from "../password";
 import type { OperatorRole } from "../roles";
@@ -17,15 +15,23 @@ export const fastHash = (pw: string) => hashPassword(pw, { N: 1024, r: 8, p: 1 }
 
 export interface TempEnv {
   dir: string;
+  kind: StoreKind;
   store: RotorStore;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
-/** A fresh data dir set as ROTOR_DATA_DIR, with ROTOR_OPERATORS set to `operators` (none: unset). */
-export async function tempEnv(operators: { name: string; role: OperatorRole; password: string }[] = []): Promise<TempEnv> {
-  const dir = mkdtempSync(path.join(tmpdir(), "rotor-auth-"));
-  const saved = { data: process.env.ROTOR_DATA_DIR, ops: process.env.ROTOR_OPERATORS, tp: process.env.ROTOR_TWO_PERSON_LBS };
+/**
+ * A fresh data dir set as ROTOR_DATA_DIR, with ROTOR_OPERATORS set to `operators` (none: unset), and
+ * a fresh store of `kind`: on PostgreSQL, ROTOR_DATABASE_URL names a new database, so every runtime
+ * the test builds from the environment shares it (as replicas do).
+ */
+export async function tempEnv(operators: { name: string; role: OperatorRole; password: string }[] = [], kind: StoreKind = "sqlite"): Promise<TempEnv> {
+  const where = await testStoreLocation(kind);
+  const dir = where.dir;
+  const saved = { data: process.env.ROTOR_DATA_DIR, ops: process.env.ROTOR_OPERATORS, tp: process.env.ROTOR_TWO_PERSON_LBS, url: process.env.ROTOR_DATABASE_URL };
   process.env.ROTOR_DATA_DIR = dir;
+  if (where.env.ROTOR_DATABASE_URL) process.env.ROTOR_DATABASE_URL = where.env.ROTOR_DATABASE_URL;
+  else delete process.env.ROTOR_DATABASE_URL;
   if (operators.length > 0) {
     const list = await Promise.all(operators.map(async (o) => ({ name: o.name, role: o.role, passwordHash: await fastHash(o.password) })));
     process.env.ROTOR_OPERATORS = JSON.stringify(list);
@@ -36,25 +42,34 @@ export async function tempEnv(operators: { name: string; role: OperatorRole; pas
   authDb();
   return {
     dir,
+    kind,
     store: rt.store,
-    cleanup() {
+    async cleanup() {
       setRuntime(null);
       rt.store.close();
-      for (const [k, v] of [["ROTOR_DATA_DIR", saved.data], ["ROTOR_OPERATORS", saved.ops], ["ROTOR_TWO_PERSON_LBS", saved.tp]] as const) {
+      for (const [k, v] of [
+        ["ROTOR_DATA_DIR", saved.data],
+        ["ROTOR_OPERATORS", saved.ops],
+        ["ROTOR_TWO_PERSON_LBS", saved.tp],
+        ["ROTOR_DATABASE_URL", saved.url],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
-      rmSync(dir, { recursive: true, force: true });
+      await where.cleanup();
     },
   };
 }
 
 /** The usual pair: alice (operator) and vera (viewer), with passwords `<name>-password`. */
-export function aliceAndVera(): Promise<TempEnv> {
-  return tempEnv([
-    { name: "alice", role: "operator", password: "alice-password" },
-    { name: "vera", role: "viewer", password: "vera-password" },
-  ]);
+export function aliceAndVera(kind: StoreKind = "sqlite"): Promise<TempEnv> {
+  return tempEnv(
+    [
+      { name: "alice", role: "operator", password: "alice-password" },
+      { name: "vera", role: "viewer", password: "vera-password" },
+    ],
+    kind,
+  );
 }
 
 /** A rollout of 4 instances in batches of 2 (manual approval), started by `createdBy`. */

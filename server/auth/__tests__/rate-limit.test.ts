@@ -6,13 +6,21 @@ import { authDb } from "../db";
 import { clientAddress, PEER_HEADER } from "../http";
 import { installPeerStamp } from "../peer";
 import { runtime } from "@/server/runtime";
-import { newSignInLimits, SlidingWindowLimiter } from "../rate-limit";
+import { RotorStore } from "@/server/store";
+import { STORE_KINDS, testStore, type TestStore } from "@/server/testing/stores";
+import { newSignInLimits, SIGN_IN_WINDOW_MS, SlidingWindowLimiter } from "../rate-limit";
 import { liftSignInLock, lockedAccounts, signIn } from "../sign-in";
 import { tempEnv, type TempEnv } from "./helpers";
 
-describe("SlidingWindowLimiter", () => {
+describe.each(STORE_KINDS)("SlidingWindowLimiter on %s", (kind) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await testStore(kind);
+  });
+  afterEach(() => t.cleanup());
+
   it("blocks at the limit within the window and frees up as failures age out", () => {
-    const l = new SlidingWindowLimiter({ limit: 3, windowMs: 1000 });
+    const l = new SlidingWindowLimiter(() => t.store.db, "test", { limit: 3, windowMs: 1000 });
     l.fail("k", 0);
     l.fail("k", 100);
     expect(l.check("k", 200)).toEqual({ allowed: true, retryAfterMs: 0 });
@@ -25,94 +33,113 @@ describe("SlidingWindowLimiter", () => {
     expect(l.check("k", 300).allowed).toBe(true);
   });
 
-  it("bounds its memory", () => {
-    const l = new SlidingWindowLimiter({ limit: 1, windowMs: 1000, maxKeys: 10 });
+  it("forgets failures once they are out of the window, so a spray of keys leaves no rows behind", () => {
+    const l = new SlidingWindowLimiter(() => t.store.db, "test", { limit: 1, windowMs: 1000 });
     for (let i = 0; i < 50; i++) l.fail(`k${i}`, 0);
-    expect(l.check("k0", 1).allowed).toBe(true);
     expect(l.check("k49", 1).allowed).toBe(false);
+    l.fail("late", 2000);
+    expect(t.store.db.prepare("SELECT subject FROM auth_sign_in_failures").all()).toEqual([{ subject: "late" }]);
+  });
+
+  it("holds across replicas: a lock counted by one store's process is seen by another's", () => {
+    const other = new RotorStore(t.location);
+    try {
+      const a = newSignInLimits(() => t.store.db);
+      const b = newSignInLimits(() => other.db);
+      for (let i = 0; i < 3; i++) expect(a.account.reserve("account:alice", 10 + i).allowed).toBe(true);
+      for (let i = 0; i < 2; i++) expect(b.account.reserve("account:alice", 20 + i).allowed).toBe(true);
+      expect(a.account.reserve("account:alice", 30)).toEqual({ allowed: false, retryAfterMs: SIGN_IN_WINDOW_MS - 20 });
+      expect(b.account.blocked(30)).toEqual([{ key: "account:alice", retryAfterMs: SIGN_IN_WINDOW_MS - 20 }]);
+      a.account.reset("account:alice");
+      expect(b.account.check("account:alice", 31).allowed).toBe(true);
+    } finally {
+      other.close();
+    }
   });
 });
 
-describe("sign-in rate limit", () => {
-  let env: TempEnv;
-  beforeEach(async () => {
-    env = await tempEnv([{ name: "alice", role: "operator", password: "right-password" }]);
-  });
-  afterEach(() => env.cleanup());
+describe.each(STORE_KINDS)("on %s", (kind) => {
+  describe("sign-in rate limit", () => {
+    let env: TempEnv;
+    beforeEach(async () => {
+      env = await tempEnv([{ name: "alice", role: "operator", password: "right-password" }], kind);
+    });
+    afterEach(() => env.cleanup());
 
-  it("after 5 failures in 5 minutes even the right password is refused, until the window passes", async () => {
-    const db = authDb();
-    const limits = newSignInLimits();
-    const t0 = 1_000_000;
-    for (let i = 0; i < 5; i++) {
-      expect(await signIn(db, { name: "alice", password: "guess" + i }, { client: "10.9.9.9", limits, now: t0 + i })).toMatchObject({ code: "INVALID_CREDENTIALS" });
-    }
-    const blocked = await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: t0 + 10 });
-    expect(blocked).toMatchObject({ ok: false, code: "RATE_LIMITED" });
-    expect(blocked.ok === false && blocked.code === "RATE_LIMITED" && blocked.retryAfterMs).toBe(5 * 60_000 - 10);
-    const later = await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: t0 + 5 * 60_000 + 1 });
-    expect(later.ok).toBe(true);
-  });
+    it("after 5 failures in 5 minutes even the right password is refused, until the window passes", async () => {
+      const db = authDb();
+      const limits = newSignInLimits(() => db);
+      const t0 = 1_000_000;
+      for (let i = 0; i < 5; i++) {
+        expect(await signIn(db, { name: "alice", password: "guess" + i }, { client: "10.9.9.9", limits, now: t0 + i })).toMatchObject({ code: "INVALID_CREDENTIALS" });
+      }
+      const blocked = await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: t0 + 10 });
+      expect(blocked).toMatchObject({ ok: false, code: "RATE_LIMITED" });
+      expect(blocked.ok === false && blocked.code === "RATE_LIMITED" && blocked.retryAfterMs).toBe(5 * 60_000 - 10);
+      const later = await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: t0 + 5 * 60_000 + 1 });
+      expect(later.ok).toBe(true);
+    });
 
-  it("limits a client address across accounts", async () => {
-    const db = authDb();
-    const limits = newSignInLimits();
-    for (let i = 0; i < 20; i++) await signIn(db, { name: `user${i}`, password: "x" }, { client: "10.2.2.2", limits, now: 5 });
-    expect(await signIn(db, { name: "alice", password: "right-password" }, { client: "10.2.2.2", limits, now: 6 })).toMatchObject({ code: "RATE_LIMITED" });
-    expect((await signIn(db, { name: "alice", password: "right-password" }, { client: "10.3.3.3", limits, now: 6 })).ok).toBe(true);
-  });
+    it("limits a client address across accounts", async () => {
+      const db = authDb();
+      const limits = newSignInLimits(() => db);
+      for (let i = 0; i < 20; i++) await signIn(db, { name: `user${i}`, password: "x" }, { client: "10.2.2.2", limits, now: 5 });
+      expect(await signIn(db, { name: "alice", password: "right-password" }, { client: "10.2.2.2", limits, now: 6 })).toMatchObject({ code: "RATE_LIMITED" });
+      expect((await signIn(db, { name: "alice", password: "right-password" }, { client: "10.3.3.3", limits, now: 6 })).ok).toBe(true);
+    });
 
-  it("the route answers 429 with Retry-After", async () => {
-    // The route uses the process's limiter: start it clean for this account.
-    runtime().signInLimits.account.reset("account:alice");
-    const post = (password: string) =>
-      handleSignIn(new Request("http://127.0.0.1:3000/api/auth/sign-in", { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": "10.7.7.7" }, body: JSON.stringify({ name: "alice", password }) }));
-    for (let i = 0; i < 5; i++) expect((await post("wrong")).status).toBe(401);
-    const res = await post("right-password");
-    expect(res.status).toBe(429);
-    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(res.headers.get("set-cookie")).toBeNull();
-    runtime().signInLimits.account.reset("account:alice");
-    runtime().signInLimits.client.reset("client:10.7.7.7");
-    runtime().signInLimits.client.reset("client:unknown");
-  });
+    it("the route answers 429 with Retry-After", async () => {
+      // The route uses the process's limiter: start it clean for this account.
+      runtime().signInLimits.account.reset("account:alice");
+      const post = (password: string) =>
+        handleSignIn(new Request("http://127.0.0.1:3000/api/auth/sign-in", { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": "10.7.7.7" }, body: JSON.stringify({ name: "alice", password }) }));
+      for (let i = 0; i < 5; i++) expect((await post("wrong")).status).toBe(401);
+      const res = await post("right-password");
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(res.headers.get("set-cookie")).toBeNull();
+      runtime().signInLimits.account.reset("account:alice");
+      runtime().signInLimits.client.reset("client:10.7.7.7");
+      runtime().signInLimits.client.reset("client:unknown");
+    });
 
-  it("counts an attempt before the hash runs: of 30 parallel guesses only 5 are tried, even with the right password among them", async () => {
-    const db = authDb();
-    const limits = newSignInLimits();
-    const guesses = Array.from({ length: 30 }, (_, i) => (i === 29 ? "right-password" : `guess-${i}`));
-    const results = await Promise.all(guesses.map((password) => signIn(db, { name: "alice", password }, { client: "10.4.4.4", limits, now: 1_000 })));
-    const codes = results.map((r) => (r.ok ? "OK" : r.code));
-    expect(codes.filter((c) => c === "INVALID_CREDENTIALS")).toHaveLength(5);
-    expect(codes.filter((c) => c === "RATE_LIMITED")).toHaveLength(25);
-    expect(codes[5]).toBe("RATE_LIMITED");
-    expect(codes).not.toContain("OK");
-  });
+    it("counts an attempt before the hash runs: of 30 parallel guesses only 5 are tried, even with the right password among them", async () => {
+      const db = authDb();
+      const limits = newSignInLimits(() => db);
+      const guesses = Array.from({ length: 30 }, (_, i) => (i === 29 ? "right-password" : `guess-${i}`));
+      const results = await Promise.all(guesses.map((password) => signIn(db, { name: "alice", password }, { client: "10.4.4.4", limits, now: 1_000 })));
+      const codes = results.map((r) => (r.ok ? "OK" : r.code));
+      expect(codes.filter((c) => c === "INVALID_CREDENTIALS")).toHaveLength(5);
+      expect(codes.filter((c) => c === "RATE_LIMITED")).toHaveLength(25);
+      expect(codes[5]).toBe("RATE_LIMITED");
+      expect(codes).not.toContain("OK");
+    });
 
-  it("a success settles its reservation: a signed-in operator does not use up the address's allowance", async () => {
-    const db = authDb();
-    const limits = newSignInLimits();
-    for (let i = 0; i < 25; i++) expect((await signIn(db, { name: "alice", password: "right-password" }, { client: "10.5.5.5", limits, now: 7 })).ok).toBe(true);
-  });
+    it("a success settles its reservation: a signed-in operator does not use up the address's allowance", async () => {
+      const db = authDb();
+      const limits = newSignInLimits(() => db);
+      for (let i = 0; i < 25; i++) expect((await signIn(db, { name: "alice", password: "right-password" }, { client: "10.5.5.5", limits, now: 7 })).ok).toBe(true);
+    });
 
-  it("tells the real user, with the right password, that the account is locked, for how long, and who can lift it", async () => {
-    const db = authDb();
-    const limits = newSignInLimits();
-    for (let i = 0; i < 5; i++) await signIn(db, { name: "alice", password: `guess-${i}` }, { client: "10.6.6.6", limits, now: 0 });
-    const r = await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: 60_000 });
-    expect(r).toMatchObject({ ok: false, code: "RATE_LIMITED", retryAfterMs: 240_000 });
-    expect(!r.ok && r.message).toBe("Sign-in as alice is locked after too many failed attempts; try again in 4 min, or ask an admin to lift the lock (Settings → Operators).");
-    expect(lockedAccounts(limits, 60_000)).toEqual([{ name: "alice", retryAfterMs: 240_000 }]);
-  });
+    it("tells the real user, with the right password, that the account is locked, for how long, and who can lift it", async () => {
+      const db = authDb();
+      const limits = newSignInLimits(() => db);
+      for (let i = 0; i < 5; i++) await signIn(db, { name: "alice", password: `guess-${i}` }, { client: "10.6.6.6", limits, now: 0 });
+      const r = await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: 60_000 });
+      expect(r).toMatchObject({ ok: false, code: "RATE_LIMITED", retryAfterMs: 240_000 });
+      expect(!r.ok && r.message).toBe("Sign-in as alice is locked after too many failed attempts; try again in 4 min, or ask an admin to lift the lock (Settings → Operators).");
+      expect(lockedAccounts(limits, 60_000)).toEqual([{ name: "alice", retryAfterMs: 240_000 }]);
+    });
 
-  it("an admin lifts a lock, and that is audited", async () => {
-    const db = authDb();
-    const limits = newSignInLimits();
-    for (let i = 0; i < 5; i++) await signIn(db, { name: "alice", password: `guess-${i}` }, { client: "10.6.6.6", limits, now: 0 });
-    expect(liftSignInLock(db, "root", "alice", limits, 10)).toBe(true);
-    expect((await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: 11 })).ok).toBe(true);
-    const row = db.prepare("SELECT actor, outcome, details FROM auth_events WHERE type = 'lock-lifted'").get();
-    expect(row).toEqual({ actor: "root", outcome: "applied", details: JSON.stringify({ name: "alice" }) });
+    it("an admin lifts a lock, and that is audited", async () => {
+      const db = authDb();
+      const limits = newSignInLimits(() => db);
+      for (let i = 0; i < 5; i++) await signIn(db, { name: "alice", password: `guess-${i}` }, { client: "10.6.6.6", limits, now: 0 });
+      expect(liftSignInLock(db, "root", "alice", limits, 10)).toBe(true);
+      expect((await signIn(db, { name: "alice", password: "right-password" }, { client: "10.1.1.1", limits, now: 11 })).ok).toBe(true);
+      const row = db.prepare("SELECT actor, outcome, details FROM auth_events WHERE type = 'lock-lifted'").get();
+      expect(row).toEqual({ actor: "root", outcome: "applied", details: JSON.stringify({ name: "alice" }) });
+    });
   });
 });
 

@@ -4,6 +4,7 @@
  * (automatic approval, one batch) waits for one before anything leaves rotation.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { STORE_KINDS } from "@/server/testing/stores";
 import { FleetMonitor } from "@/server/monitor";
 import { launchRollout } from "@/server/commands/launch";
 import { ChangeBus } from "@/server/bus";
@@ -33,82 +34,84 @@ function provider(): LoadBalancerProvider {
   } as LoadBalancerProvider;
 }
 
-let env: TempEnv;
-let monitor: FleetMonitor;
-beforeEach(async () => {
-  env = await tempEnv();
-  monitor = new FleetMonitor(provider(), { fastMs: 50, activeMs: 50, idleMs: 1000 });
-});
-afterEach(() => {
-  monitor.stop();
-  env.cleanup();
-});
-
-const launch = (mode: { kind: "manual" } | { kind: "auto"; bakeMs: number }, batch: number, actor = "alice") =>
-  launchRollout({ store: env.store, monitor, bus: new ChangeBus() }, { lb: "prod", plan: { version: "v2", batchSize: { unit: "count", value: batch }, minHealthy: { unit: "count", value: 0 } }, mode }, actor);
-
-describe("a token acts for its creator", () => {
-  it("records api:<name> for <creator>, and the rule compares the humans", () => {
-    const db = authDb();
-    const { token } = createApiToken(db, { name: "ci", role: "operator" }, "alice");
-    expect(verifyApiToken(db, token)?.name).toBe("api:ci for alice");
-    expect(humanOf("api:ci for alice")).toBe("alice");
-    expect(humanOf("bob")).toBe("bob");
-    const on = new Set(["prod"]);
-    const r = { id: "r-1", lb: "prod", createdBy: "alice" };
-    expect(checkTwoPersonRule(r, "api:ci for alice", { type: "approve" }, on)).toMatchObject({ ok: false, code: "TWO_PERSON_RULE" });
-    expect(checkTwoPersonRule({ ...r, createdBy: "api:ci for alice" }, "alice", { type: "approve" }, on)).toMatchObject({ ok: false });
-    expect(checkTwoPersonRule({ ...r, createdBy: "api:ci for alice" }, "api:deploy for bob", { type: "continue-now" }, on)).toEqual({ ok: true });
+describe.each(STORE_KINDS)("on %s", (kind) => {
+  let env: TempEnv;
+  let monitor: FleetMonitor;
+  beforeEach(async () => {
+    env = await tempEnv([], kind);
+    monitor = new FleetMonitor(provider(), { fastMs: 50, activeMs: 50, idleMs: 1000 });
+  });
+  afterEach(() => {
+    monitor.stop();
+    env.cleanup();
   });
 
-  it("a disabled operator's tokens stop working at once", async () => {
-    const db = authDb();
-    await addOperator(db, { name: "carol", role: "admin", password: "carol-password-long" }, "system");
-    const { token } = createApiToken(db, { name: "nightly", role: "operator" }, "carol");
-    expect(verifyApiToken(db, token)).not.toBeNull();
-    expect(disableOperator(db, "carol")).toBe(true);
-    expect(verifyApiToken(db, token)).toBeNull();
-  });
-});
+  const launch = (mode: { kind: "manual" } | { kind: "auto"; bakeMs: number }, batch: number, actor = "alice") =>
+    launchRollout({ store: env.store, monitor, bus: new ChangeBus() }, { lb: "prod", plan: { version: "v2", batchSize: { unit: "count", value: batch }, minHealthy: { unit: "count", value: 0 } }, mode }, actor);
 
-describe("launch under the two-person rule", () => {
-  beforeEach(() => {
-    process.env.ROTOR_TWO_PERSON_LBS = "prod";
-  });
+  describe("a token acts for its creator", () => {
+    it("records api:<name> for <creator>, and the rule compares the humans", () => {
+      const db = authDb();
+      const { token } = createApiToken(db, { name: "ci", role: "operator" }, "alice");
+      expect(verifyApiToken(db, token)?.name).toBe("api:ci for alice");
+      expect(humanOf("api:ci for alice")).toBe("alice");
+      expect(humanOf("bob")).toBe("bob");
+      const on = new Set(["prod"]);
+      const r = { id: "r-1", lb: "prod", createdBy: "alice" };
+      expect(checkTwoPersonRule(r, "api:ci for alice", { type: "approve" }, on)).toMatchObject({ ok: false, code: "TWO_PERSON_RULE" });
+      expect(checkTwoPersonRule({ ...r, createdBy: "api:ci for alice" }, "alice", { type: "approve" }, on)).toMatchObject({ ok: false });
+      expect(checkTwoPersonRule({ ...r, createdBy: "api:ci for alice" }, "api:deploy for bob", { type: "continue-now" }, on)).toEqual({ ok: true });
+    });
 
-  const state = (id: string) => new Journals(env.store).get(id)!.state;
-
-  it("automatic approval: batch 1 waits for a second person, nothing deregistered; then the starter cannot approve and another can", async () => {
-    const r = await launch({ kind: "auto", bakeMs: 1000 }, 2);
-    if (!r.ok) throw new Error(r.message);
-    const s = state(r.data.id);
-    expect(s.phase).toBe("awaiting-approval");
-    expect(s.outstanding).toEqual([expect.objectContaining({ type: "awaitApproval", batch: 0 })]);
-    expect(s.outstanding.some((e) => e.type === "deregister")).toBe(false);
-    expect((await rolloutDetail(r.data.id)).view.message).toBe("Waiting for a second operator to approve batch 1 of 2 (alice started this rollout and cannot approve it)");
-
-    const { token } = createApiToken(authDb(), { name: "mine", role: "operator" }, "alice");
-    const viaToken = verifyApiToken(authDb(), token)!;
-    expect(authorizeRolloutEvent(env.store, viaToken, r.data.id, { type: "approve", batch: 0 })).toMatchObject({ ok: false, code: "TWO_PERSON_RULE" });
-    expect(authorizeRolloutEvent(env.store, { name: "bob", role: "operator" }, r.data.id, { type: "approve", batch: 0 })).toEqual({ ok: true });
+    it("a disabled operator's tokens stop working at once", async () => {
+      const db = authDb();
+      await addOperator(db, { name: "carol", role: "admin", password: "carol-password-long" }, "system");
+      const { token } = createApiToken(db, { name: "nightly", role: "operator" }, "carol");
+      expect(verifyApiToken(db, token)).not.toBeNull();
+      expect(disableOperator(db, "carol")).toBe(true);
+      expect(verifyApiToken(db, token)).toBeNull();
+    });
   });
 
-  it("a one-batch plan under manual approval also waits before anything is deregistered", async () => {
-    const r = await launch({ kind: "manual" }, 4);
-    if (!r.ok) throw new Error(r.message);
-    expect(state(r.data.id)).toMatchObject({ phase: "awaiting-approval", outstanding: [expect.objectContaining({ type: "awaitApproval", batch: 0 })] });
-  });
+  describe("launch under the two-person rule", () => {
+    beforeEach(() => {
+      process.env.ROTOR_TWO_PERSON_LBS = "prod";
+    });
 
-  it("a manual plan of several batches starts batch 1 at once (batch 2 needs the second person)", async () => {
-    const r = await launch({ kind: "manual" }, 2);
-    if (!r.ok) throw new Error(r.message);
-    expect(state(r.data.id).outstanding).toEqual([expect.objectContaining({ type: "deregister", batch: 0 })]);
-  });
+    const state = (id: string) => new Journals(env.store).get(id)!.state;
 
-  it("off the rule, automatic approval starts at once", async () => {
-    process.env.ROTOR_TWO_PERSON_LBS = "other";
-    const r = await launch({ kind: "auto", bakeMs: 1000 }, 2);
-    if (!r.ok) throw new Error(r.message);
-    expect(state(r.data.id).outstanding).toEqual([expect.objectContaining({ type: "deregister", batch: 0 })]);
+    it("automatic approval: batch 1 waits for a second person, nothing deregistered; then the starter cannot approve and another can", async () => {
+      const r = await launch({ kind: "auto", bakeMs: 1000 }, 2);
+      if (!r.ok) throw new Error(r.message);
+      const s = state(r.data.id);
+      expect(s.phase).toBe("awaiting-approval");
+      expect(s.outstanding).toEqual([expect.objectContaining({ type: "awaitApproval", batch: 0 })]);
+      expect(s.outstanding.some((e) => e.type === "deregister")).toBe(false);
+      expect((await rolloutDetail(r.data.id)).view.message).toBe("Waiting for a second operator to approve batch 1 of 2 (alice started this rollout and cannot approve it)");
+
+      const { token } = createApiToken(authDb(), { name: "mine", role: "operator" }, "alice");
+      const viaToken = verifyApiToken(authDb(), token)!;
+      expect(authorizeRolloutEvent(env.store, viaToken, r.data.id, { type: "approve", batch: 0 })).toMatchObject({ ok: false, code: "TWO_PERSON_RULE" });
+      expect(authorizeRolloutEvent(env.store, { name: "bob", role: "operator" }, r.data.id, { type: "approve", batch: 0 })).toEqual({ ok: true });
+    });
+
+    it("a one-batch plan under manual approval also waits before anything is deregistered", async () => {
+      const r = await launch({ kind: "manual" }, 4);
+      if (!r.ok) throw new Error(r.message);
+      expect(state(r.data.id)).toMatchObject({ phase: "awaiting-approval", outstanding: [expect.objectContaining({ type: "awaitApproval", batch: 0 })] });
+    });
+
+    it("a manual plan of several batches starts batch 1 at once (batch 2 needs the second person)", async () => {
+      const r = await launch({ kind: "manual" }, 2);
+      if (!r.ok) throw new Error(r.message);
+      expect(state(r.data.id).outstanding).toEqual([expect.objectContaining({ type: "deregister", batch: 0 })]);
+    });
+
+    it("off the rule, automatic approval starts at once", async () => {
+      process.env.ROTOR_TWO_PERSON_LBS = "other";
+      const r = await launch({ kind: "auto", bakeMs: 1000 }, 2);
+      if (!r.ok) throw new Error(r.message);
+      expect(state(r.data.id).outstanding).toEqual([expect.objectContaining({ type: "deregister", batch: 0 })]);
+    });
   });
 });

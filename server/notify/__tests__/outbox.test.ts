@@ -3,22 +3,18 @@
  * failed before a restart is sent after it under the same id and not again; two notifiers on the same
  * data dir (two processes) turn each event into one delivery and send it once.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRollout } from "@/lib/rollout/machine";
 import { fleetOf, inputFor } from "@/lib/rollout/__tests__/helpers";
 import { ensureAuthSchema } from "@/server/auth/db";
 import { secretsKey } from "@/server/auth/secrets";
 import { RotorStore } from "@/server/store";
-import { databasePath } from "@/server/store/db";
+import { STORE_KINDS, testStoreLocation, type TestStoreLocation } from "@/server/testing/stores";
 import { Notifier } from "../notifier";
 import { addTarget, deliveryLog } from "../targets";
 import { startReceiver, type Receiver } from "../testing";
 
 const SECRET = "whsec_outbox-secret-of-enough-length";
-let dir: string;
 let receiver: Receiver;
 let healthy = false;
 const fast = { pollMs: 60_000, retry: { baseMs: 1, maxMs: 2, giveUpAfterMs: 60_000 }, env: { ROTOR_PUBLIC_URL: "https://rotor.example" } };
@@ -35,18 +31,26 @@ function startRollout(store: RotorStore, id: string, lb: string) {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), "rotor-outbox-"));
   receiver = await startReceiver(SECRET, () => (healthy ? 200 : 503));
 });
 
 afterAll(async () => {
   await receiver?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-describe("notification outbox", () => {
+describe.each(STORE_KINDS)("notification outbox on %s", (kind) => {
+  let where: TestStoreLocation;
+  let dir: string;
+  beforeAll(async () => {
+    where = await testStoreLocation(kind);
+    dir = where.dir;
+    receiver.received.length = 0;
+    healthy = false;
+  });
+  afterAll(() => where.cleanup());
+
   it("a delivery that failed before a restart is sent after it, under the same id, once", async () => {
-    const store = new RotorStore(databasePath(dir));
+    const store = new RotorStore(where.location);
     const key = secretsKey(dir);
     const r = addTarget(ensureAuthSchema(store.db), key, { name: "ada", role: "admin" }, { name: "rx", format: "json", url: receiver.url, secret: SECRET });
     if (!r.ok) throw new Error(r.message);
@@ -61,7 +65,7 @@ describe("notification outbox", () => {
 
     // "Restart": a new connection and a new notifier with nothing in memory.
     healthy = true;
-    const reopened = new RotorStore(databasePath(dir));
+    const reopened = new RotorStore(where.location);
     const after = new Notifier(reopened, secretsKey(dir), null, fast);
     const later = () => Date.now() + 10; // past the 1–2 ms backoff
     await after.pass(later);
@@ -78,8 +82,8 @@ describe("notification outbox", () => {
 
   it("two notifiers on one data dir (two processes) derive and send each notification once", async () => {
     receiver.received.length = 0;
-    const a = new RotorStore(databasePath(dir));
-    const b = new RotorStore(databasePath(dir));
+    const a = new RotorStore(where.location);
+    const b = new RotorStore(where.location);
     for (const n of [1, 2, 3, 4, 5]) startRollout(a, `r-m${n}`, `lb-m${n}`);
     const na = new Notifier(a, secretsKey(dir), null, fast);
     const nb = new Notifier(b, secretsKey(dir), null, fast);

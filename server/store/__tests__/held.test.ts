@@ -3,10 +3,8 @@
  * deregister step until the register step succeeds, in the rollout's load balancer and every other
  * one each instance was registered in; nothing once the rollout is final.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { STORE_KINDS, testStore, type TestStore } from "@/server/testing/stores";
 import { planRollout } from "@/lib/rollout/plan";
 import type { CreateRolloutInput } from "@/lib/rollout/machine";
 import type { RolloutEvent, RolloutPlan } from "@/lib/rollout/types";
@@ -14,16 +12,8 @@ import { heldOutOfRotation } from "../held";
 import { RotorStore } from "../index";
 import { Journals } from "../journal";
 
-let dir: string;
+let t: TestStore;
 let store: RotorStore;
-beforeEach(() => {
-  dir = mkdtempSync(path.join(tmpdir(), "rotor-held-"));
-  store = new RotorStore(path.join(dir, "rotor.db"));
-});
-afterEach(() => {
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 /** Four instances on `web` in batches of 2; i-1 and i-3 are also targets of `api`. */
 function seed(id: string, replace?: RolloutPlan["replace"]): void {
@@ -38,7 +28,13 @@ function seed(id: string, replace?: RolloutPlan["replace"]): void {
   );
 }
 
-describe("heldOutOfRotation", () => {
+describe.each(STORE_KINDS)("heldOutOfRotation on %s", (kind) => {
+  beforeEach(async () => {
+    t = await testStore(kind);
+    store = t.store;
+  });
+  afterEach(() => t.cleanup());
+
   it("follows the log: held from the deregister step until registered again, in every load balancer of the instance", () => {
     seed("r-1");
     const journals = new Journals(store);

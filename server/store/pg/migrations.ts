@@ -1,6 +1,6 @@
 /**
- * The schema in PostgreSQL's dialect. Versions 1–7 mirror `server/store/migrations.ts` and 100
- * mirrors `server/auth/schema.ts` (same numbers, same names, same tables and rules), so one
+ * The schema in PostgreSQL's dialect. Versions 1–7 mirror `server/store/migrations.ts` and 100–101
+ * mirror `server/auth/schema.ts` (same numbers, same names, same tables and rules), so one
  * `schema_migrations` history means the same schema on either store. Versions 200+ exist only here:
  * what several replicas sharing one database need. Never edit a migration that has shipped.
  *
@@ -309,6 +309,21 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       END $$;
       CREATE TRIGGER events_fenced BEFORE INSERT ON events
       FOR EACH ROW WHEN (NEW.lease_token IS NOT NULL) EXECUTE FUNCTION rotor_events_fenced();
+    `,
+  },
+  {
+    version: 101,
+    name: "auth: sign-in failures for the rate limits",
+    // As auth's 101: shared by every replica, so a sign-in limit holds across them.
+    sql: `
+      CREATE TABLE auth_sign_in_failures (
+        id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        scope   TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        at      BIGINT NOT NULL
+      );
+      CREATE INDEX auth_sign_in_failures_by_subject ON auth_sign_in_failures (scope, subject, at);
+      CREATE INDEX auth_sign_in_failures_by_at ON auth_sign_in_failures (scope, at);
     `,
   },
   {
