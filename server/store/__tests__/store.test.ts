@@ -10,7 +10,6 @@ import { appliedMigrations, migrate, openDatabase } from "../db";
 import { MIGRATIONS } from "../migrations";
 import { PG_MIGRATIONS } from "../pg/migrations";
 import { ActiveRolloutExistsError, InstanceLockedError, RotorStore, type NewRollout } from "../index";
-import { acquireLease, heartbeatLease, readLease, releaseLease } from "../lease";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "../../..");
@@ -209,26 +208,6 @@ describe.each(STORE_KINDS)("the store on %s", (kind) => {
       expect(() => store.db.prepare("INSERT INTO instance_locks (instance_id, rollout_id) VALUES ('i-1', 'r1')").run()).toThrow(/UNIQUE|unique constraint/);
     });
 
-  });
-
-
-  describe("engine lease", () => {
-    it("is held by one owner, renewed by heartbeat, and taken over when stale or released", () => {
-      expect(acquireLease(store, "e1", 1000)).toMatchObject({ ok: true, previous: null, takenOver: false });
-      expect(acquireLease(store, "e2", 1500)).toMatchObject({ ok: false, holder: { owner: "e1" } });
-      expect(heartbeatLease(store, "e1", 2000)).toBe(true);
-      expect(readLease(store)?.heartbeatAt).toBe(2000);
-      const stale = acquireLease(store, "e2", 2000 + 10_000);
-      expect(stale).toMatchObject({ ok: true, takenOver: true, previous: { owner: "e1" } });
-      expect(heartbeatLease(store, "e1", 13_000)).toBe(false);
-      releaseLease(store, "e2");
-      expect(readLease(store)).toBeNull();
-    });
-
-    it("is taken over at once from an owner whose process is gone", () => {
-      store.db.prepare("INSERT INTO engine_lease (id, owner, pid, acquired_at, heartbeat_at) VALUES (1, 'dead', 2147483646, ?, ?)").run(Date.now(), Date.now());
-      expect(acquireLease(store, "e2")).toMatchObject({ ok: true, takenOver: true, previous: { owner: "dead" } });
-    });
   });
 });
 
