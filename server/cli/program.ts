@@ -127,7 +127,8 @@ export function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command
     .command("migrate")
     .description("apply the store's schema migrations (ROTOR_DATABASE_URL, else the SQLite file in ROTOR_DATA_DIR); every start does the same")
     .action(async () => {
-      const { migrateStore, resolveDataDir, storeLocation } = await import("@/server/store/db");
+      const { resolveDataDir, storeLocation } = await import("@/server/store/db");
+      const { migrateStore } = await import("./migrate");
       const r = migrateStore(storeLocation(io.env, resolveDataDir(io.env.ROTOR_DATA_DIR)));
       const said = r.applied.length > 0 ? `applied ${r.applied.join(", ")}` : "nothing to apply";
       print(r, `${r.where}: ${said}; schema version ${r.schemaVersion}.\n`);

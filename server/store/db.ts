@@ -10,7 +10,6 @@ import Database from "better-sqlite3";
 import path from "node:path";
 import { ensurePrivateDir, ensurePrivateFile } from "./files";
 import { MIGRATIONS, type Migration } from "./migrations";
-import { AUTH_MIGRATIONS } from "../auth/schema";
 import { PG_MIGRATIONS } from "./pg/migrations";
 import { PgSyncDb } from "./pg/sync";
 import type { SqlDb, SqlDialect } from "./sql";
@@ -58,23 +57,6 @@ export function openStoreDb(location: StoreLocation): Db {
   } catch (cause) {
     db.close();
     throw new Error(`could not open the Rotor database at ${redactUrl(location.url)}`, { cause });
-  }
-}
-
-/**
- * `rotor migrate`: applies the store's migrations not yet applied (as every start does) and reports
- * them, so an operator can migrate before starting replicas of a new version.
- */
-export function migrateStore(location: StoreLocation): { where: string; applied: number[]; schemaVersion: number } {
-  const where = location.kind === "sqlite" ? location.file : redactUrl(location.url);
-  const db = location.kind === "sqlite" ? openDatabase(location.file, []) : new PgSyncDb(location.url);
-  try {
-    const applied = migrate(db, location.kind === "sqlite" ? [...MIGRATIONS, ...AUTH_MIGRATIONS] : PG_MIGRATIONS);
-    return { where, applied, schemaVersion: Math.max(0, ...appliedMigrations(db)) };
-  } catch (cause) {
-    throw new Error(`could not migrate the Rotor database at ${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  } finally {
-    db.close();
   }
 }
 
