@@ -13,8 +13,9 @@ const wipe = `node -e "require('fs').rmSync(process.argv[1], { recursive: true, 
 export default defineConfig({
   testDir: "e2e",
   // e2e/aws and e2e/apache have their own configs (the dashboard against moto; the fleet on real Apache):
-  // `npx playwright test -c e2e/aws/playwright.config.ts`, `-c e2e/apache/playwright.config.ts`.
-  testIgnore: ["aws/**", "apache/**"],
+  // `npx playwright test -c e2e/aws/playwright.config.ts`, `-c e2e/apache/playwright.config.ts`; e2e/postgres
+  // starts two replicas on PostgreSQL itself: `-c e2e/postgres/playwright.config.ts`.
+  testIgnore: ["aws/**", "apache/**", "postgres/**"],
   forbidOnly: !!process.env.CI,
   retries: 0,
   workers: 1,

@@ -17,8 +17,8 @@
  * (e.g. one started by hand with `npx tsx server/fleet/main.ts`), it is used and left running.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
+import { needsBuild } from "./build-check";
 
 const root = path.resolve(__dirname, "..", "..");
 const port = Number(process.env.ROTOR_PORT ?? 3000);
@@ -29,26 +29,6 @@ process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 const lbPort = Number(process.env.ROTOR_LB_PORT ?? 8080);
 const controlPort = Number(process.env.ROTOR_CONTROL_PORT ?? lbPort + 1);
 const controlUrl = `http://127.0.0.1:${controlPort}`;
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  if (!existsSync(dir)) return newest;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function needsBuild(): boolean {
-  const buildId = path.join(root, ".next", "BUILD_ID");
-  if (!existsSync(buildId)) return true;
-  const built = statSync(buildId).mtimeMs;
-  const sources = ["app", "components", "lib", "server", "public"].map((d) => newestMtime(path.join(root, d)));
-  const configs = ["next.config.ts", "package-lock.json", "postcss.config.mjs"].map((f) => (existsSync(path.join(root, f)) ? statSync(path.join(root, f)).mtimeMs : 0));
-  return Math.max(...sources, ...configs) > built;
-}
 
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -128,7 +108,7 @@ async function main() {
   // The dashboard opens the database itself; this process keeps no connection.
   await runtime().close();
   await startFleet();
-  if (needsBuild()) {
+  if (needsBuild(root)) {
     console.log("rotor: building the dashboard (first run or sources changed)…");
     await run(process.execPath, [nextBin, "build"]);
   }
