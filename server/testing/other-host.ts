@@ -2,10 +2,11 @@
  * Runs a command as if on another machine: in a UTS namespace of its own with its own hostname
  * (`unshare -u`, then `hostname NAME`, then exec — the returned pid is the command's own).
  *
- * Why: an engine takes over a rollout at once when the lease's owner is a process of its own host
- * that no longer exists (server/store/leases.ts). Two replicas on one machine would therefore never
- * wait out the lease after a SIGKILL; replicas on two machines do. Tests and benchmarks of failover
- * give each replica a host of its own so that they measure what a real deployment sees.
+ * Why: replicas of a real deployment run on machines of their own, and an engine's lease owner is
+ * `host:pid:…`. Giving each test replica a host of its own makes the timeline name the replicas
+ * (replica-a, replica-b) and keeps the test honest should anything ever judge an owner by its host
+ * and pid (on PostgreSQL nothing does: server/store/leases.ts takes a lease over only once it
+ * expired, so these tests measure the lease's expiry, as a deployment on two machines sees it).
  *
  * Root (CI) unshares directly; any other user asks for a user namespace too (`-r`), which needs
  * unprivileged user namespaces enabled. Either way a refusal fails the caller, naming the cause.

@@ -1,6 +1,6 @@
 /**
  * Rotor replicas for failover tests and benchmarks, each as a real process under a hostname of its own
- * (server/testing/other-host.ts: replicas on one machine would skip the lease's expiry on takeover):
+ * (server/testing/other-host.ts: each replica named by a host of its own, as on two machines):
  *
  *   const a = await startDashboardReplica({ host: "replica-a", port, env });  // `next start`, ready on /api/health
  *   const e = await startEngineReplica({ host: "engine-a", dataDir, env });     // server/engine/main.ts
