@@ -61,6 +61,9 @@ export default defineConfig({
       // The fleet page's traffic counter is checked against the fleet's own counters: traffic must run.
       ROTOR_TRAFFIC: "on",
       ROTOR_TRAFFIC_RPS: "20",
+      // In service after 2 checks 300 ms apart (the unit tests' setting) instead of the demo's 1 s apart:
+      // every batch of every spec waits for it.
+      ROTOR_HEALTH_CHECK: JSON.stringify({ intervalMs: 300, timeoutMs: 1_000, healthyThreshold: 2, unhealthyThreshold: 2 }),
       ROTOR_LOG_LEVEL: process.env.ROTOR_LOG_LEVEL ?? "warn",
     },
   },
