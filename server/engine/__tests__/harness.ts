@@ -3,6 +3,7 @@
  * connection of the test's own, polling helpers, and readers of the event log.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { childEnd } from "@/server/testing/child";
 import path from "node:path";
 import type { OperatorEvent } from "@/lib/rollout/types";
 import type { StoredEvent } from "@/lib/views";
@@ -41,26 +42,9 @@ export async function startHeadlessEngine(opts: { dataDir: string; controlUrl: s
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   const exited = () => child.exitCode !== null || child.signalCode !== null;
-  const waitExit = () => (exited() ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r())));
   await waitFor(() => out.includes('"type":"ready"') || exited(), { timeoutMs: 30_000, what: "the headless engine to start" });
   if (exited()) throw new Error(`the headless engine exited at start-up:\n${out}`);
-  return {
-    pid: child.pid ?? -1,
-    output: () => out,
-    exited,
-    stop: async () => {
-      if (exited()) return;
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await waitExit();
-      clearTimeout(t);
-    },
-    kill: async () => {
-      if (exited()) return;
-      child.kill("SIGKILL");
-      await waitExit();
-    },
-  };
+  return { pid: child.pid ?? -1, output: () => out, ...childEnd(child) };
 }
 
 /** Thrown inside a waitFor condition: stop waiting, fail now. */
