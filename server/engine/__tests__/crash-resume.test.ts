@@ -26,6 +26,9 @@ const SERVERS = [
   { server: "apache", env: { ROTOR_FLEET_SERVER: "apache", ROTOR_STOP_TIMEOUT_MS: "15000" } },
 ] as const;
 
+/** How long the engine holds a step's report after the provider call: the kill lands inside it (polled every 25 ms). */
+const HOLD_MS = 2_500;
+
 describe.each(SERVERS)("crash-resume on the $server fleet", ({ env: fleetEnv }) => {
   let dir: string;
   let fleet: LocalFleetHandle;
@@ -117,16 +120,16 @@ describe.each(SERVERS)("crash-resume on the $server fleet", ({ env: fleetEnv }) 
     const crashed: string[] = [];
     // drain: the slow-drain fault holds a request on `a` for 10 s after its deregistration
     crashed.push(await crashDuring(id, "f0:drain#", async () => ((await control(a)).inFlight ?? 0) > 0));
-    await startEngine({ stop: 4_000 });
+    await startEngine({ stop: HOLD_MS });
     crashed.push(await crashDuring(id, "f0:stop#", async () => !(await control(a)).running));
-    await startEngine({ start: 4_000 });
+    await startEngine({ start: HOLD_MS });
     crashed.push(await crashDuring(id, "f0:deploy#"));
-    await startEngine({ start: 4_000 });
+    await startEngine({ start: HOLD_MS });
     crashed.push(await crashDuring(id, "f0:start#", async () => (await control(a)).running));
-    await startEngine({ verify: 4_000 });
+    await startEngine({ verify: HOLD_MS });
     const verifyStarted = Date.now();
     crashed.push(await crashDuring(id, "f0:verify#", () => Date.now() - verifyStarted > 1_000 && openEffect(id, "f0:verify#") !== null));
-    await startEngine({ register: 4_000 });
+    await startEngine({ register: HOLD_MS });
     crashed.push(await crashDuring(id, "f0:register#", async () => (await control(a)).registered));
     await startEngine();
     crashed.push(await crashDuring(id, "f0:wait-in-service#"));
@@ -134,7 +137,7 @@ describe.each(SERVERS)("crash-resume on the $server fleet", ({ env: fleetEnv }) 
     await t.waitPhase(id, "awaiting-approval");
     await engine!.kill();
     crashed.push("f0:approval#1");
-    await startEngine({ deregister: 4_000 });
+    await startEngine({ deregister: HOLD_MS });
     // Approve only once the new engine has taken charge, so its resume finds the approval pending.
     await waitFor(() => t.events(id).some((e) => e.type === "engine-started" && e.payload.pid === engine!.pid), { what: "the engine to take charge" });
     expect(t.operate(id, { type: "approve" }, "ann").ok).toBe(true);
