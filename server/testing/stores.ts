@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { inject } from "vitest";
-import { RotorStore } from "@/server/store";
+import { RotorStore, type NewRollout } from "@/server/store";
 import { databasePath, type StoreLocation } from "@/server/store/db";
 
 export const STORE_KINDS = ["sqlite", "postgres"] as const;
@@ -117,3 +117,11 @@ export async function testStore(kind: StoreKind): Promise<TestStore> {
     },
   };
 }
+
+/** A rollout row for store-level tests: running, with no plan (it locks no instance). */
+export function runningRollout(id: string, lb = `lb-${id}`): NewRollout {
+  return { id, lb, provider: "local", createdBy: "alice", createdAt: Date.now(), input: {}, createInput: { plan: {} }, targetVersion: "v2", fromVersions: { v1: 1 }, phase: "running" };
+}
+
+/** The first event a rollout is inserted with. */
+export const START_EVENT = { at: 1, actor: "alice", type: "start", payload: { type: "start" }, outcome: "applied" as const };

@@ -5,24 +5,13 @@
  */
 import { hostname } from "node:os";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { STORE_KINDS, testStore, type TestStore } from "@/server/testing/stores";
-import { type RotorStore, StaleLeaseError, type NewRollout } from "../index";
+import { STORE_KINDS, testStore, type TestStore, runningRollout, START_EVENT } from "@/server/testing/stores";
+import { type RotorStore, StaleLeaseError } from "../index";
 import { acquireLease, liveLeases, readLease, releaseLease, renewLease, type RolloutLease } from "../leases";
 import { race } from "./fixtures/race";
 
-const rollout = (id: string): NewRollout => ({
-  id,
-  lb: `lb-${id}`,
-  provider: "local",
-  createdBy: "alice",
-  createdAt: Date.now(),
-  input: {},
-  createInput: { plan: {} },
-  targetVersion: "v2",
-  fromVersions: { v1: 1 },
-  phase: "running",
-});
-const start = { at: 1, actor: "alice", type: "start", payload: { type: "start" }, outcome: "applied" as const };
+const rollout = (id: string) => runningRollout(id);
+const start = START_EVENT;
 const tick = (rolloutId: string) => ({ rolloutId, at: 2, actor: "engine", type: "tick", payload: { type: "tick" }, outcome: "info" as const });
 
 describe.each(STORE_KINDS)("rollout leases on %s", (kind) => {

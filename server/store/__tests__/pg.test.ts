@@ -6,11 +6,11 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startPostgres } from "@/server/testing/postgres";
-import { createTestDatabase } from "@/server/testing/stores";
+import { createTestDatabase, runningRollout, START_EVENT } from "@/server/testing/stores";
 import { appliedMigrations } from "../db";
 import { PG_MIGRATIONS } from "../pg/migrations";
 import { type PgSyncDb, StoreUnavailableError } from "../pg/sync";
-import { RotorStore, type NewRollout } from "../index";
+import { RotorStore } from "../index";
 import { race } from "./fixtures/race";
 
 const opened: { close(): void }[] = [];
@@ -32,19 +32,8 @@ function open(url: string): RotorStore {
   return s;
 }
 
-const rollout = (id: string, lb = "web"): NewRollout => ({
-  id,
-  lb,
-  provider: "local",
-  createdBy: "alice",
-  createdAt: Date.now(),
-  input: {},
-  createInput: { plan: {} },
-  targetVersion: "v2",
-  fromVersions: { v1: 1 },
-  phase: "running",
-});
-const start = { at: 1, actor: "alice", type: "start", payload: { type: "start" }, outcome: "applied" as const };
+const rollout = (id: string, lb = "web") => runningRollout(id, lb);
+const start = START_EVENT;
 const tick = (rolloutId: string, at: number) => ({ rolloutId, at, actor: "engine", type: "tick", payload: { type: "tick" }, outcome: "info" as const });
 
 describe("the throwaway cluster", () => {
