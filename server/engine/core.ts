@@ -158,6 +158,19 @@ export class Engine {
     return this.renewOne(id);
   }
 
+  /** Ends this engine's term on a rollout it no longer drives (the row stays: tokens only grow). */
+  private release(rolloutId: string): void {
+    const lease = this.leases.get(rolloutId);
+    this.leases.delete(rolloutId);
+    this.safeUntil.delete(rolloutId);
+    if (!lease) return;
+    try {
+      releaseLease(this.store, lease);
+    } catch (err) {
+      log.warn({ err, rolloutId }, "could not release the rollout's lease (it expires by itself)");
+    }
+  }
+
   /** Stops driving a rollout whose lease this engine no longer holds. */
   private lost(rolloutId: string, why: string): void {
     const lease = this.leases.get(rolloutId);
@@ -245,15 +258,7 @@ export class Engine {
     } catch (err) {
       log.error({ err, rolloutId }, "could not take charge of the rollout");
       // Let the lease go so this or another engine tries again.
-      const held = this.leases.get(rolloutId);
-      if (held?.token === lease.token && !this.runners.has(rolloutId)) {
-        this.leases.delete(rolloutId);
-        try {
-          releaseLease(this.store, held);
-        } catch {
-          // It expires by itself.
-        }
-      }
+      if (this.leases.get(rolloutId)?.token === lease.token && !this.runners.has(rolloutId)) this.release(rolloutId);
     } finally {
       this.adopting.delete(rolloutId);
       // Events may have arrived while adopting; look again at once.
@@ -273,7 +278,10 @@ export class Engine {
         holdsLease: () => this.mayAct(rolloutId),
       },
       (r) => {
-        if (this.runners.get(r.journal.rolloutId) === r) this.runners.delete(r.journal.rolloutId);
+        if (this.runners.get(rolloutId) !== r) return;
+        // The rollout is over: nothing to drive, so its lease is let go (not renewed for ever).
+        this.runners.delete(rolloutId);
+        this.release(rolloutId);
       },
     );
     this.runners.set(rolloutId, runner);
@@ -391,14 +399,6 @@ export class Engine {
         if (!atExit) log.error({ err }, "could not record engine-stopped");
       }
     }
-    for (const lease of this.leases.values()) {
-      try {
-        releaseLease(this.store, lease);
-      } catch {
-        // It expires by itself.
-      }
-    }
-    this.leases.clear();
-    this.safeUntil.clear();
+    for (const id of [...this.leases.keys()]) this.release(id);
   }
 }

@@ -366,14 +366,15 @@ export class RolloutRunner {
     const { monitor } = this.deps;
     const lb = this.journal.lb;
     const record = (traffic: unknown) => this.journal.note("rollout-finished", { phase }, { traffic });
-    // The traffic counters at the end, so the rollout's page keeps "failed requests during the rollout".
+    // The traffic counters at the end, so the rollout's page keeps "failed requests during the rollout";
+    // the engine lets the rollout (and its lease) go once they are recorded.
     void monitor
       .freshSnapshot(lb, 0)
       .then((s) => record(s.traffic))
       .catch(() => record(monitor.snapshot(lb).traffic))
-      .catch((err: unknown) => this.log.error({ err }, "could not record the end of the rollout"));
+      .catch((err: unknown) => this.log.error({ err }, "could not record the end of the rollout"))
+      .finally(() => this.onFinished(this));
     this.stop();
-    this.onFinished(this);
   }
 
   /** Stops driving this rollout; effects in progress are abandoned (a later engine resumes them). */

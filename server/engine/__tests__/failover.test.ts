@@ -23,6 +23,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { planRollout } from "@/lib/rollout/plan";
 import { startLocalFleet, type LocalFleetHandle } from "@/server/fleet/testing";
+import { liveLeases } from "@/server/store/leases";
 import { startPostgres, type TestPostgres } from "@/server/testing/postgres";
 import { startHeadlessEngine, TestControl, waitFor, type HeadlessEngine } from "./harness";
 
@@ -199,6 +200,10 @@ describe("two engines on one PostgreSQL", () => {
     expect(takeoverMs).toBeLessThanOrEqual(10_000);
 
     await t.waitPhase(id, "succeeded", 120_000);
+    // Once the end is recorded the engine lets the rollout's lease go (it is not renewed for ever).
+    await waitFor(() => t!.events(id).some((e) => e.type === "rollout-finished") && !liveLeases(t!.store).some((l) => l.rolloutId === id), {
+      what: "the finished rollout's lease to be let go",
+    });
     const events = t.events(id);
     const ownerA = startedBy(id, a.engine.pid)!.payload.owner;
     expect(takeover.payload).toMatchObject({ tookOverFrom: ownerA, resumed: true });
